@@ -1,0 +1,57 @@
+# Two commands on a fresh machine:
+#   make lab    set everything up and open the course in JupyterLab
+#   make test   set everything up and run the whole test suite
+# Both create .venv when it is missing; nothing else needs installing by hand.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+# nbgrader runs `alembic` as a subprocess: the venv's bin/ must be on PATH.
+export PATH := $(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+LAB_PORT ?= 8888
+LAB_ARGS ?= --no-browser
+ifeq ($(shell id -u),0)
+LAB_ARGS += --allow-root
+endif
+
+.PHONY: lab test release start benchmark lint clean help
+
+help:
+	@echo "make lab        set up .venv, refresh release/, copy the learner's notebooks, start JupyterLab"
+	@echo "make test       set up .venv with the test extra and run the whole test suite"
+	@echo "make benchmark  print notebook execution times and the cold 'import course' time"
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	touch $@
+
+release: $(VENV)/.installed
+	$(BIN)/course release
+
+start: release
+	$(BIN)/course start
+
+lab: start
+	$(BIN)/jupyter lab assignments/00-orientation/00-start-here.ipynb \
+		--ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=$(CURDIR) $(LAB_ARGS)
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+benchmark: $(VENV)/.installed
+	$(BIN)/python benchmarks/notebooks.py
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check course tests benchmarks nbgrader_config.py
+
+clean:
+	rm -rf $(VENV) submitted autograded feedback downloaded gradebook.db .pytest_cache

@@ -1,0 +1,24 @@
+"""An open, evidence-graded training course on mesotherapy for practitioners.
+
+The package holds everything the notebooks use, so that it can be tested:
+
+- :mod:`course.content`   the content model (bibliography, claims, glossary, substances)
+- :mod:`course.evidence`  evidence badges (OCEBM level, GRADE certainty, references)
+- :mod:`course.questions` formative questions checked against a salted hash
+- :mod:`course.lesson`    the short functions notebook cells call
+- :mod:`course.notebooks` notebook anatomy, hygiene and leak checks
+- :mod:`course.grading`   release, learner copies and self-study checking with nbgrader
+- :mod:`course.cli`       the ``course`` command line
+
+``import course`` stays light: nothing here imports nbgrader, matplotlib or ipywidgets.
+"""
+
+__version__ = "0.1.0"
+
+LIMITS_STATEMENT = (
+    "This course is education, not clinical guidance. It cannot certify hands-on "
+    "competence: supervised practice is required before treating patients. Local "
+    "regulation and product labelling govern practice."
+)
+
+TEACHING_AID_LABEL = "Teaching aid — not a validated clinical tool"

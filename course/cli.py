@@ -1,0 +1,112 @@
+"""The ``course`` command line (see course-design.md §7).
+
+Exit codes: 0 done; 1 the work failed (the message says why); 2 wrong arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from course.content import ContentError
+from course.paths import course_root
+
+USAGE_ERROR = 2
+FAILURE = 1
+
+
+class UsageError(Exception):
+    """The command line named something that does not exist."""
+
+
+def _choose(requested: Sequence[str], available: Sequence[str], what: str) -> list[str]:
+    unknown = [a for a in requested if a not in available]
+    if unknown:
+        choices = ", ".join(available) or "none"
+        raise UsageError(f"unknown {what} {', '.join(unknown)} (available: {choices})")
+    return list(requested) or list(available)
+
+
+def cmd_release(args: argparse.Namespace, root: Path) -> int:
+    from course.grading import available_assignments, generate_release
+
+    chosen = _choose(args.assignments, available_assignments(root), "assignment")
+    written = generate_release(root, chosen)
+    for path in written:
+        print(f"released  {path.relative_to(root)}")
+    print(f"{len(chosen)} assignment(s) released; no solution, hidden test or mark scheme found.")
+    return 0
+
+
+def cmd_start(args: argparse.Namespace, root: Path) -> int:
+    from course.grading import released_assignments, start_assignments
+
+    chosen = _choose(args.assignments, released_assignments(root), "released assignment")
+    copied, kept = start_assignments(root, chosen)
+    for path in copied:
+        print(f"copied    {path.relative_to(root)}")
+    for path in kept:
+        print(f"kept      {path.relative_to(root)} (your file is never overwritten)")
+    print(f"Open the notebooks in {(root / 'assignments').relative_to(root)}/ to begin.")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, root: Path) -> int:
+    from course.grading import released_assignments, self_check
+
+    _choose([args.assignment], released_assignments(root), "released assignment")
+    print(f"Checking your copy of {args.assignment} (self-study; this takes a few seconds)…")
+    report = self_check(root, args.assignment)
+    result = report.result
+    print(f"{'notebook':<28} {'question':<34} score")
+    for item in result.items:
+        score = "tutor-graded" if item.needs_manual_grade else \
+            f"{item.score:g} / {item.max_score:g}"
+        print(f"{item.notebook:<28} {item.grade_id:<34} {score}")
+    print(f"Total (auto-graded): {result.auto_score:g} / {result.auto_max:g}")
+    for path in report.feedback:
+        print(f"Feedback: {path.relative_to(root)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="course",
+        description="Mesotherapy practitioner course: release, start and check assignments.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    release = commands.add_parser(
+        "release", help="generate release/ from source/ and verify nothing secret leaked")
+    release.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    release.set_defaults(run=cmd_release)
+    start = commands.add_parser(
+        "start", help="copy released notebooks into assignments/ (never overwrites)")
+    start.add_argument("assignments", nargs="*", metavar="ASSIGNMENT")
+    start.set_defaults(run=cmd_start)
+    check = commands.add_parser(
+        "check", help="grade your copy in assignments/ and write feedback (self-study)")
+    check.add_argument("assignment", metavar="ASSIGNMENT")
+    check.set_defaults(run=cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)  # exits 2 with usage on wrong arguments
+    from course.grading import GradingError
+
+    try:
+        return args.run(args, course_root())
+    except UsageError as error:
+        parser.print_usage(sys.stderr)
+        print(f"course {args.command}: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except (GradingError, ContentError) as error:
+        print(f"course {args.command}: {error}", file=sys.stderr)
+        return FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""The course's content model, loaded from ``course/data/*.toml`` and validated.
+
+Every record is checked on load: a missing or unknown field, a value outside its
+scale, or a reference id that is not in the bibliography stops loading with a
+:class:`ContentError` that names the file, the record and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from course.paths import DATA_DIR
+
+CERTAINTIES = ("high", "moderate", "low", "very_low")
+CLAIM_KINDS = ("evidence", "expert_practice", "convention", "regulatory", "fact")
+CLAIM_TOPICS = (
+    "principles", "techniques", "substances", "evidence", "complications", "ntm",
+    "contraindications", "bdd", "consent", "safety", "emergencies", "regulation",
+    "history", "course",
+)
+INDICATIONS = (
+    "skin_rejuvenation", "hair_loss", "cellulite", "localized_fat", "submental_fat",
+    "melasma", "musculoskeletal_pain", "other",
+)
+REGULATORY_STATUSES = ("approved", "off_label", "unapproved", "suspended", "varies")
+SUBSTANCE_CLASSES = (
+    "hydrating_revitalising", "vitamin", "regenerative", "plant_extract", "enzyme",
+    "detergent_cytolytic", "lipolytic_vasoactive", "local_anaesthetic",
+    "analgesic_anti_inflammatory", "hormone", "hair_growth", "depigmenting",
+)
+
+
+class ContentError(ValueError):
+    """A data file is unreadable or a record in it is invalid."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: str
+    citation: str
+    year: int | None = None
+    doi: str | None = None
+    url: str | None = None
+
+    @property
+    def link(self) -> str | None:
+        """The best link for the reference: its URL, else its DOI resolver address."""
+        return self.url or (f"https://doi.org/{self.doi}" if self.doi else None)
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    statement: str
+    kind: str
+    refs: tuple[str, ...]
+    topic: str
+    ocebm: int | None = None
+    certainty: str | None = None
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    id: str
+    term: str
+    definition: str
+    refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Substance:
+    id: str
+    name: str
+    substance_class: str
+    purposes: tuple[str, ...]
+    mechanism: str
+    regulatory_status: str
+    regulatory_note: str
+    risks: tuple[str, ...]
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything in ``course/data``, validated and cross-checked."""
+
+    references: Mapping[str, Reference]
+    claims: Mapping[str, Claim]
+    glossary: Mapping[str, GlossaryTerm]
+    substances: Mapping[str, Substance]
+    cited: frozenset[str] = field(default=frozenset())
+
+    def unused_references(self) -> list[str]:
+        """Bibliography ids that no claim, term or substance cites."""
+        return sorted(set(self.references) - self.cited)
+
+
+# ---------------------------------------------------------------- field checking
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one field is checked, and how to say what was expected."""
+
+    check: Callable[[Any], bool]
+    expected: str
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _one_of(options: tuple[str, ...]) -> Rule:
+    return Rule(lambda value: value in options, f"one of {', '.join(options)}")
+
+
+def _int_between(low: int, high: int, what: str) -> Rule:
+    return Rule(lambda value: type(value) is int and low <= value <= high, what)
+
+
+TEXT = Rule(_is_str, "a non-empty string")
+TEXT_LIST = Rule(
+    lambda value: isinstance(value, list) and all(_is_str(v) for v in value),
+    "a list of non-empty strings",
+)
+YEAR = _int_between(1900, 2100, "a year (whole number)")
+OCEBM = _int_between(1, 5, "an OCEBM level, a whole number from 1 to 5")
+CERTAINTY = _one_of(CERTAINTIES)
+KIND = _one_of(CLAIM_KINDS)
+TOPIC = _one_of(CLAIM_TOPICS)
+REG_STATUS = _one_of(REGULATORY_STATUSES)
+SUB_CLASS = _one_of(SUBSTANCE_CLASSES)
+PURPOSES = Rule(
+    lambda value: isinstance(value, list) and bool(value) and set(value) <= set(INDICATIONS),
+    f"a non-empty list drawn from {', '.join(INDICATIONS)}",
+)
+
+
+def validated(
+    record: Any,
+    where: str,
+    required: Mapping[str, Rule],
+    optional: Mapping[str, Rule] | None = None,
+) -> dict[str, Any]:
+    """Check one record's fields; return it as a plain dict or raise ContentError."""
+    optional = optional or {}
+    if not isinstance(record, dict):
+        raise ContentError(f"{where}: expected a table of fields, got {type(record).__name__}")
+    for name in record:
+        if name not in required and name not in optional:
+            known = ", ".join(sorted({*required, *optional}))
+            raise ContentError(f"{where}: unknown field {name!r} (known fields: {known})")
+    for name in required:
+        if name not in record:
+            raise ContentError(f"{where}: missing required field {name!r}")
+    for name, rule in {**required, **optional}.items():
+        if name in record and not rule.check(record[name]):
+            raise ContentError(
+                f"{where}: field {name!r} must be {rule.expected}, got {record[name]!r}"
+            )
+    return dict(record)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML data file, turning every failure into a ContentError naming the file."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ContentError(f"{path}: data file is missing") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ContentError(f"{path}: not valid TOML ({error})") from None
+
+
+# ---------------------------------------------------------------- loaders
+
+
+def _references(path: Path) -> dict[str, Reference]:
+    refs = {}
+    for ref_id, record in read_toml(path).items():
+        fields = validated(
+            record, f"{path.name}: reference {ref_id!r}",
+            {"citation": TEXT}, {"year": YEAR, "doi": TEXT, "url": TEXT},
+        )
+        refs[ref_id] = Reference(id=ref_id, **fields)
+    if not refs:
+        raise ContentError(f"{path}: the bibliography is empty")
+    return refs
+
+
+def _check_refs(ids: list[str], known: Mapping[str, Reference], where: str) -> tuple[str, ...]:
+    for ref_id in ids:
+        if ref_id not in known:
+            raise ContentError(f"{where}: unknown reference id {ref_id!r}")
+    return tuple(ids)
+
+
+def _claims(path: Path, refs: Mapping[str, Reference]) -> dict[str, Claim]:
+    claims = {}
+    for claim_id, record in read_toml(path).items():
+        where = f"{path.name}: claim {claim_id!r}"
+        fields = validated(
+            record, where,
+            {"statement": TEXT, "kind": KIND, "refs": TEXT_LIST, "topic": TOPIC},
+            {"ocebm": OCEBM, "certainty": CERTAINTY},
+        )
+        graded = "ocebm" in fields or "certainty" in fields
+        if fields["kind"] == "evidence" and not ("ocebm" in fields and "certainty" in fields):
+            raise ContentError(f"{where}: an evidence claim needs both 'ocebm' and 'certainty'")
+        if fields["kind"] != "evidence" and graded:
+            raise ContentError(
+                f"{where}: only kind 'evidence' carries 'ocebm' and 'certainty' "
+                f"(this claim is {fields['kind']!r})"
+            )
+        fields["refs"] = _check_refs(fields["refs"], refs, where)
+        if not fields["refs"]:
+            raise ContentError(f"{where}: a claim needs at least one reference id")
+        claims[claim_id] = Claim(id=claim_id, **fields)
+    return claims
+
+
+def _glossary(path: Path, refs: Mapping[str, Reference]) -> dict[str, GlossaryTerm]:
+    terms = {}
+    for term_id, record in read_toml(path).items():
+        where = f"{path.name}: term {term_id!r}"
+        fields = validated(
+            record, where, {"term": TEXT, "definition": TEXT}, {"refs": TEXT_LIST}
+        )
+        fields["refs"] = _check_refs(fields.get("refs", []), refs, where)
+        terms[term_id] = GlossaryTerm(id=term_id, **fields)
+    return terms
+
+
+def _substances(path: Path, refs: Mapping[str, Reference]) -> dict[str, Substance]:
+    substances = {}
+    for substance_id, record in read_toml(path).items():
+        where = f"{path.name}: substance {substance_id!r}"
+        fields = validated(
+            record, where,
+            {
+                "name": TEXT, "substance_class": SUB_CLASS, "purposes": PURPOSES,
+                "mechanism": TEXT, "regulatory_status": REG_STATUS,
+                "regulatory_note": TEXT, "risks": TEXT_LIST, "refs": TEXT_LIST,
+            },
+        )
+        fields["refs"] = _check_refs(fields["refs"], refs, where)
+        fields["purposes"] = tuple(fields["purposes"])
+        fields["risks"] = tuple(fields["risks"])
+        substances[substance_id] = Substance(id=substance_id, **fields)
+    return substances
+
+
+def load_content(data_dir: Path = DATA_DIR) -> Content:
+    """Load and cross-check every data file in ``data_dir``."""
+    references = _references(data_dir / "references.toml")
+    claims = _claims(data_dir / "claims.toml", references)
+    glossary = _glossary(data_dir / "glossary.toml", references)
+    substances = _substances(data_dir / "substances.toml", references)
+    cited = {
+        ref
+        for group in (claims.values(), glossary.values(), substances.values())
+        for record in group
+        for ref in record.refs
+    }
+    return Content(references, claims, glossary, substances, frozenset(cited))
+
+
+@lru_cache(maxsize=1)
+def content() -> Content:
+    """The course's own content, loaded once per process."""
+    return load_content()

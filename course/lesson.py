@@ -1,0 +1,134 @@
+"""Short functions that notebook cells call to show course content.
+
+Each returns a small display object: JupyterLab renders its HTML, and every other
+front end (a screen reader's text view, nbval, a terminal) gets the same content as
+plain text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from course import LIMITS_STATEMENT
+from course.content import content
+from course.evidence import badge, evidence_key_rows
+from course.paths import release_dir
+from course.questions import check_answer
+from course.questions import question as find_question
+from course.syllabus import course_map as load_map
+
+
+@dataclass(frozen=True)
+class Rich:
+    """Content with an HTML view and an equal plain-text view."""
+
+    html: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _table(headers: list[str], rows: list[list[str]], caption: str) -> Rich:
+    head = "".join(f'<th scope="col">{escape(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>"
+        for row in rows
+    )
+    html = f"<table><caption>{escape(caption)}</caption><thead><tr>{head}</tr></thead>" \
+           f"<tbody>{body}</tbody></table>"
+    lines = [caption, " | ".join(headers)] + [" | ".join(map(str, row)) for row in rows]
+    return Rich(html, "\n".join(lines))
+
+
+def evidence(*claim_ids: str) -> Rich:
+    """Evidence badges for one or more claims of the registry."""
+    badges = [badge(claim_id) for claim_id in claim_ids]
+    return Rich("".join(b.html() for b in badges), "\n".join(b.text() for b in badges))
+
+
+def cite(*ref_ids: str) -> Rich:
+    """Full citations for reference ids, with links where known."""
+    refs = content().references
+    missing = [r for r in ref_ids if r not in refs]
+    if missing:
+        raise KeyError(f"unknown reference ids {missing} (see course/data/references.toml)")
+    items, lines = [], []
+    for ref_id in ref_ids:
+        ref = refs[ref_id]
+        link = f' <a href="{escape(ref.link, quote=True)}">{escape(ref.link)}</a>' \
+            if ref.link else ""
+        items.append(f"<li><strong>{escape(ref_id)}</strong> {escape(ref.citation)}{link}</li>")
+        lines.append(f"{ref_id}  {ref.citation}" + (f"  {ref.link}" if ref.link else ""))
+    return Rich(f"<ul>{''.join(items)}</ul>", "\n".join(lines))
+
+
+def glossary(*term_ids: str) -> Rich:
+    """Glossary definitions for the given term ids."""
+    terms = content().glossary
+    chosen = [terms[t] for t in term_ids]
+    html = "<dl>" + "".join(
+        f"<dt><strong>{escape(t.term)}</strong></dt><dd>{escape(t.definition)}</dd>"
+        for t in chosen
+    ) + "</dl>"
+    return Rich(html, "\n".join(f"{t.term}: {t.definition}" for t in chosen))
+
+
+def question(qid: str) -> Rich:
+    """Show a formative question with its options."""
+    q = find_question(qid)
+    options = "".join(f"<li><strong>({o.letter})</strong> {escape(o.text)}</li>"
+                      for o in q.options)
+    html = (
+        f"<div role='group' aria-label='Practice question {escape(q.id)}'>"
+        f"<p>{escape(q.stem)}</p><p><strong>{escape(q.lead_in)}</strong></p>"
+        f"<ul style='list-style:none'>{options}</ul></div>"
+    )
+    return Rich(html, q.text())
+
+
+def check(qid: str, answer: object) -> None:
+    """Check a formative answer and print the rationale of the chosen option."""
+    print(check_answer(find_question(qid), answer).text())
+
+
+def practice(qid: str):
+    """The same formative question as a clickable widget (practice only, never graded)."""
+    from course.widgets import question_widget
+
+    return question_widget(find_question(qid))
+
+
+def evidence_key() -> Rich:
+    """How to read an evidence badge."""
+    rows = [list(row) for row in evidence_key_rows()]
+    return _table(["Badge reads", "Meaning", "Course wording"], rows, "Evidence key")
+
+
+def course_map(release: Path | None = None) -> Rich:
+    """The course map with minutes; notebooks not yet released are marked as planned."""
+    release = release or release_dir()
+    rows, total = [], 0
+    for assignment in load_map():
+        for nb in assignment.notebooks:
+            available = (release / assignment.id / f"{nb.id}.ipynb").is_file()
+            rows.append([assignment.id, nb.title, str(nb.minutes),
+                         "available" if available else "planned", assignment.assessment])
+            total += nb.minutes
+    table = _table(["Assignment", "Notebook", "Minutes", "Status", "Assessment"], rows,
+                   f"Course map — about {total // 60} h {total % 60} min of study in all")
+    return table
+
+
+def limits() -> Rich:
+    """The course's limits statement as a caution callout."""
+    return Rich(
+        f"<blockquote role='note'><strong>Caution — limits of this course.</strong> "
+        f"{escape(LIMITS_STATEMENT)}</blockquote>",
+        f"Caution — limits of this course. {LIMITS_STATEMENT}",
+    )

@@ -1,0 +1,35 @@
+"""nbgrader/nbconvert preprocessors the course adds to nbgrader's pipeline."""
+
+from __future__ import annotations
+
+from nbconvert.preprocessors import Preprocessor
+from nbformat import NotebookNode
+from traitlets import Bool
+
+
+def is_test_cell(cell: NotebookNode) -> bool:
+    """A graded cell that is not a solution: an autograder test cell."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get(
+        "solution"
+    )
+
+
+class ShortenTestTracebacks(Preprocessor):
+    """Reduce every error in a test cell to one line: its exception type and message.
+
+    A full traceback quotes the failing line of the test, which may be a hidden test.
+    The learner keeps the teaching message of the assertion and nothing else.
+    """
+
+    # nbconvert preprocessors are off by default; this one must always run.
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, index):
+        if is_test_cell(cell):
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    message = str(output.get("evalue", "")).strip()
+                    summary = output.get("ename", "Error")
+                    output["traceback"] = [f"{summary}: {message}" if message else summary]
+        return cell, resources

@@ -1,0 +1,34 @@
+"""nbgrader configuration for the mesotherapy course.
+
+Paths are relative to this file, so the course works from any working directory and
+in a clone anywhere. Read by every nbgrader command and by the `course` command line.
+"""
+
+from pathlib import Path
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.course_id = "mesotherapy-practitioner"
+c.CourseDirectory.root = str(Path(__file__).resolve().parent)
+
+# What a learner sees where an answer goes.
+c.ClearSolutions.code_stub = {
+    "python": (
+        "# YOUR ANSWER HERE: replace the line below with your answer, then run the check cell.\n"
+        'raise NotImplementedError("Write your answer in this cell, then run the check below.")'
+    )
+}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE: write your justification in this cell."
+
+# Grading: a cell may run for 30 s; deleted grade cells are put back before grading.
+c.Execute.timeout = 30
+c.OverwriteCells.add_missing_cells = True
+
+# Feedback shows scores, answers and rationales, never a hidden test or its traceback.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "course.nbgrader_plugins.ShortenTestTracebacks",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

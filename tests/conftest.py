@@ -1,0 +1,41 @@
+"""Shared fixtures: the repository root and generated course directories."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from course.grading import available_assignments, ensure_tools_on_path, nbgrader_api
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = available_assignments(ROOT)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _tools_on_path() -> None:
+    ensure_tools_on_path()
+
+
+@pytest.fixture(scope="session")
+def generated_course(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A throwaway course directory with every assignment generated from source/."""
+    course = tmp_path_factory.mktemp("generated")
+    shutil.copytree(ROOT / "source", course / "source")
+    api = nbgrader_api(course, config_root=ROOT)
+    for assignment in ASSIGNMENTS:
+        result = api.generate_assignment(assignment, force=True, create=True)
+        assert result["success"], result.get("error")
+    return course
+
+
+@pytest.fixture
+def course_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the course (source, release, config) that commands may change freely."""
+    for name in ("source", "release"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    (tmp_path / "assignments").mkdir()
+    shutil.copy2(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
+    return tmp_path

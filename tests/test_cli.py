@@ -1,0 +1,106 @@
+"""The `course` command line: exit codes, messages, and the self-study journey."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course.cli import main
+
+from .conftest import ASSIGNMENTS
+
+
+def run(*args: str, root: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **({"COURSE_ROOT": str(root)} if root else {})}
+    return subprocess.run([sys.executable, "-m", "course.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+@pytest.mark.parametrize("args", [[], ["frobnicate"], ["check"], ["check", "a", "b"],
+                                  ["release", "--fast"]])
+def test_wrong_arguments_print_usage_and_exit_2(args: list[str],
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert "usage: course" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["release", "start", "check"])
+def test_unknown_assignment_exits_2_and_lists_the_choices(
+    course_copy: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([command, "99-nonexistent"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown" in err and "99-nonexistent" in err and ASSIGNMENTS[0] in err
+
+
+def test_start_copies_once_and_never_overwrites(course_copy: Path) -> None:
+    assert main(["start"]) == 0
+    copies = sorted((course_copy / "assignments").rglob("*.ipynb"))
+    assert copies
+    copies[0].write_text("my work", encoding="utf-8")
+    assert main(["start"]) == 0
+    assert copies[0].read_text(encoding="utf-8") == "my work"
+
+
+def test_check_before_start_says_what_to_do(course_copy: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", ASSIGNMENTS[0]]) == 1
+    assert f"run `course start {ASSIGNMENTS[0]}`" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_check_of_a_malformed_notebook_is_clear_and_loses_nothing(course_copy: Path) -> None:
+    assignment = ASSIGNMENTS[0]
+    assert run("start", assignment, root=course_copy).returncode == 0
+    notebook = next((course_copy / "assignments" / assignment).glob("*.ipynb"))
+    notebook.write_text('{"cells": [ oops', encoding="utf-8")
+    result = run("check", assignment, root=course_copy)
+    assert result.returncode == 1
+    assert "not a valid Jupyter notebook" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert notebook.read_text(encoding="utf-8") == '{"cells": [ oops'
+
+
+@pytest.mark.slow
+def test_learner_journey_release_start_answer_check(course_copy: Path) -> None:
+    assignment = "00-orientation"
+    released = run("release", assignment, root=course_copy)
+    assert released.returncode == 0, released.stderr
+    assert "no solution, hidden test or mark scheme found" in released.stdout
+    assert run("start", assignment, root=course_copy).returncode == 0
+
+    blank = run("check", assignment, root=course_copy)
+    assert blank.returncode == 0, blank.stderr
+    assert re.search(r"Total \(auto-graded\): 0 / [1-9]", blank.stdout)
+
+    # Answer like a learner: copy the instructor's answers into the learner's cells.
+    source = json.loads((course_copy / "source" / assignment / "00-start-here.ipynb")
+                        .read_text(encoding="utf-8"))
+    answers = {
+        c["metadata"]["nbgrader"]["grade_id"]:
+            [line for line in c["source"] if "SOLUTION" not in line]
+        for c in source["cells"] if c["metadata"].get("nbgrader", {}).get("solution")
+    }
+    copy_path = course_copy / "assignments" / assignment / "00-start-here.ipynb"
+    learner = json.loads(copy_path.read_text(encoding="utf-8"))
+    for cell in learner["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if grade_id in answers:
+            cell["source"] = answers[grade_id]
+    copy_path.write_text(json.dumps(learner), encoding="utf-8")
+
+    checked = run("check", assignment, root=course_copy)
+    assert checked.returncode == 0, checked.stderr
+    total = re.search(r"Total \(auto-graded\): (\S+) / (\S+)", checked.stdout)
+    assert total and total.group(1) == total.group(2)
+    feedback = course_copy / "assignments" / assignment / "00-start-here.feedback.html"
+    assert feedback.is_file()
+    assert "BEGIN HIDDEN TESTS" not in feedback.read_text(encoding="utf-8")

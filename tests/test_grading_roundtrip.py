@@ -1,0 +1,108 @@
+"""Grading round trip for every assignment, through nbgrader's own autograde.
+
+The instructor version scores full marks; the untouched release scores zero; tampered
+releases (edited test cell, changed points, deleted test cell) score no more than the
+untouched release; feedback never shows a hidden test or its traceback.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+from nbformat import NotebookNode
+
+from course.grading import autograde_notebooks, nbgrader_api
+from course.nbgrader_plugins import is_test_cell
+from course.notebooks import HIDDEN_MARKERS, find_leaks, html_to_text, read_notebook, secret_lines
+
+from .conftest import ASSIGNMENTS, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def _notebooks(folder: Path) -> dict[str, NotebookNode]:
+    return {p.stem: read_notebook(p) for p in sorted(folder.glob("*.ipynb"))}
+
+
+def _tamper(notebooks: dict[str, NotebookNode], how: str) -> dict[str, NotebookNode]:
+    tampered = copy.deepcopy(notebooks)
+    for nb in tampered.values():
+        tests = [c for c in nb.cells if is_test_cell(c)]
+        if how == "edit_tests":
+            for cell in tests:
+                cell.source = "pass  # tests removed by the student"
+        elif how == "change_points":
+            for cell in tests:
+                cell.metadata.nbgrader["points"] = 100
+        elif how == "delete_tests":
+            nb.cells = [c for c in nb.cells if not is_test_cell(c)]
+    return tampered
+
+
+@pytest.fixture(scope="module")
+def api(generated_course: Path):
+    return nbgrader_api(generated_course, config_root=ROOT)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_instructor_version_scores_full_marks(api, assignment: str) -> None:
+    source = _notebooks(ROOT / "source" / assignment)
+    result = autograde_notebooks(api, assignment, "instructor", source)
+    assert result.auto_max > 0
+    assert result.auto_score == result.auto_max
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_untouched_and_tampered_releases_score_zero(api, assignment: str) -> None:
+    release = _notebooks(ROOT / "release" / assignment)
+    blank = autograde_notebooks(api, assignment, "blank", release)
+    assert blank.auto_score == 0
+    for how in ("edit_tests", "change_points", "delete_tests"):
+        result = autograde_notebooks(api, assignment, f"tamper-{how.replace('_', '-')}",
+                                     _tamper(release, how))
+        assert result.auto_score <= blank.auto_score, how
+        assert result.auto_max == blank.auto_max, how
+
+
+def _answer_everything(notebooks: dict[str, NotebookNode], value: str
+                       ) -> dict[str, NotebookNode]:
+    """The instructor notebooks with every answer variable set to ``value``."""
+    answered = copy.deepcopy(notebooks)
+    for nb in answered.values():
+        for cell in nb.cells:
+            if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+                cell.source = re.sub(r"(?m)^(answer_\w+)\s*=.*$", rf'\1 = "{value}"',
+                                     cell.source)
+    return answered
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_feedback_hides_hidden_tests_and_their_tracebacks(api, assignment: str) -> None:
+    source = _notebooks(ROOT / "source" / assignment)
+    students = {  # a format error, two sets of valid letters (each item wrong in one), the key
+        "format-error": _answer_everything(source, "z"),
+        "all-a": _answer_everything(source, "a"),
+        "all-c": _answer_everything(source, "c"),
+        "right": source,
+    }
+    scores = {}
+    for student, notebooks in students.items():
+        scores[student] = autograde_notebooks(api, assignment, student, notebooks).auto_score
+        assert api.generate_feedback(assignment, student, force=True)["success"]
+        folder = Path(api.coursedir.root) / "feedback" / student / assignment
+        feedback = sorted(folder.glob("*.html"))
+        assert feedback
+        for html in feedback:
+            secrets = secret_lines(read_notebook(ROOT / "source" / assignment /
+                                                 f"{html.stem}.ipynb"), include_solutions=False)
+            text = html_to_text(html.read_text(encoding="utf-8"))
+            assert find_leaks(secrets, text, HIDDEN_MARKERS) == []
+            for trace_mark in ("most recent call last", "Cell In[", "---->"):
+                assert trace_mark not in text
+            if student == "format-error":  # the teaching message itself stays visible
+                assert "AssertionError: answer_" in text
+    assert scores["format-error"] == 0
+    assert scores["all-a"] + scores["all-c"] <= scores["right"]

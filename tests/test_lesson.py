@@ -1,0 +1,74 @@
+"""Notebook-facing helpers give equal HTML and text views; widgets wrap pure checks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course import LIMITS_STATEMENT, lesson
+from course.questions import question
+from course.syllabus import course_map
+from course.widgets import question_widget
+
+
+def test_evidence_shows_each_claim_in_html_and_text() -> None:
+    shown = lesson.evidence("has_2014_no_positive_evidence", "course_limits_competence")
+    assert shown.html.count('class="course-badge"') == 2
+    assert "R8" in repr(shown) and "GK" in repr(shown)
+
+
+def test_cite_unknown_reference_is_a_clear_error() -> None:
+    with pytest.raises(KeyError, match="R999"):
+        lesson.cite("R8", "R999")
+
+
+def test_course_map_marks_released_notebooks_available(tmp_path: Path) -> None:
+    first = course_map()[0]
+    (tmp_path / first.id).mkdir()
+    (tmp_path / first.id / f"{first.notebooks[0].id}.ipynb").write_text("{}")
+    text = repr(lesson.course_map(release=tmp_path))
+    assert f"{first.id} | {first.notebooks[0].title} | {first.notebooks[0].minutes} | available" \
+        in text
+    assert "planned" in text
+    total = sum(a.minutes for a in course_map())
+    assert f"about {total // 60} h {total % 60} min" in text
+
+
+def test_check_prints_feedback(capsys: pytest.CaptureFixture[str]) -> None:
+    lesson.check("q0_1", 42)
+    assert "letter in quotes" in capsys.readouterr().out
+
+
+def test_limits_statement_is_shown_as_text() -> None:
+    assert LIMITS_STATEMENT in repr(lesson.limits())
+    assert "cannot certify hands-on competence" in LIMITS_STATEMENT
+
+
+def test_question_text_lists_every_option() -> None:
+    text = repr(lesson.question("q0_1"))
+    for option in question("q0_1").options:
+        assert f"({option.letter}) {option.text}" in text
+
+
+def test_widget_check_shows_the_same_feedback_as_the_function() -> None:
+    q = question("q0_1")
+    box = question_widget(q)
+    _, choices, button, feedback = box.children
+    button.click()
+    assert feedback.value == "Choose an option first."
+    choices.value = "a"
+    button.click()
+    assert q.option("a").rationale in feedback.value
+    assert feedback.value.startswith("Not the best answer")
+
+
+@pytest.mark.parametrize("module", ["course", "course.lesson"])
+def test_import_stays_light(module: str) -> None:
+    heavy = ["matplotlib", "nbgrader", "ipywidgets", "nbformat", "nbconvert"]
+    code = f"import sys, {module}; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

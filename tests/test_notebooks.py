@@ -1,0 +1,80 @@
+"""Source notebooks are stored clean, follow the notebook anatomy and cite known sources."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from course.content import content
+from course.notebooks import activity_card, heading_problems, hygiene_problems, read_notebook
+from course.questions import questions
+from course.syllabus import course_map
+
+from .conftest import ROOT
+
+SOURCE_NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))
+IDS = [f"{p.parent.name}/{p.stem}" for p in SOURCE_NOTEBOOKS]
+
+
+def test_there_are_source_notebooks() -> None:
+    assert SOURCE_NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=IDS)
+def test_notebook_is_stored_clean_with_valid_nbgrader_metadata(path: Path) -> None:
+    assert hygiene_problems(read_notebook(path)) == []
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=IDS)
+def test_notebook_opens_with_one_h1_and_headings_in_order(path: Path) -> None:
+    assert heading_problems(read_notebook(path)) == []
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=IDS)
+def test_activity_card_matches_the_course_map(path: Path) -> None:
+    card = activity_card(read_notebook(path))
+    entries = {(a.id, nb.id): nb for a in course_map() for nb in a.notebooks}
+    entry = entries.get((path.parent.name, path.stem))
+    assert entry is not None, f"{path} is not in course/data/course_map.toml"
+    assert card.minutes == entry.minutes
+    assert len(card.objectives) >= 2
+
+
+def _calls(path: Path, name: str) -> list[str]:
+    """String arguments of calls to ``name(...)`` in the notebook's code cells."""
+    found = []
+    for cell in read_notebook(path).cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == name:
+                found += [a.value for a in node.args if isinstance(a, ast.Constant)]
+    return found
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=IDS)
+def test_evidence_citations_and_questions_exist(path: Path) -> None:
+    data = content()
+    assert set(_calls(path, "evidence")) <= set(data.claims)
+    assert set(_calls(path, "cite")) <= set(data.references)
+    assert set(_calls(path, "glossary")) <= set(data.glossary)
+    assert set(_calls(path, "question")) <= set(questions())
+    markdown = "\n".join(c.source for c in read_notebook(path).cells
+                         if c.cell_type == "markdown")
+    assert set(re.findall(r"\[(R\d+)\]", markdown)) <= set(data.references)
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=IDS)
+def test_setup_cell_is_locked_and_imports_from_course(path: Path) -> None:
+    setup = next(c for c in read_notebook(path).cells if c.cell_type == "code")
+    assert setup.metadata.get("nbgrader", {}).get("locked") is True
+    assert "from course" in setup.source
+
+
+def test_course_map_lists_only_existing_or_planned_assignments() -> None:
+    mapped = {a.id for a in course_map()}
+    on_disk = {p.name for p in (ROOT / "source").iterdir() if p.is_dir()}
+    assert on_disk <= mapped
