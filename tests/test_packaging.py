@@ -1,0 +1,37 @@
+"""The environment files agree with each other, so every install gets the same versions."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from .conftest import ROOT
+
+
+def _pins(text: str) -> dict[str, str]:
+    pins = {}
+    for line in text.splitlines():
+        if match := re.match(r"^([A-Za-z0-9_.\-\[\]]+)==(\S+)$", line.strip()):
+            pins[re.sub(r"[-_.]+", "-", match.group(1)).lower()] = match.group(2)
+    return pins
+
+
+def test_binder_requirements_match_the_constraints() -> None:
+    constraints = _pins((ROOT / "constraints.txt").read_text(encoding="utf-8"))
+    binder = _pins((ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8"))
+    assert binder == constraints
+
+
+def test_direct_dependencies_are_pinned_to_the_constrained_versions() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    constraints = _pins((ROOT / "constraints.txt").read_text(encoding="utf-8"))
+    direct = project["dependencies"] + project["optional-dependencies"]["test"]
+    for requirement in direct:
+        name, version = requirement.split("==")
+        assert constraints[re.sub(r"[-_.]+", "-", name).lower()] == version, requirement
+
+
+def test_readme_shows_the_two_commands_first() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("\n## ", 2)[1]
+    assert "make lab" in first_block and "make test" in first_block
