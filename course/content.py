@@ -7,13 +7,12 @@ scale, or a reference id that is not in the bibliography stops loading with a
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from course.paths import DATA_DIR
 
