@@ -25,7 +25,7 @@ GRADE_WORDING = {
     "high": "results in",
     "moderate": "likely results in",
     "low": "may result in",
-    "very_low": "the evidence is very uncertain about",
+    "very_low": "the evidence is very uncertain",
 }
 
 GRADE_SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very_low": "⊕◯◯◯"}
@@ -35,6 +35,15 @@ KIND_LABELS = {
     "convention": "Convention from training material — not a validated standard",
     "regulatory": "Regulatory fact",
     "fact": "Sourced fact",
+}
+
+KIND_MEANINGS = {
+    "expert_practice": ("general medical knowledge not confirmed against a published source",
+                        "worded softly: “is generally advised”"),
+    "convention": ("technique parameters from training material and societies",
+                   "taught as convention"),
+    "regulatory": ("an approval, ban, warning or label from a regulator", "stated as fact"),
+    "fact": ("a sourced historical, definitional or epidemiological fact", "stated as fact"),
 }
 
 # Okabe–Ito colour-blind-safe palette; the text label always carries the meaning too.
@@ -129,5 +138,6 @@ def evidence_key_rows() -> list[tuple[str, str, str]]:
     ]
     rows += [(f"OCEBM level {n}", text, "study design behind the claim")
              for n, text in OCEBM_LEVELS.items()]
-    rows += [(label.split(" — ")[0], label, "no GRADE rating") for label in KIND_LABELS.values()]
+    rows += [(KIND_LABELS[kind].split(" — ")[0], meaning, wording)
+             for kind, (meaning, wording) in KIND_MEANINGS.items()]
     return rows

@@ -96,6 +96,8 @@ def check_answer(question: Question, answer: object) -> Feedback:
             f"Your answer must be a letter in quotes (a string), one of {allowed}; "
             f"you gave {type(answer).__name__} {answer!r}.",
         )
+    if letter == "":
+        return Feedback(False, False, f"No answer yet: put one of {allowed} between the quotes.")
     if letter not in question.letters:
         return Feedback(False, False, f"{answer!r} is not an option: choose one of {allowed}.")
     correct = hash_answer(question.salt, letter) == question.answer_hash

@@ -63,3 +63,5 @@ def test_evidence_key_covers_every_grade_and_kind() -> None:
         assert certainty.replace("_", " ") in readings
     for level in range(1, 6):
         assert f"OCEBM level {level}" in readings
+    for label in KIND_LABELS.values():
+        assert label.split(" — ")[0] in readings

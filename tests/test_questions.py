@@ -62,6 +62,11 @@ def test_letter_outside_the_options_is_named(tmp_path: Path) -> None:
     assert not feedback.valid and '"a", "b", "c", "d"' in feedback.message
 
 
+def test_empty_answer_says_no_answer_yet(tmp_path: Path) -> None:
+    q = load_questions(_bank(tmp_path))["qx_1"]
+    assert check_answer(q, "  ").message.startswith("No answer yet")
+
+
 def test_an_object_equal_to_everything_is_not_correct(tmp_path: Path) -> None:
     class Always(str):
         def __eq__(self, other: object) -> bool:
