@@ -1,0 +1,122 @@
+"""Browser fixtures: JupyterLab on a free loopback port, driven by Debian's Chromium.
+
+Where Chromium is missing the browser tests skip with a reason, unless
+COURSE_REQUIRE_BROWSER=1 (set by .ci/run), which makes the skip a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from ..conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+OUTPUT = ROOT / "test-output" / "browser"
+
+
+def _require_browser() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} is not installed (make test installs it from Debian when run as root)"
+    if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"browser tests are required here but {reason}")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Lab:
+    url: str
+    root: Path
+    process: subprocess.Popen
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A course copy with released notebooks and learner copies, served by JupyterLab."""
+    _require_browser()
+    root = tmp_path_factory.mktemp("lab-course")
+    for name in ("source", "release"):
+        shutil.copytree(ROOT / name, root / name)
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    settings = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = {**os.environ, "COURSE_ROOT": str(root),
+           "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings")}
+    course = [sys.executable, "-m", "course.cli"]
+    subprocess.run([*course, "release"], env=env, cwd=root, check=True, capture_output=True)
+    subprocess.run([*course, "start"], env=env, cwd=root, check=True, capture_output=True)
+    port = _free_port()
+    log = root / "lab.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         "--IdentityProvider.token=", "--ServerApp.disable_check_xsrf=True",
+         f"--ServerApp.root_dir={root}", "--allow-root"],
+        env=env, cwd=root, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        process.terminate()
+        pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-2000:]}")
+    yield Lab(url, root, process, log)
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@dataclass
+class PageErrors:
+    messages: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def browser_page(lab: Lab) -> Iterator[tuple]:
+    """A fresh Chromium page that records every JavaScript error."""
+    from playwright.sync_api import sync_playwright
+
+    errors = PageErrors()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("pageerror", lambda error: errors.messages.append(f"page error: {error}"))
+        page.on("console", lambda message: errors.messages.append(f"console: {message.text}")
+                if message.type == "error" else None)
+        yield page, errors
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    return OUTPUT

@@ -1,0 +1,67 @@
+"""The start-here notebook in a real browser: widgets, the self-study journey, formgrader."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = "assignments/00-orientation/00-start-here.ipynb"
+
+
+def _open_and_run_all(page, url: str) -> None:  # noqa: ANN001
+    page.goto(f"{url}/lab/tree/{NOTEBOOK}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                           timeout=60_000)
+    page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
+    page.click("li.lm-Menu-item:has-text('Run All Cells')")
+    # Run All stops at the first graded answer cell, which raises NotImplementedError
+    # until the learner answers; every cell before it has run by then.
+    page.wait_for_selector(".jp-OutputArea-output:has-text('NotImplementedError')",
+                           timeout=90_000)
+
+
+def test_practice_widget_gives_feedback_for_each_choice(lab, browser_page, screenshots) -> None:  # noqa: ANN001
+    page, errors = browser_page
+    _open_and_run_all(page, lab.url)
+    widget = page.locator(".widget-vbox:has(.widget-radio-box)")
+    feedback = widget.locator("textarea")
+    widget.locator("button:has-text('Check')").click()
+    page.wait_for_function("t => t.value.startsWith('Choose')",
+                           arg=feedback.element_handle(), timeout=10_000)
+    widget.locator("label:has-text('(a) ')").click()
+    widget.locator("button:has-text('Check')").click()
+    page.wait_for_function("t => t.value.startsWith('Not the best answer')",
+                           arg=feedback.element_handle(), timeout=10_000)
+    widget.locator("label:has-text('(b) ')").click()
+    widget.locator("button:has-text('Check')").click()
+    page.wait_for_function("t => t.value.startsWith('Correct.')",
+                           arg=feedback.element_handle(), timeout=10_000)
+    assert "supervised practice" in feedback.input_value().lower()
+    page.screenshot(path=str(screenshots / "00-start-here.png"), full_page=True)
+    assert errors.messages == []
+
+
+def test_learner_answers_in_code_and_reads_the_rationale(lab, browser_page) -> None:  # noqa: ANN001
+    page, errors = browser_page
+    _open_and_run_all(page, lab.url)
+    answer = page.locator(".jp-CodeCell:has(.cm-content:has-text('answer_q0_1 = \"\"'))")
+    answer.locator(".cm-content").click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type('answer_q0_1 = "d"')
+    page.keyboard.press("Shift+Enter")  # runs the answer, moves to the check cell
+    page.keyboard.press("Shift+Enter")  # runs the check
+    check = page.locator(".jp-CodeCell:has(.cm-content:has-text('check(\"q0_1\"'))")
+    check.locator(".jp-OutputArea-output:has-text('Why:')").wait_for(timeout=30_000)
+    text = check.locator(".jp-OutputArea-output").inner_text()
+    assert text.startswith("Not the best answer (d)")
+    assert "observed, supervised practice" in text
+    assert errors.messages == []
+
+
+def test_formgrader_lists_the_course_assignments(lab, browser_page) -> None:  # noqa: ANN001
+    page, errors = browser_page
+    page.goto(f"{lab.url}/formgrader")
+    page.wait_for_selector("text=00-orientation", timeout=60_000)
+    assert errors.messages == []
