@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from course.content import ContentError
+from course.errors import GradingError
 from course.paths import course_root
 
 USAGE_ERROR = 2
@@ -71,6 +72,22 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
+def cmd_risk(args: argparse.Namespace, root: Path) -> int:
+    import json
+
+    from course.risk import assess, load_patient
+
+    try:
+        assessment = assess(load_patient(Path(args.patient)))
+    except ContentError:
+        raise  # the course's own data is broken: main reports it (exit 1)
+    except ValueError as error:  # bad input: one clear line, exit 2
+        print(f"course risk: {' '.join(str(error).split())}", file=sys.stderr)
+        return USAGE_ERROR
+    print(json.dumps(assessment.to_dict()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="course",
@@ -89,14 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="grade your copy in assignments/ and write feedback (self-study)")
     check.add_argument("assignment", metavar="ASSIGNMENT")
     check.set_defaults(run=cmd_check)
+    risk = commands.add_parser(
+        "risk", help="screen a patient record (JSON) for risks; a teaching aid")
+    risk.add_argument("patient", metavar="PATIENT.json")
+    risk.set_defaults(run=cmd_risk)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # exits 2 with usage on wrong arguments
-    from course.grading import GradingError
-
     try:
         return args.run(args, course_root())
     except UsageError as error:

@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
+from course.errors import GradingError
 from course.notebooks import (
     HIDDEN_MARKERS,
     NotebookError,
@@ -31,10 +32,7 @@ from course.notebooks import (
 from course.paths import assignments_dir, release_dir, source_dir
 
 SELF_STUDY_STUDENT = "self-study"
-
-
-class GradingError(RuntimeError):
-    """nbgrader could not do what was asked; the message says why."""
+__all__ = ["GradingError"]  # re-exported for callers of the grading API
 
 
 def ensure_tools_on_path() -> None:

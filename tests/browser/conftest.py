@@ -73,6 +73,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          "--IdentityProvider.token=", "--ServerApp.disable_check_xsrf=True",
+         "--LabApp.expose_app_in_browser=True",
          f"--ServerApp.root_dir={root}", "--allow-root"],
         env=env, cwd=root, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )

@@ -9,20 +9,27 @@ pytestmark = pytest.mark.browser
 NOTEBOOK = "assignments/00-orientation/00-start-here.ipynb"
 
 
-def _open_and_run_all(page, url: str) -> None:  # noqa: ANN001
+def _open_and_run_all(page, url: str) -> None:
     page.goto(f"{url}/lab/tree/{NOTEBOOK}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                           timeout=60_000)
-    page.click("div.lm-MenuBar-itemLabel:text-is('Run')")
-    page.click("li.lm-Menu-item:has-text('Run All Cells')")
+    # JupyterLab's own command, once the notebook and its kernel are ready (the app is
+    # exposed as window.jupyterapp by --LabApp.expose_app_in_browser).
+    page.wait_for_function(
+        "() => window.jupyterapp?.shell.currentWidget?.sessionContext !== undefined",
+        timeout=60_000)
+    page.evaluate("""async () => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        await panel.context.ready;
+        await panel.sessionContext.ready;
+        await window.jupyterapp.commands.execute('notebook:run-all-cells');
+    }""")
     # Run All stops at the first graded answer cell, which raises NotImplementedError
     # until the learner answers; every cell before it has run by then.
     page.wait_for_selector(".jp-OutputArea-output:has-text('NotImplementedError')",
                            timeout=90_000)
 
 
-def test_practice_widget_gives_feedback_for_each_choice(lab, browser_page, screenshots) -> None:  # noqa: ANN001
+def test_practice_widget_gives_feedback_for_each_choice(lab, browser_page, screenshots) -> None:
     page, errors = browser_page
     _open_and_run_all(page, lab.url)
     widget = page.locator(".widget-vbox:has(.widget-radio-box)")
@@ -43,7 +50,7 @@ def test_practice_widget_gives_feedback_for_each_choice(lab, browser_page, scree
     assert errors.messages == []
 
 
-def test_learner_answers_in_code_and_reads_the_rationale(lab, browser_page) -> None:  # noqa: ANN001
+def test_learner_answers_in_code_and_reads_the_rationale(lab, browser_page) -> None:
     page, errors = browser_page
     _open_and_run_all(page, lab.url)
     answer = page.locator(".jp-CodeCell:has(.cm-content:has-text('answer_q0_1 = \"\"'))")
@@ -60,7 +67,7 @@ def test_learner_answers_in_code_and_reads_the_rationale(lab, browser_page) -> N
     assert errors.messages == []
 
 
-def test_formgrader_lists_the_course_assignments(lab, browser_page) -> None:  # noqa: ANN001
+def test_formgrader_lists_the_course_assignments(lab, browser_page) -> None:
     page, errors = browser_page
     page.goto(f"{lab.url}/formgrader")
     page.wait_for_selector("text=00-orientation", timeout=60_000)

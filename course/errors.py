@@ -1,0 +1,7 @@
+"""Error types shared by the command line and the grading code (kept import-light)."""
+
+from __future__ import annotations
+
+
+class GradingError(RuntimeError):
+    """nbgrader could not do what was asked; the message says why."""

@@ -1,0 +1,635 @@
+"""Skin cross-section explorer: where does a mesotherapy deposit really go?
+
+Adult skin has three layers, epidermis, dermis and hypodermis (subcutaneous fat); the
+"mesoderm" is an embryonic germ layer, not a layer of skin. This module models a
+needle entering the skin at an angle and reports the layer its tip reaches.
+
+The model is pure geometry over the data in ``course/data/skin.toml``: the vertical
+depth of the deposit is the inserted length times the sine of the angle between the
+needle and the skin surface. Layer thicknesses are **illustrative** textbook-order
+values, not measurements, and every figure and text says so. Technique parameters
+are conventions from training material with low evidential weight [R67].
+
+Boundary rule: a depth exactly on the boundary between two layers counts as the
+upper (shallower) layer, because the needle tip has not passed into the deeper one.
+A depth of 0 mm (the surface) counts as the epidermis.
+
+Pure functions: :func:`deposit_depth_mm`, :func:`layer_at_depth`,
+:func:`assess_injection`, :func:`cross_section_figure`, :func:`cross_section_alt_text`,
+:func:`explorer_summary`. The widget (:func:`skin_explorer`) only wires them together.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from course import TEACHING_AID_LABEL
+from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
+from course.paths import DATA_DIR
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from matplotlib.figure import Figure
+
+SKIN_FILE = DATA_DIR / "skin.toml"
+
+LAYERS = ("epidermis", "dermis", "hypodermis")
+BELOW_HYPODERMIS = "below hypodermis"
+NEEDLE_RANGE_MM = (0.5, 13.0)
+ANGLE_RANGE_DEG = (5.0, 90.0)
+FRACTION_RANGE = (0.0, 1.0)
+BOUNDARY_TOLERANCE_MM = 1e-9
+"""Depths within this distance of a boundary count as on it (floating-point noise)."""
+
+ILLUSTRATIVE_LABEL = "Illustrative thicknesses — not measurements"
+CONVENTION_NOTE = (
+    "Technique parameters come from training material and are conventions with low "
+    "evidential weight [R67]. Their depths describe how far the needle goes in, so a "
+    "technique's name does not always match the layer the needle tip actually reaches."
+)
+
+LAYER_NAMES = {
+    "epidermis": "epidermis",
+    "dermis": "dermis",
+    "hypodermis": "hypodermis (subcutaneous fat)",
+    BELOW_HYPODERMIS: "tissue below the hypodermis (not modelled here)",
+}
+
+# How a sentence names where the deposit is: "reaches 0.26 mm: the dermis".
+LAYER_PHRASES = {
+    "epidermis": "the epidermis",
+    "dermis": "the dermis",
+    "hypodermis": "the hypodermis",
+    BELOW_HYPODERMIS: "below the hypodermis modelled here",
+}
+
+# Okabe–Ito palette; each layer also carries a text label and a hatch pattern.
+LAYER_STYLE = {
+    "epidermis": {"colour": "#E69F00", "hatch": "...."},
+    "dermis": {"colour": "#CC79A7", "hatch": "////"},
+    "hypodermis": {"colour": "#F0E442", "hatch": "oo"},
+}
+NEEDLE_COLOUR = "#000000"
+DEPOSIT_COLOUR = "#0072B2"
+BELOW_COLOUR = "#BBBBBB"
+
+
+# ---------------------------------------------------------------- data model
+
+
+@dataclass(frozen=True)
+class Area:
+    """One body area: illustrative layer thicknesses in millimetres."""
+
+    id: str
+    name: str
+    epidermis_mm: float
+    dermis_mm: float
+    hypodermis_mm: float
+    note: str
+
+    def thickness(self, layer: str) -> float:
+        return {"epidermis": self.epidermis_mm, "dermis": self.dermis_mm,
+                "hypodermis": self.hypodermis_mm}[layer]
+
+    def bounds(self) -> list[tuple[str, float, float]]:
+        """(layer, top, bottom) in mm from the surface, shallowest first."""
+        rows, top = [], 0.0
+        for layer in LAYERS:
+            bottom = top + self.thickness(layer)
+            rows.append((layer, top, bottom))
+            top = bottom
+        return rows
+
+    @property
+    def total_mm(self) -> float:
+        return self.epidermis_mm + self.dermis_mm + self.hypodermis_mm
+
+
+@dataclass(frozen=True)
+class Technique:
+    """A technique as described in training material (a convention)."""
+
+    id: str
+    name: str
+    depth_described: str
+    features: str
+    intended_layers: tuple[str, ...]
+    aim: str
+    example_needle_mm: float
+    example_angle_deg: float
+    example_note: str
+    claims: tuple[str, ...]
+    refs: tuple[str, ...]
+    insertion_min_mm: float | None = None
+    insertion_max_mm: float | None = None
+    angle_min_deg: float | None = None
+    angle_max_deg: float | None = None
+
+    @property
+    def short_name(self) -> str:
+        """The name without its bracketed gloss, e.g. 'Intraepidermal'."""
+        return self.name.split(" (")[0]
+
+
+@dataclass(frozen=True)
+class SkinData:
+    areas: Mapping[str, Area]
+    techniques: Mapping[str, Technique]
+
+
+@dataclass(frozen=True)
+class InjectionResult:
+    """Where a deposit lands, and whether that is the layer the technique aims at."""
+
+    depth_mm: float
+    layer: str
+    intended_layers: tuple[str, ...]
+    matches_intent: bool
+    message: str
+
+
+# ---------------------------------------------------------------- loading
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _mm_between(low: float, high: float, what: str) -> Rule:
+    return Rule(lambda v: _is_number(v) and low <= v <= high,
+                f"{what}, a number of millimetres from {low:g} to {high:g}")
+
+
+def _is_true(value: Any) -> bool:
+    return value is True
+
+
+LAYER_LIST = Rule(
+    lambda v: isinstance(v, list) and bool(v) and all(x in LAYERS for x in v),
+    f"a non-empty list drawn from {', '.join(LAYERS)}",
+)
+NEEDLE = _mm_between(*NEEDLE_RANGE_MM, "a needle length")
+ANGLE = Rule(lambda v: _is_number(v) and ANGLE_RANGE_DEG[0] <= v <= ANGLE_RANGE_DEG[1],
+             f"an angle in degrees from {ANGLE_RANGE_DEG[0]:g} to {ANGLE_RANGE_DEG[1]:g}")
+
+AREA_FIELDS = {
+    "name": TEXT,
+    "epidermis_mm": _mm_between(0.01, 1.0, "an epidermis thickness"),
+    "dermis_mm": _mm_between(0.2, 5.0, "a dermis thickness"),
+    "hypodermis_mm": _mm_between(0.5, 100.0, "a hypodermis thickness"),
+    "illustrative": Rule(_is_true, "true (the course has no measured thicknesses)"),
+    "note": TEXT,
+}
+TECHNIQUE_FIELDS = {
+    "name": TEXT, "depth_described": TEXT, "features": TEXT,
+    "intended_layers": LAYER_LIST, "aim": TEXT,
+    "example_needle_mm": NEEDLE, "example_angle_deg": ANGLE, "example_note": TEXT,
+    "claims": TEXT_LIST, "refs": TEXT_LIST,
+    "convention": Rule(_is_true, "true (technique parameters are conventions)"),
+}
+TECHNIQUE_OPTIONAL = {
+    "insertion_min_mm": NEEDLE, "insertion_max_mm": NEEDLE,
+    "angle_min_deg": ANGLE, "angle_max_deg": ANGLE,
+}
+
+
+@lru_cache(maxsize=4)
+def known_ids(filename: str) -> frozenset[str]:
+    """The record ids of a course data file (e.g. references.toml), for cross-checks.
+
+    Only the ids are read: the records themselves are validated by course.content.
+    """
+    return frozenset(read_toml(DATA_DIR / filename))
+
+
+def _tables(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    tables = data.get(key)
+    if not isinstance(tables, dict) or not tables:
+        raise ContentError(f"{path.name}: expected one or more [{key}.<id>] tables")
+    return tables
+
+
+def _area(area_id: str, record: Any, path: Path) -> Area:
+    fields = validated(record, f"{path.name}: area {area_id!r}", AREA_FIELDS)
+    fields.pop("illustrative")
+    return Area(id=area_id, **fields)
+
+
+def _technique(tech_id: str, record: Any, path: Path) -> Technique:
+    where = f"{path.name}: technique {tech_id!r}"
+    fields = validated(record, where, TECHNIQUE_FIELDS, TECHNIQUE_OPTIONAL)
+    fields.pop("convention")
+    for ref in fields["refs"]:
+        if ref not in known_ids("references.toml"):
+            raise ContentError(f"{where}: field 'refs': unknown reference id {ref!r}")
+    for claim in fields["claims"]:
+        if claim not in known_ids("claims.toml"):
+            raise ContentError(f"{where}: field 'claims': unknown claim id {claim!r}")
+    for low, high in (("insertion_min_mm", "insertion_max_mm"),
+                      ("angle_min_deg", "angle_max_deg")):
+        if low in fields and high in fields and fields[low] > fields[high]:
+            raise ContentError(f"{where}: field {low!r} ({fields[low]}) is greater than "
+                               f"{high!r} ({fields[high]})")
+    for name in ("intended_layers", "claims", "refs"):
+        fields[name] = tuple(fields[name])
+    return Technique(id=tech_id, **fields)
+
+
+def load_skin(path: Path = SKIN_FILE) -> SkinData:
+    """Load and validate the skin areas and techniques; raise ContentError if invalid."""
+    data = read_toml(path)
+    for key in data:
+        if key not in ("area", "technique"):
+            raise ContentError(f"{path.name}: unknown table {key!r} (known: area, technique)")
+    areas = {k: _area(k, v, path) for k, v in _tables(data, "area", path).items()}
+    techniques = {k: _technique(k, v, path)
+                  for k, v in _tables(data, "technique", path).items()}
+    return SkinData(areas=areas, techniques=techniques)
+
+
+@lru_cache(maxsize=1)
+def skin_data() -> SkinData:
+    """The course's own skin data, loaded once per process."""
+    return load_skin()
+
+
+def area_ids() -> list[str]:
+    return list(skin_data().areas)
+
+
+def technique_ids() -> list[str]:
+    return list(skin_data().techniques)
+
+
+def get_area(area: str) -> Area:
+    """The area record, or ValueError listing the known areas."""
+    areas = skin_data().areas
+    if area not in areas:
+        raise ValueError(f"area must be one of {', '.join(areas)}; got {area!r}")
+    return areas[area]
+
+
+def get_technique(technique: str) -> Technique:
+    """The technique record, or ValueError listing the known techniques."""
+    techniques = skin_data().techniques
+    if technique not in techniques:
+        raise ValueError(
+            f"technique must be one of {', '.join(techniques)}; got {technique!r}"
+        )
+    return techniques[technique]
+
+
+# ---------------------------------------------------------------- geometry
+
+
+def _check_range(name: str, value: Any, low: float, high: float, unit: str) -> float:
+    if not _is_number(value) or not low <= value <= high:
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g}{unit}; got {value!r}")
+    return float(value)
+
+
+def deposit_depth_mm(needle_mm: float, angle_deg: float, inserted_fraction: float = 1.0) -> float:
+    """Vertical depth of the needle tip: inserted length × sin(angle to the surface)."""
+    needle = _check_range("needle_mm", needle_mm, *NEEDLE_RANGE_MM, " mm")
+    angle = _check_range("angle_deg", angle_deg, *ANGLE_RANGE_DEG, "°")
+    fraction = _check_range("inserted_fraction", inserted_fraction, *FRACTION_RANGE, "")
+    return needle * fraction * math.sin(math.radians(angle))
+
+
+def layer_at_depth(area: str, depth_mm: float) -> str:
+    """The layer at a depth below the surface; a depth on a boundary is the upper layer."""
+    record = get_area(area)
+    if not _is_number(depth_mm) or depth_mm < 0:
+        raise ValueError(f"depth_mm must be a number of 0 mm or more; got {depth_mm!r}")
+    for layer, _top, bottom in record.bounds():
+        if depth_mm <= bottom + BOUNDARY_TOLERANCE_MM:
+            return layer
+    return BELOW_HYPODERMIS
+
+
+def _order(layer: str) -> int:
+    return (*LAYERS, BELOW_HYPODERMIS).index(layer)
+
+
+def _fmt_angle(angle: float) -> str:
+    return f"{angle:g}°"
+
+
+def assess_injection(area: str, technique: str, needle_mm: float,
+                     angle_deg: float) -> InjectionResult:
+    """Where a fully inserted needle's deposit lands, in plain language."""
+    tech = get_technique(technique)
+    get_area(area)
+    depth = deposit_depth_mm(needle_mm, angle_deg)
+    layer = layer_at_depth(area, depth)
+    matches = layer in tech.intended_layers
+    message = (
+        f"At {_fmt_angle(angle_deg)} a {needle_mm:.1f} mm insertion reaches {depth:.2f} mm: "
+        f"{LAYER_PHRASES[layer]} (illustrative thickness). "
+        f"{tech.short_name} technique aims at {tech.aim}."
+    )
+    if matches:
+        message += " Match: the deposit is in a layer this technique aims at."
+    else:
+        deeper = _order(layer) > max(_order(x) for x in tech.intended_layers)
+        where = LAYER_PHRASES[layer]
+        where = where if layer == BELOW_HYPODERMIS else f"in {where}"
+        message += (
+            f" Mismatch: the deposit lands {where}, "
+            f"{'deeper' if deeper else 'shallower'} than {tech.aim}. "
+            "A conventional depth is how far the needle goes in; the layer it reaches "
+            "also depends on the angle and on the thickness of the skin."
+        )
+    return InjectionResult(depth_mm=depth, layer=layer, intended_layers=tech.intended_layers,
+                           matches_intent=matches, message=message)
+
+
+# ---------------------------------------------------------------- figure
+
+
+FIG_SIZE = (10.0, 5.6)
+AXES_RECT = (0.08, 0.2, 0.52, 0.66)  # left, bottom, width, height (figure fraction)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What the figure shows, shared by the figure and its text equivalent."""
+
+    depth: float
+    run: float          # horizontal distance from entry point to needle tip
+    outside: float      # needle length drawn above the skin (hub side)
+    x_min: float
+    x_max: float
+    y_top: float        # above the surface (negative depth)
+    y_bottom: float     # deepest depth shown
+    truncated: bool     # hypodermis cut off at a break mark
+    shows_below: bool   # tissue below the hypodermis is in view
+
+
+def _layout(record: Area, needle_mm: float, angle_deg: float) -> _Layout:
+    depth = deposit_depth_mm(needle_mm, angle_deg)
+    theta = math.radians(angle_deg)
+    run = needle_mm * math.cos(theta)
+    outside = 0.35 * needle_mm + 0.3
+    dermis_bottom = record.epidermis_mm + record.dermis_mm
+    y_top = -(outside * math.sin(theta)) - 0.15 * max(dermis_bottom, depth)
+    y_bottom = max(dermis_bottom * 1.6, depth * 1.2 + 0.2)
+    x_min = -outside * math.cos(theta) - 0.3
+    x_max = run + max(0.6, 0.25 * needle_mm)
+    # Equal aspect: widen x or deepen y to fill the axes box, so angles are true.
+    fig_w, fig_h = FIG_SIZE
+    box = (AXES_RECT[2] * fig_w) / (AXES_RECT[3] * fig_h)
+    width, height = x_max - x_min, y_bottom - y_top
+    if width < height * box:
+        x_max = x_min + height * box
+    else:
+        y_bottom = y_top + width / box
+    total = record.total_mm
+    return _Layout(depth, run, outside, x_min, x_max, y_top, y_bottom,
+                   truncated=y_bottom < total, shows_below=y_bottom > total)
+
+
+def _label_positions(wanted: list[float], gap: float = 0.11) -> list[float]:
+    """Spread label heights (axes fraction, top first) so that they do not overlap."""
+    pos: list[float] = []
+    for y in wanted:
+        pos.append(min(y, pos[-1] - gap) if pos else min(y, 0.95))
+    overflow = 0.03 - pos[-1] if pos else 0
+    return [p + overflow for p in pos] if overflow > 0 else pos
+
+
+def cross_section_figure(area: str, technique: str, needle_mm: float,
+                         angle_deg: float) -> Figure:
+    """A to-scale cross-section of the area's skin with the needle and its deposit."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    record, tech = get_area(area), get_technique(technique)
+    result = assess_injection(area, technique, needle_mm, angle_deg)
+    lay = _layout(record, needle_mm, angle_deg)
+    theta = math.radians(angle_deg)
+
+    fig = plt.figure(figsize=FIG_SIZE)
+    plt.close(fig)  # detach from pyplot: returned figures display once and never leak
+    ax = fig.add_axes(AXES_RECT)
+    span = lay.y_bottom - lay.y_top
+
+    def frac(y: float) -> float:
+        return 1 - (y - lay.y_top) / span
+
+    labels: list[tuple[float, str, float]] = []  # (axes-fraction height, text, data y)
+    for layer, top, bottom in record.bounds():
+        shown_bottom = min(bottom, lay.y_bottom)
+        style = LAYER_STYLE[layer]
+        ax.add_patch(Rectangle(
+            (lay.x_min, top), lay.x_max - lay.x_min, shown_bottom - top,
+            facecolor=style["colour"], alpha=0.55, edgecolor="#333333", linewidth=0.8,
+            hatch=style["hatch"], gid=f"layer:{layer}", label=layer,
+        ))
+        text = f"{LAYER_NAMES[layer].capitalize()}: {record.thickness(layer):g} mm"
+        text += " (illustrative)"
+        if layer == "hypodermis" and lay.truncated:
+            text += "\n(cut off at the break mark)"
+        mid = (top + shown_bottom) / 2
+        labels.append((frac(mid), text, mid))
+    if lay.shows_below:
+        ax.add_patch(Rectangle(
+            (lay.x_min, record.total_mm), lay.x_max - lay.x_min,
+            lay.y_bottom - record.total_mm, facecolor=BELOW_COLOUR, alpha=0.4,
+            edgecolor="#333333", linewidth=0.8, gid="region:below",
+        ))
+        mid = (record.total_mm + lay.y_bottom) / 2
+        labels.append((frac(mid), "Below the hypodermis\n(not modelled)", mid))
+    if lay.truncated:
+        xs = [lay.x_min + i * (lay.x_max - lay.x_min) / 24 for i in range(25)]
+        for offset in (0.035, 0.055):
+            ys = [lay.y_bottom - span * (offset + (0.012 if i % 2 else 0)) for i in range(25)]
+            ax.plot(xs, ys, color="#000000", linewidth=1.2, gid="break")
+
+    placed = _label_positions([wanted for wanted, _, _ in labels])
+    for (_, text, y), height in zip(labels, placed, strict=True):
+        ax.annotate(text, xy=(lay.x_max, y), xycoords="data", xytext=(1.04, height),
+                    textcoords="axes fraction", va="center", fontsize=9,
+                    arrowprops={"arrowstyle": "-", "color": "#333333", "linewidth": 0.8},
+                    gid="layer-label")
+
+    ax.axhline(0, color="#000000", linewidth=1.0)
+    ax.text(lay.x_max - 0.02 * (lay.x_max - lay.x_min), -0.015 * span, "Skin surface",
+            fontsize=8, va="bottom", ha="right")
+    start = (-lay.outside * math.cos(theta), -lay.outside * math.sin(theta))
+    ax.plot([start[0], lay.run], [start[1], lay.depth], color=NEEDLE_COLOUR, linewidth=2.5,
+            solid_capstyle="butt", gid="needle", label="needle")
+    radius = min(0.35 * needle_mm, 0.15 * span)
+    arc_t = [theta * i / 20 for i in range(21)]
+    ax.plot([radius * math.cos(t) for t in arc_t], [radius * math.sin(t) for t in arc_t],
+            color="#000000", linewidth=0.8, gid="angle")
+    ax.text(radius * 1.1 * math.cos(theta / 2), radius * 1.1 * math.sin(theta / 2),
+            _fmt_angle(angle_deg), fontsize=9, va="top", ha="left")
+    ax.plot([lay.run], [lay.depth], marker="o", markersize=10, color=DEPOSIT_COLOUR,
+            markeredgecolor="#000000", linestyle="none", gid="deposit", label="deposit")
+
+    ax.set_xlim(lay.x_min, lay.x_max)
+    ax.set_ylim(lay.y_bottom, lay.y_top)  # depth grows downwards
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= lay.y_bottom])
+    ax.set_ylabel("Depth below the skin surface (mm)")
+    ax.set_xlabel("Distance along the skin (mm)")
+    ax.set_title(f"{record.name}: {tech.short_name.lower()} technique — "
+                 f"{needle_mm:.1f} mm insertion at {_fmt_angle(angle_deg)}", fontsize=11,
+                 loc="left")
+    verdict = "Match" if result.matches_intent else "Mismatch"
+    caption = (f"● Deposit (blue circle): {result.depth_mm:.2f} mm deep, in the "
+               f"{LAYER_NAMES[result.layer]}. {verdict}: the {tech.short_name.lower()} "
+               f"technique aims at {tech.aim}.")
+    fig.text(AXES_RECT[0], 0.015, textwrap.fill(caption, 105), fontsize=9, va="bottom",
+             gid="verdict")
+    fig.text(0.985, 0.965, ILLUSTRATIVE_LABEL, fontsize=10, fontweight="bold", ha="right",
+             va="top", gid="illustrative")
+    return fig
+
+
+def cross_section_alt_text(area: str, technique: str, needle_mm: float,
+                           angle_deg: float) -> str:
+    """A full text equivalent of :func:`cross_section_figure`."""
+    record, tech = get_area(area), get_technique(technique)
+    result = assess_injection(area, technique, needle_mm, angle_deg)
+    lay = _layout(record, needle_mm, angle_deg)
+    thicknesses = ", ".join(f"{LAYER_NAMES[layer]} {record.thickness(layer):g} mm"
+                            for layer in LAYERS)
+    if lay.truncated:
+        view = (f"The figure shows the top {lay.y_bottom:.1f} mm, so the hypodermis is "
+                "cut off at a break mark.")
+    elif lay.shows_below:
+        view = ("The figure shows all three layers and, below them, tissue deeper than "
+                "the hypodermis, which is not modelled.")
+    else:
+        view = "The figure shows all three layers."
+    return (
+        f"{result.message}\n\n"
+        f"Figure: a cross-section of the skin of the {record.name.lower()}, drawn to scale "
+        f"with illustrative thicknesses (not measurements): {thicknesses}. {view} "
+        f"A needle enters the skin surface at {_fmt_angle(angle_deg)} and is inserted "
+        f"{needle_mm:.1f} mm; the deposit, marked by a blue circle at its tip, lies "
+        f"{result.depth_mm:.2f} mm below the surface, in the {LAYER_NAMES[result.layer]}. "
+        f"{tech.name} technique, as described in training material: depth "
+        f"{tech.depth_described}; {tech.features}. It aims at {tech.aim}. "
+        f"The figure is labelled \"{ILLUSTRATIVE_LABEL}\".\n\n{CONVENTION_NOTE}"
+    )
+
+
+def explorer_summary(area: str, technique: str, needle_mm: float, angle_deg: float) -> str:
+    """The explorer's text summary: the figure's text equivalent and the teaching-aid label."""
+    return f"{cross_section_alt_text(area, technique, needle_mm, angle_deg)}\n\n" \
+           f"{TEACHING_AID_LABEL}."
+
+
+def figure_display_data(fig: Figure, alt_text: str) -> dict[str, Any]:
+    """A Jupyter display-data output holding the figure as PNG, with its text equivalent."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80)
+    return {
+        "output_type": "display_data",
+        "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+                 "text/plain": alt_text},
+        "metadata": {},
+    }
+
+
+# ---------------------------------------------------------------- widget
+
+
+class SkinExplorer:
+    """Area and technique menus, needle and angle sliders, the figure and its summary.
+
+    A thin view: every value shown comes from the pure functions above. Display it as
+    the last expression of a cell, or display ``.view``.
+    """
+
+    def __init__(self, area: str = "face", technique: str = "intraepidermal") -> None:
+        import ipywidgets as widgets
+
+        data = skin_data()
+        get_area(area)
+        tech = get_technique(technique)
+        self._holding = False
+        self.area = widgets.Dropdown(
+            options=[(a.name, a.id) for a in data.areas.values()], value=area,
+            description="Body area", style={"description_width": "initial"},
+        )
+        self.technique = widgets.Dropdown(
+            options=[(t.name, t.id) for t in data.techniques.values()], value=technique,
+            description="Technique", style={"description_width": "initial"},
+            layout=widgets.Layout(width="auto"),
+        )
+        slider_style = {"description_width": "14em"}
+        self.needle = widgets.FloatSlider(
+            value=tech.example_needle_mm, min=NEEDLE_RANGE_MM[0], max=NEEDLE_RANGE_MM[1],
+            step=0.1, readout_format=".1f", continuous_update=False,
+            description="Needle inserted (mm)", style=slider_style,
+            layout=widgets.Layout(width="36em"),
+        )
+        self.angle = widgets.FloatSlider(
+            value=tech.example_angle_deg, min=ANGLE_RANGE_DEG[0], max=ANGLE_RANGE_DEG[1],
+            step=0.5, readout_format=".1f", continuous_update=False,
+            description="Angle to the skin (°)", style=slider_style,
+            layout=widgets.Layout(width="36em"),
+        )
+        self.reset = widgets.Button(
+            description="Use the technique's described needle and angle",
+            tooltip="Set the sliders to the technique's starting values",
+            layout=widgets.Layout(width="auto"),
+        )
+        self.figure = widgets.Output()
+        self.summary = widgets.Textarea(
+            value="", description="Text summary", disabled=True,
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="100%", height="14em"),
+        )
+        for control in (self.area, self.technique, self.needle, self.angle):
+            control.observe(self._changed, names="value")
+        self.reset.on_click(self._use_described)
+        self.view = widgets.VBox([
+            widgets.HBox([self.area, self.technique]), self.needle, self.angle,
+            self.reset, self.figure, self.summary,
+        ])
+        self.refresh()
+
+    def _changed(self, _change: Any = None) -> None:
+        if not self._holding:
+            self.refresh()
+
+    def _use_described(self, _button: Any = None) -> None:
+        tech = get_technique(self.technique.value)
+        self._holding = True
+        try:
+            self.needle.value = tech.example_needle_mm
+            self.angle.value = tech.example_angle_deg
+        finally:
+            self._holding = False
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw the figure and rewrite the summary from the current values."""
+        args = (self.area.value, self.technique.value, self.needle.value, self.angle.value)
+        fig = cross_section_figure(*args)
+        self.figure.outputs = (figure_display_data(fig, cross_section_alt_text(*args)),)
+        self.summary.value = explorer_summary(*args)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget view; text-only front ends get the text summary instead."""
+        bundle = dict(self.view._repr_mimebundle_(**kwargs))
+        bundle["text/plain"] = self.summary.value
+        return bundle
+
+
+def skin_explorer(area: str = "face") -> SkinExplorer:
+    """The interactive skin cross-section explorer (practice only, never graded)."""
+    return SkinExplorer(area=area)
