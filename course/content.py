@@ -73,6 +73,17 @@ class GlossaryTerm:
 
 
 @dataclass(frozen=True)
+class IndicationEvidence:
+    """The best evidence for one substance in one indication."""
+
+    indication: str
+    ocebm: int
+    certainty: str
+    summary: str
+    refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Substance:
     id: str
     name: str
@@ -83,6 +94,24 @@ class Substance:
     regulatory_note: str
     risks: tuple[str, ...]
     refs: tuple[str, ...]
+    evidence: tuple[IndicationEvidence, ...] = ()
+    monograph: str = ""
+    labelled_indication: str | None = None
+
+    @property
+    def indications(self) -> tuple[str, ...]:
+        """The indications with an evidence entry, in the order of INDICATIONS."""
+        return tuple(entry.indication for entry in self.evidence)
+
+    def evidence_for(self, indication: str) -> IndicationEvidence | None:
+        """The evidence entry for one indication, or None when there is none."""
+        return next((e for e in self.evidence if e.indication == indication), None)
+
+    @property
+    def all_refs(self) -> tuple[str, ...]:
+        """Every reference id of the substance and its evidence, first use first."""
+        ids = [*self.refs, *(ref for entry in self.evidence for ref in entry.refs)]
+        return tuple(dict.fromkeys(ids))
 
 
 @dataclass(frozen=True)
@@ -139,6 +168,17 @@ PURPOSES = Rule(
     lambda value: isinstance(value, list) and bool(value) and set(value) <= set(INDICATIONS),
     f"a non-empty list drawn from {', '.join(INDICATIONS)}",
 )
+MONOGRAPH_WORDS = (60, 120)
+MONOGRAPH = Rule(
+    lambda value: _is_str(value)
+    and MONOGRAPH_WORDS[0] <= len(value.split()) <= MONOGRAPH_WORDS[1],
+    f"a plain-language paragraph of {MONOGRAPH_WORDS[0]}–{MONOGRAPH_WORDS[1]} words",
+)
+EVIDENCE_TABLE = Rule(
+    lambda value: isinstance(value, dict) and bool(value),
+    "a table with one sub-table per indication ([<substance>.evidence.<indication>])",
+)
+EVIDENCE_FIELDS = {"ocebm": OCEBM, "certainty": CERTAINTY, "summary": TEXT, "refs": TEXT_LIST}
 
 
 def validated(
@@ -236,6 +276,37 @@ def _glossary(path: Path, refs: Mapping[str, Reference]) -> dict[str, GlossaryTe
     return terms
 
 
+def _evidence(
+    table: dict[str, Any], purposes: list[str], refs: Mapping[str, Reference], where: str
+) -> tuple[IndicationEvidence, ...]:
+    """Check a substance's evidence table: one graded, referenced entry per purpose."""
+    for indication in table:
+        if indication not in INDICATIONS:
+            raise ContentError(
+                f"{where}: evidence for unknown indication {indication!r} "
+                f"(known indications: {', '.join(INDICATIONS)})"
+            )
+        if indication not in purposes:
+            raise ContentError(
+                f"{where}: evidence for {indication!r}, which is not one of its purposes "
+                f"({', '.join(purposes)})"
+            )
+    missing = [p for p in purposes if p not in table]
+    if missing:
+        raise ContentError(f"{where}: purposes without an evidence entry: {', '.join(missing)}")
+    entries = []
+    for indication in INDICATIONS:
+        if indication not in table:
+            continue
+        at = f"{where}: evidence {indication!r}"
+        fields = validated(table[indication], at, EVIDENCE_FIELDS)
+        fields["refs"] = _check_refs(fields["refs"], refs, at)
+        if not fields["refs"]:
+            raise ContentError(f"{at}: an evidence entry needs at least one reference id")
+        entries.append(IndicationEvidence(indication=indication, **fields))
+    return tuple(entries)
+
+
 def _substances(path: Path, refs: Mapping[str, Reference]) -> dict[str, Substance]:
     substances = {}
     for substance_id, record in read_toml(path).items():
@@ -246,9 +317,18 @@ def _substances(path: Path, refs: Mapping[str, Reference]) -> dict[str, Substanc
                 "name": TEXT, "substance_class": SUB_CLASS, "purposes": PURPOSES,
                 "mechanism": TEXT, "regulatory_status": REG_STATUS,
                 "regulatory_note": TEXT, "risks": TEXT_LIST, "refs": TEXT_LIST,
+                "evidence": EVIDENCE_TABLE, "monograph": MONOGRAPH,
             },
+            {"labelled_indication": TEXT},
         )
         fields["refs"] = _check_refs(fields["refs"], refs, where)
+        fields["evidence"] = _evidence(fields["evidence"], fields["purposes"], refs, where)
+        approved = fields["regulatory_status"] == "approved"
+        if approved != ("labelled_indication" in fields):
+            raise ContentError(
+                f"{where}: 'labelled_indication' is required for an approved substance "
+                "and allowed only for one"
+            )
         fields["purposes"] = tuple(fields["purposes"])
         fields["risks"] = tuple(fields["risks"])
         substances[substance_id] = Substance(id=substance_id, **fields)
@@ -266,7 +346,7 @@ def load_content(data_dir: Path = DATA_DIR) -> Content:
         for group in (claims.values(), glossary.values(), substances.values())
         for record in group
         for ref in record.refs
-    }
+    } | {ref for substance in substances.values() for ref in substance.all_refs}
     return Content(references, claims, glossary, substances, frozenset(cited))
 
 

@@ -1,0 +1,279 @@
+"""Dose and volume arithmetic for Module 02 (concentration, volume, dose per kilogram).
+
+Units: concentrations in mg/mL or percent (weight/volume: 1% = 1 g per 100 mL =
+10 mg/mL), volumes in mL, doses in mg, weights in kg, areas in cm².
+
+Every function checks its input and raises ValueError naming the field and the allowed
+range: booleans, non-numbers, NaN and infinity are refused, and so are impossible or
+absurd values (a weight of 0 or above 350 kg, a negative volume, a concentration at or
+below 0 or above 200 mg/mL, a percentage outside 0–20).
+
+The lidocaine reference limit is expert practice, not a sourced standard ([GK—verify] in
+the clinical brief): plain lidocaine is commonly quoted at a maximum of about 4.5 mg/kg
+and no more than 300 mg in US labelling. Every result says to check the local formulary,
+and every result that judges a dose carries the teaching-aid label.
+
+Pure functions: :func:`percent_to_mg_per_ml`, :func:`mg_per_ml_to_percent`,
+:func:`total_volume_ml`, :func:`points_for_area`, :func:`total_dose_mg`,
+:func:`dose_per_kg`, :func:`share_of_limit`, :func:`lidocaine_check`,
+:func:`calculator_text`. The widget (:func:`dose_calculator`) only wires them together.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from course import TEACHING_AID_LABEL
+
+# Input ranges: (low, high, low is allowed, unit).
+PERCENT_RANGE = (0.0, 20.0)
+CONCENTRATION_RANGE_MG_PER_ML = (0.0, 200.0)  # low excluded
+WEIGHT_RANGE_KG = (0.0, 350.0)  # low excluded
+VOLUME_RANGE_ML = (0.0, 100.0)
+ML_PER_POINT_RANGE = (0.0, 5.0)  # low excluded
+POINTS_RANGE = (0, 10_000)
+AREA_RANGE_CM2 = (0.0, 20_000.0)  # low excluded
+SPACING_RANGE_CM = (0.1, 10.0)
+DOSE_RANGE_MG = (0.0, 10_000.0)
+LIMIT_RANGE_MG_PER_KG = (0.0, 100.0)  # low excluded
+
+MG_PER_ML_PER_PERCENT = 10.0
+"""1% w/v = 1 g in 100 mL = 1000 mg / 100 mL = 10 mg/mL."""
+
+FORMULARY_ADVICE = (
+    "Reference limits are expert practice, not validated standards: check the local "
+    "formulary and the product labelling, and count the cumulative dose from every "
+    "injection point and every product."
+)
+
+LIDOCAINE_MG_PER_KG = 4.5
+LIDOCAINE_MAX_MG = 300.0
+LIDOCAINE_CAVEAT = (
+    "Expert practice, not a sourced standard: for plain "
+    "lidocaine a maximum of about 4.5 mg/kg, and no more than 300 mg in US labelling, is "
+    "commonly quoted. Check the local formulary."
+)
+LIDOCAINE_CLAIM = "lidocaine_maximum_dose"
+"""The claim in course/data/claims.toml that carries this limit (kind: expert_practice)."""
+
+
+@dataclass(frozen=True)
+class DoseCheck:
+    """A total dose compared with a reference limit (a teaching aid, not a clinical tool)."""
+
+    total_mg: float
+    mg_per_kg: float
+    limit_mg: float
+    share: float
+    within_limit: bool
+    message: str
+
+
+# ---------------------------------------------------------------- input checking
+
+
+def _number(
+    name: str, value: Any, low: float, high: float, unit: str, *, low_allowed: bool = True
+) -> float:
+    """Return value as a float, or raise ValueError naming the field and its range."""
+    low_word = "at least" if low_allowed else "greater than"
+    allowed = f"a number {low_word} {low:g} and at most {high:g} {unit}".rstrip()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__})")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number ({allowed}), got {value!r}")
+    if value < low or (value == low and not low_allowed) or value > high:
+        raise ValueError(f"{name} must be {allowed}, got {value:g}")
+    return float(value)
+
+
+def _weight(weight_kg: Any) -> float:
+    return _number("weight_kg", weight_kg, *WEIGHT_RANGE_KG, "kg", low_allowed=False)
+
+
+def _concentration(value: Any) -> float:
+    return _number("concentration_mg_per_ml", value, *CONCENTRATION_RANGE_MG_PER_ML, "mg/mL",
+                   low_allowed=False)
+
+
+def _total(total_mg: Any) -> float:
+    return _number("total_mg", total_mg, *DOSE_RANGE_MG, "mg")
+
+
+# ---------------------------------------------------------------- arithmetic
+
+
+def percent_to_mg_per_ml(percent: float) -> float:
+    """Convert a w/v percentage to mg/mL: 1% = 10 mg/mL, so 2% = 20 mg/mL."""
+    return _number("percent", percent, *PERCENT_RANGE, "%") * MG_PER_ML_PER_PERCENT
+
+
+def mg_per_ml_to_percent(concentration_mg_per_ml: float) -> float:
+    """Convert mg/mL to a w/v percentage: 20 mg/mL = 2%."""
+    return _concentration(concentration_mg_per_ml) / MG_PER_ML_PER_PERCENT
+
+
+def total_volume_ml(points: int, ml_per_point: float) -> float:
+    """Total injected volume: number of points × volume per point."""
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise ValueError(
+            f"points must be a whole number from {POINTS_RANGE[0]} to {POINTS_RANGE[1]}, "
+            f"got {points!r}"
+        )
+    _number("points", points, *POINTS_RANGE, "")
+    per_point = _number("ml_per_point", ml_per_point, *ML_PER_POINT_RANGE, "mL",
+                        low_allowed=False)
+    return points * per_point
+
+
+def points_for_area(area_cm2: float, spacing_cm: float) -> int:
+    """Injection points needed to cover an area on a square grid.
+
+    Rule: points sit on a square grid ``spacing_cm`` apart, so each point serves one
+    square of side ``spacing_cm``; the count is ``area / spacing²`` rounded **up** (a part
+    square still needs a point). The shape of the area and its edges are ignored, so this
+    is an estimate for planning volumes, not a map of where to inject. Example: 100 cm²
+    at 1 cm spacing = 100 points; at 2 cm spacing = 25 points.
+    """
+    area = _number("area_cm2", area_cm2, *AREA_RANGE_CM2, "cm²", low_allowed=False)
+    spacing = _number("spacing_cm", spacing_cm, *SPACING_RANGE_CM, "cm")
+    # Round away floating-point noise (100 / 0.1² is 9999.999…) before rounding up.
+    return math.ceil(round(area / spacing**2, 9))
+
+
+def total_dose_mg(concentration_mg_per_ml: float, volume_ml: float) -> float:
+    """Total dose: concentration (mg/mL) × volume (mL); 5 mL of 20 mg/mL = 100 mg."""
+    volume = _number("volume_ml", volume_ml, *VOLUME_RANGE_ML, "mL")
+    return _concentration(concentration_mg_per_ml) * volume
+
+
+def dose_per_kg(total_mg: float, weight_kg: float) -> float:
+    """Dose per kilogram of body weight: total mg ÷ weight in kg."""
+    return _total(total_mg) / _weight(weight_kg)
+
+
+def share_of_limit(
+    total_mg: float,
+    weight_kg: float,
+    limit_mg_per_kg: float,
+    absolute_max_mg: float | None = None,
+) -> DoseCheck:
+    """Compare a total dose with a weight-based limit capped by an absolute maximum.
+
+    The limit is the lower of ``limit_mg_per_kg × weight_kg`` and ``absolute_max_mg``
+    (when given); ``share`` is total ÷ limit, and a dose equal to the limit counts as
+    within it. The message carries the teaching-aid label and the formulary advice.
+    """
+    total = _total(total_mg)
+    weight = _weight(weight_kg)
+    per_kg_limit = _number("limit_mg_per_kg", limit_mg_per_kg, *LIMIT_RANGE_MG_PER_KG,
+                           "mg/kg", low_allowed=False)
+    weight_limit = per_kg_limit * weight
+    limit = weight_limit
+    if absolute_max_mg is not None:
+        cap = _number("absolute_max_mg", absolute_max_mg, *DOSE_RANGE_MG, "mg",
+                      low_allowed=False)
+        limit = min(weight_limit, cap)
+    share = total / limit
+    within = total <= limit or math.isclose(total, limit)
+    how = f"{per_kg_limit:g} mg/kg × {weight:g} kg = {weight_limit:g} mg"
+    if absolute_max_mg is not None:
+        how = f"the lower of {how} and the absolute maximum of {absolute_max_mg:g} mg"
+    verdict = (
+        "This is within the reference limit; that does not make it safe for this patient."
+        if within else
+        "This is ABOVE the reference limit: a dose above it is generally advised against; "
+        "reduce the volume or the concentration."
+    )
+    message = (
+        f"{TEACHING_AID_LABEL}. Total {total:g} mg for {weight:g} kg = "
+        f"{total / weight:.2f} mg/kg. Reference limit {limit:g} mg ({how}). "
+        f"The dose is {share:.0%} of the limit. {verdict} {FORMULARY_ADVICE}"
+    )
+    return DoseCheck(total, total / weight, limit, share, within, message)
+
+
+def lidocaine_check(weight_kg: float, percent: float, volume_ml: float) -> DoseCheck:
+    """Plain lidocaine: percent and volume → total mg, compared with the reference limit."""
+    _number("percent", percent, *PERCENT_RANGE, "%", low_allowed=False)
+    total = total_dose_mg(percent_to_mg_per_ml(percent), volume_ml)
+    check = share_of_limit(total, weight_kg, LIDOCAINE_MG_PER_KG, LIDOCAINE_MAX_MG)
+    message = f"{check.message} {LIDOCAINE_CAVEAT}"
+    return DoseCheck(check.total_mg, check.mg_per_kg, check.limit_mg, check.share,
+                     check.within_limit, message)
+
+
+REFUSAL_PREFIX = "Cannot calculate: "
+
+
+def calculator_text(weight_kg: Any, percent: Any, volume_ml: Any) -> str:
+    """The calculator's text: the worked arithmetic, or a refusal naming the bad field."""
+    try:
+        concentration = percent_to_mg_per_ml(percent)
+        check = lidocaine_check(weight_kg, percent, volume_ml)
+    except ValueError as error:
+        return (f"{REFUSAL_PREFIX}{error}. Correct the value to see the arithmetic. "
+                f"{TEACHING_AID_LABEL}.")
+    return (
+        f"{percent:g}% lidocaine = {concentration:g} mg/mL.\n"
+        f"{volume_ml:g} mL × {concentration:g} mg/mL = {check.total_mg:g} mg.\n"
+        f"{check.message}"
+    )
+
+
+# ---------------------------------------------------------------- widget
+
+
+class DoseCalculator:
+    """Weight, concentration (%) and volume inputs with a result that updates on change.
+
+    Attributes: ``weight``, ``concentration`` (percent), ``volume`` (FloatText),
+    ``result`` (HTML), ``text`` (Textarea, the plain-text equivalent) and ``view``.
+    Invalid input shows a refusal text in ``result`` and ``text``; it never raises.
+    """
+
+    def __init__(self, weight_kg: float = 70.0, percent: float = 2.0,
+                 volume_ml: float = 5.0) -> None:
+        import ipywidgets as widgets
+
+        style = {"description_width": "initial"}
+        self.weight = widgets.FloatText(value=weight_kg, description="Weight (kg)",
+                                        style=style)
+        self.concentration = widgets.FloatText(
+            value=percent, description="Lidocaine concentration (%)", style=style)
+        self.volume = widgets.FloatText(value=volume_ml, description="Volume (mL)",
+                                        style=style)
+        self.result = widgets.HTML()
+        self.text = widgets.Textarea(value="", description="Result (text)", disabled=True,
+                                     style=style,
+                                     layout=widgets.Layout(width="100%", height="10em"))
+        for control in (self.weight, self.concentration, self.volume):
+            control.observe(self.refresh, names="value")
+        self.view = widgets.VBox([
+            widgets.HTML(f"<p><strong>{TEACHING_AID_LABEL}</strong></p>"),
+            self.weight, self.concentration, self.volume, self.result, self.text,
+        ])
+        self.refresh()
+
+    def refresh(self, _change: Any = None) -> None:
+        """Recompute the result from the current input values."""
+        from html import escape
+
+        text = calculator_text(self.weight.value, self.concentration.value, self.volume.value)
+        self.text.value = text
+        role = "alert" if text.startswith(REFUSAL_PREFIX) else "status"
+        body = "<br>".join(escape(line) for line in text.splitlines())
+        self.result.value = f'<div role="{role}">{body}</div>'
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.view)
+
+
+def dose_calculator(weight_kg: float = 70.0, percent: float = 2.0,
+                    volume_ml: float = 5.0) -> DoseCalculator:
+    """The lidocaine dose calculator widget (practice only; ``.text`` is its text twin)."""
+    return DoseCalculator(weight_kg, percent, volume_ml)

@@ -1,0 +1,512 @@
+"""Substance explorer and evidence map for Module 02 ("Substances and evidence").
+
+Pure functions read the validated catalogue (``course/data/substances.toml``):
+
+- :func:`filter_substances` selects substances by class, indication, evidence and status;
+- :func:`monograph_text`, :func:`monograph_html` and :func:`compare_text` describe them;
+- :func:`evidence_map_figure` draws the grid of substances × indications, coloured by
+  GRADE certainty (Okabe–Ito, as in :mod:`course.evidence`) and labelled in text, and
+  :func:`evidence_map_alt_text` gives the same content in words.
+
+The widget (:func:`substance_explorer`) only wires these functions together. matplotlib
+and ipywidgets are imported inside the functions that need them.
+
+Evidence grades are per (substance, indication): an OCEBM 2011 level (1 systematic review
+of randomised trials … 5 mechanism-based reasoning) and a GRADE certainty for benefit.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from course.content import (
+    CERTAINTIES,
+    INDICATIONS,
+    REGULATORY_STATUSES,
+    SUBSTANCE_CLASSES,
+    Content,
+    IndicationEvidence,
+    Substance,
+    content,
+)
+from course.evidence import _COLOURS, GRADE_SYMBOLS, GRADE_WORDING, OCEBM_LEVELS
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from matplotlib.figure import Figure
+
+INDICATION_LABELS = {
+    "skin_rejuvenation": "Skin rejuvenation",
+    "hair_loss": "Hair loss",
+    "cellulite": "Cellulite",
+    "localized_fat": "Localised fat",
+    "submental_fat": "Submental fat",
+    "melasma": "Melasma",
+    "musculoskeletal_pain": "Musculoskeletal pain",
+    "other": "Other use",
+}
+
+CLASS_LABELS = {
+    "hydrating_revitalising": "Hydrating / revitalising",
+    "vitamin": "Vitamin",
+    "regenerative": "Regenerative",
+    "plant_extract": "Plant extract / homeopathic",
+    "enzyme": "Enzyme",
+    "detergent_cytolytic": "Detergent (cytolytic)",
+    "lipolytic_vasoactive": "Lipolytic / vasoactive",
+    "local_anaesthetic": "Local anaesthetic",
+    "analgesic_anti_inflammatory": "Analgesic / anti-inflammatory",
+    "hormone": "Hormone",
+    "hair_growth": "Hair growth",
+    "depigmenting": "Depigmenting",
+}
+
+STATUS_LABELS = {
+    "approved": "approved product (see labelled indication)",
+    "off_label": "off-label use",
+    "unapproved": "unapproved",
+    "suspended": "marketing authorisations suspended",
+    "varies": "varies by country and product",
+}
+
+CERTAINTY_RANK = {certainty: rank for rank, certainty in enumerate(reversed(CERTAINTIES))}
+"""very_low 0 < low 1 < moderate 2 < high 3."""
+
+NO_ENTRY = "—"
+NO_LABELLED_INDICATION = "none (no approved product for this use)"
+EMPTY_CELL_COLOUR = "#FFFFFF"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _allowed(name: str, value: Any, allowed: Sequence[Any]) -> None:
+    if value is not None and (isinstance(value, bool) or value not in allowed):
+        options = ", ".join(str(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {options} (or None for any), got {value!r}")
+
+
+def _data(data: Content | None) -> Content:
+    return data if data is not None else content()
+
+
+def get_substance(substance_id: str, data: Content | None = None) -> Substance:
+    """The catalogue record of one substance; unknown ids raise ValueError listing them."""
+    substances = _data(data).substances
+    if substance_id not in substances:
+        raise ValueError(
+            f"substance_id must be one of {', '.join(substances)}, got {substance_id!r}"
+        )
+    return substances[substance_id]
+
+
+def short_name(substance: Substance) -> str:
+    """The name without its parenthesis, e.g. 'Deoxycholic acid'."""
+    return substance.name.split(" (")[0]
+
+
+def certainty_words(certainty: str) -> str:
+    """'very_low' -> 'very low'."""
+    return certainty.replace("_", " ")
+
+
+def grade_line(entry: IndicationEvidence) -> str:
+    """OCEBM level and GRADE certainty with GRADE wording, as one line of text."""
+    return (
+        f"OCEBM level {entry.ocebm} ({OCEBM_LEVELS[entry.ocebm]}) · "
+        f"GRADE {GRADE_SYMBOLS[entry.certainty]} {certainty_words(entry.certainty)} "
+        f"certainty: “{GRADE_WORDING[entry.certainty]}”"
+    )
+
+
+def cell_label(entry: IndicationEvidence) -> str:
+    """The two-line text of a filled evidence-map cell, e.g. 'L2\\nhigh'."""
+    return f"L{entry.ocebm}\n{certainty_words(entry.certainty)}"
+
+
+# ---------------------------------------------------------------- filtering
+
+
+def filter_substances(
+    substance_class: str | None = None,
+    indication: str | None = None,
+    min_certainty: str | None = None,
+    max_ocebm: int | None = None,
+    regulatory_status: str | None = None,
+    data: Content | None = None,
+) -> list[Substance]:
+    """Substances matching every given filter, in catalogue order (None means any).
+
+    ``indication`` keeps substances with an evidence entry for that indication.
+    ``min_certainty`` and ``max_ocebm`` keep substances with at least one evidence entry
+    (for ``indication`` only, when it is given) whose GRADE certainty is at least
+    ``min_certainty`` and whose OCEBM level is at most ``max_ocebm``; both conditions must
+    hold for the same entry. Unknown values raise ValueError listing the allowed values.
+    """
+    _allowed("substance_class", substance_class, SUBSTANCE_CLASSES)
+    _allowed("indication", indication, INDICATIONS)
+    _allowed("min_certainty", min_certainty, CERTAINTIES)
+    _allowed("max_ocebm", max_ocebm, (1, 2, 3, 4, 5))
+    if max_ocebm is not None and type(max_ocebm) is not int:
+        raise ValueError(f"max_ocebm must be a whole number from 1 to 5, got {max_ocebm!r}")
+    _allowed("regulatory_status", regulatory_status, REGULATORY_STATUSES)
+
+    def entry_matches(entry: IndicationEvidence) -> bool:
+        return (
+            (indication is None or entry.indication == indication)
+            and (min_certainty is None
+                 or CERTAINTY_RANK[entry.certainty] >= CERTAINTY_RANK[min_certainty])
+            and (max_ocebm is None or entry.ocebm <= max_ocebm)
+        )
+
+    return [
+        s for s in _data(data).substances.values()
+        if (substance_class is None or s.substance_class == substance_class)
+        and (regulatory_status is None or s.regulatory_status == regulatory_status)
+        and any(entry_matches(entry) for entry in s.evidence)
+    ]
+
+
+# ---------------------------------------------------------------- monographs
+
+
+def _status_text(substance: Substance) -> str:
+    return f"{STATUS_LABELS[substance.regulatory_status]} — {substance.regulatory_note}"
+
+
+def monograph_text(substance_id: str, data: Content | None = None) -> str:
+    """Plain-text monograph: identity, status, evidence per indication, risks, references."""
+    data = _data(data)
+    s = get_substance(substance_id, data)
+    lines = [
+        f"{s.name} [{s.id}]",
+        f"Class: {CLASS_LABELS[s.substance_class]}",
+        f"Regulatory status: {_status_text(s)}",
+        f"Labelled indication: {s.labelled_indication or NO_LABELLED_INDICATION}",
+        "",
+        "Evidence by indication:",
+    ]
+    for entry in s.evidence:
+        lines += [
+            f"- {INDICATION_LABELS[entry.indication]}: {grade_line(entry)}",
+            textwrap.indent(textwrap.fill(entry.summary, 88, break_on_hyphens=False), "    "),
+            f"    References: {', '.join(entry.refs)}",
+        ]
+    lines += ["", "Risks: " + "; ".join(s.risks), "",
+              textwrap.fill(s.monograph, 92, break_on_hyphens=False), "", "References:"]
+    lines += [f"  {ref}  {data.references[ref].citation}" for ref in s.all_refs]
+    return "\n".join(lines)
+
+
+def _badge_html(entry: IndicationEvidence) -> str:
+    colour = _COLOURS[entry.certainty]
+    return (
+        f'<div class="course-badge" role="note" aria-label="Evidence for '
+        f'{escape(INDICATION_LABELS[entry.indication], quote=True)}" '
+        f'style="border-left:6px solid {colour};padding:4px 10px;margin:4px 0;'
+        f'background:rgba(127,127,127,0.08)">'
+        f"<strong>{escape(INDICATION_LABELS[entry.indication])}:</strong> "
+        f"<strong>{escape(grade_line(entry))}</strong><br>"
+        f"{escape(entry.summary)}<br><small>References: {escape(', '.join(entry.refs))}"
+        f"</small></div>"
+    )
+
+
+def monograph_html(substance_id: str, data: Content | None = None) -> str:
+    """HTML monograph with escaped text and one evidence badge per indication."""
+    data = _data(data)
+    s = get_substance(substance_id, data)
+    refs = "".join(
+        f"<li><strong>{escape(ref)}</strong> {escape(data.references[ref].citation)}</li>"
+        for ref in s.all_refs
+    )
+    risks = "".join(f"<li>{escape(risk)}</li>" for risk in s.risks)
+    return (
+        f'<section class="course-monograph" aria-label="Monograph: {escape(s.name, quote=True)}">'
+        f"<h3>{escape(s.name)}</h3>"
+        f"<p><strong>Class:</strong> {escape(CLASS_LABELS[s.substance_class])}<br>"
+        f"<strong>Regulatory status:</strong> {escape(_status_text(s))}<br>"
+        f"<strong>Labelled indication:</strong> "
+        f"{escape(s.labelled_indication or NO_LABELLED_INDICATION)}</p>"
+        f"<p>{escape(s.monograph)}</p>"
+        f"<h4>Evidence by indication</h4>{''.join(_badge_html(e) for e in s.evidence)}"
+        f"<h4>Risks</h4><ul>{risks}</ul>"
+        f"<h4>References</h4><ul>{refs}</ul></section>"
+    )
+
+
+def _evidence_cell(substance: Substance, indication: str) -> str:
+    entry = substance.evidence_for(indication)
+    if entry is None:
+        return f"{NO_ENTRY} (no entry)"
+    return (f"OCEBM {entry.ocebm}, {GRADE_SYMBOLS[entry.certainty]} "
+            f"{certainty_words(entry.certainty)} [{', '.join(entry.refs)}]")
+
+
+def compare_text(id_a: str, id_b: str, width: int = 38, data: Content | None = None) -> str:
+    """Two substances side by side, as aligned text rows (one row per attribute)."""
+    data = _data(data)
+    a, b = get_substance(id_a, data), get_substance(id_b, data)
+    indications = [i for i in INDICATIONS if i in a.indications or i in b.indications]
+    rows: list[tuple[str, str, str]] = [
+        ("Substance", a.name, b.name),
+        ("Class", CLASS_LABELS[a.substance_class], CLASS_LABELS[b.substance_class]),
+        ("Regulatory status", STATUS_LABELS[a.regulatory_status],
+         STATUS_LABELS[b.regulatory_status]),
+        ("Labelled indication", a.labelled_indication or NO_LABELLED_INDICATION,
+         b.labelled_indication or NO_LABELLED_INDICATION),
+    ]
+    rows += [(INDICATION_LABELS[i], _evidence_cell(a, i), _evidence_cell(b, i))
+             for i in indications]
+    rows += [("Risks", "; ".join(a.risks), "; ".join(b.risks)),
+             ("References", ", ".join(a.all_refs), ", ".join(b.all_refs))]
+    head = max(len(label) for label, _, _ in rows)
+    lines = []
+    for label, left, right in rows:
+        left_lines = textwrap.wrap(left, width, break_on_hyphens=False) or [""]
+        right_lines = textwrap.wrap(right, width, break_on_hyphens=False) or [""]
+        for n in range(max(len(left_lines), len(right_lines))):
+            lines.append(
+                f"{(label if n == 0 else ''):<{head}} | "
+                f"{(left_lines[n] if n < len(left_lines) else ''):<{width}} | "
+                f"{right_lines[n] if n < len(right_lines) else ''}".rstrip()
+            )
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- evidence map
+
+
+def _map_axes(
+    substance_ids: Iterable[str] | None, indications: Iterable[str] | None, data: Content
+) -> tuple[list[Substance], list[str]]:
+    """The rows (substances) and columns (indications) of the evidence map."""
+    if substance_ids is None:
+        rows = list(data.substances.values())
+    else:
+        rows = [get_substance(sid, data) for sid in substance_ids]
+    if not rows:
+        raise ValueError("substance_ids must name at least one substance")
+    if indications is None:
+        cols = [i for i in INDICATIONS if any(i in s.indications for s in rows)]
+    else:
+        cols = list(indications)
+        for indication in cols:
+            _allowed("indications", indication, INDICATIONS)
+        if not cols:
+            raise ValueError("indications must name at least one indication")
+    return rows, cols
+
+
+def _luminance(hex_colour: str) -> float:
+    """WCAG relative luminance of a '#RRGGBB' colour."""
+    channels = [int(hex_colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast_ratio(colour_a: str, colour_b: str) -> float:
+    """WCAG contrast ratio between two '#RRGGBB' colours (1 to 21)."""
+    high, low = sorted((_luminance(colour_a), _luminance(colour_b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def text_colour_on(background: str) -> str:
+    """Black or white, whichever contrasts more with the background."""
+    black, white = "#000000", "#FFFFFF"
+    return black if contrast_ratio(background, black) >= contrast_ratio(background, white) \
+        else white
+
+
+MAP_TITLE = "Evidence map: best evidence for benefit, per substance and indication"
+MAP_KEY = ("Cell text: L1–L5 = OCEBM 2011 level (1 systematic review of RCTs … "
+           "5 mechanism-based reasoning) and GRADE certainty; "
+           f"{NO_ENTRY} = no entry (no data recorded).")
+
+
+def evidence_map_figure(
+    substance_ids: Iterable[str] | None = None,
+    indications: Iterable[str] | None = None,
+    data: Content | None = None,
+) -> Figure:
+    """Grid of substances (rows) × indications (columns), one cell per pair.
+
+    A filled cell is coloured by GRADE certainty and labelled with its OCEBM level and
+    certainty in words; an empty cell shows "—" (no data). Each cell's text has the gid
+    ``cell:<substance_id>:<indication>`` and its square ``patch:<substance_id>:<indication>``.
+    Defaults: every substance, and the indications that at least one of them has evidence
+    for.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch, Rectangle
+
+    data = _data(data)
+    rows, cols = _map_axes(substance_ids, indications, data)
+    fig = Figure(figsize=(2.6 + 1.15 * len(cols), 1.9 + 0.5 * len(rows)), layout="constrained")
+    ax = fig.add_subplot()
+    for r, substance in enumerate(rows):
+        for c, indication in enumerate(cols):
+            entry = substance.evidence_for(indication)
+            colour = _COLOURS[entry.certainty] if entry else EMPTY_CELL_COLOUR
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=colour,
+                                   edgecolor="#555555", linewidth=0.6,
+                                   gid=f"patch:{substance.id}:{indication}"))
+            ax.text(c, r, cell_label(entry) if entry else NO_ENTRY, ha="center", va="center",
+                    fontsize=8, color=text_colour_on(colour) if entry else "#444444",
+                    gid=f"cell:{substance.id}:{indication}")
+    ax.set_xlim(-0.5, len(cols) - 0.5)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_xticks(range(len(cols)), [INDICATION_LABELS[i] for i in cols],
+                  rotation=30, ha="right")
+    ax.set_yticks(range(len(rows)), [short_name(s) for s in rows])
+    ax.tick_params(length=0)
+    ax.set_title(MAP_TITLE, fontsize=11)
+    handles = [
+        Patch(facecolor=_COLOURS[c], edgecolor="#555555",
+              label=f"{certainty_words(c)} certainty: “{GRADE_WORDING[c]}”")
+        for c in CERTAINTIES
+    ]
+    handles.append(Patch(facecolor=EMPTY_CELL_COLOUR, edgecolor="#555555",
+                         label=f"{NO_ENTRY} no entry (no data recorded)"))
+    ax.legend(handles=handles, title="GRADE certainty (colour and cell text)",
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title_fontsize=8)
+    fig.supxlabel(textwrap.fill(MAP_KEY, 90), fontsize=8)
+    return fig
+
+
+def evidence_map_alt_text(
+    substance_ids: Iterable[str] | None = None,
+    indications: Iterable[str] | None = None,
+    data: Content | None = None,
+) -> str:
+    """The evidence map in words: its size, then every filled cell."""
+    data = _data(data)
+    rows, cols = _map_axes(substance_ids, indications, data)
+    filled = [
+        (s, entry) for s in rows for i in cols if (entry := s.evidence_for(i)) is not None
+    ]
+    lines = [
+        f"{MAP_TITLE}. A grid of {len(rows)} substances by {len(cols)} indications "
+        f"({', '.join(INDICATION_LABELS[i] for i in cols)}); {len(filled)} of "
+        f"{len(rows) * len(cols)} cells have an evidence entry, the others show "
+        f"{NO_ENTRY} (no data recorded). Colour shows GRADE certainty; each filled cell also "
+        "states its OCEBM level and certainty in text.",
+        "Filled cells:",
+    ]
+    lines += [
+        f"- {short_name(s)}, {INDICATION_LABELS[e.indication].lower()}: OCEBM level "
+        f"{e.ocebm} ({OCEBM_LEVELS[e.ocebm]}), {certainty_words(e.certainty)} certainty "
+        f"[{', '.join(e.refs)}]"
+        for s, e in filled
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- widget
+
+ANY = "any"
+
+
+class SubstanceExplorer:
+    """Filters, a result list, an HTML monograph, a compare view and a text equivalent.
+
+    Attributes: ``substance_class``, ``indication``, ``certainty``, ``level``, ``status``
+    (dropdowns; value ``"any"`` means no filter), ``results`` (Select of substance ids),
+    ``count`` (HTML), ``monograph`` (HTML), ``compare_with`` (Dropdown), ``compare``
+    (Textarea), ``text`` (Textarea: the plain-text monograph) and ``view`` (the container).
+    """
+
+    def __init__(self, data: Content | None = None) -> None:
+        import ipywidgets as widgets
+
+        self._data = _data(data)
+        wide = {"description_width": "initial"}
+        layout = widgets.Layout(width="auto")
+
+        def dropdown(label: str, options: list[tuple[str, Any]]) -> widgets.Dropdown:
+            return widgets.Dropdown(options=[("Any", ANY), *options], value=ANY,
+                                    description=label, style=wide, layout=layout)
+
+        self.substance_class = dropdown(
+            "Class", [(CLASS_LABELS[c], c) for c in SUBSTANCE_CLASSES])
+        self.indication = dropdown(
+            "Indication", [(INDICATION_LABELS[i], i) for i in INDICATIONS])
+        self.certainty = dropdown(
+            "GRADE certainty at least", [(certainty_words(c), c) for c in CERTAINTIES])
+        self.level = dropdown(
+            "OCEBM level at most", [(f"{n} ({OCEBM_LEVELS[n]})", n) for n in range(1, 6)])
+        self.status = dropdown(
+            "Regulatory status", [(STATUS_LABELS[s], s) for s in REGULATORY_STATUSES])
+        self.results = widgets.Select(options=[], description="Substances", rows=8,
+                                      style=wide, layout=widgets.Layout(width="95%"))
+        self.count = widgets.HTML()
+        self.monograph = widgets.HTML()
+        self.compare_with = widgets.Dropdown(
+            options=[("Nothing", ANY)] + [(s.name, s.id) for s in self._data.substances.values()],
+            value=ANY, description="Compare with", style=wide, layout=layout)
+        self.compare = widgets.Textarea(
+            value="", description="Comparison (text)", disabled=True, style=wide,
+            layout=widgets.Layout(width="100%", height="16em"))
+        self.text = widgets.Textarea(
+            value="", description="Monograph (text)", disabled=True, style=wide,
+            layout=widgets.Layout(width="100%", height="16em"))
+        filters = [self.substance_class, self.indication, self.certainty, self.level,
+                   self.status]
+        for control in filters:
+            control.observe(self._filters_changed, names="value")
+        self.results.observe(self._selection_changed, names="value")
+        self.compare_with.observe(self._selection_changed, names="value")
+        self.view = widgets.VBox([
+            widgets.HTML("<h4>Filter the catalogue</h4>"), *filters, self.count, self.results,
+            self.monograph, self.compare_with, self.compare, self.text,
+        ])
+        self._filters_changed()
+
+    @staticmethod
+    def _value(control: Any) -> Any:
+        return None if control.value == ANY else control.value
+
+    def filtered(self) -> list[Substance]:
+        """The substances the current filter values select."""
+        return filter_substances(
+            substance_class=self._value(self.substance_class),
+            indication=self._value(self.indication),
+            min_certainty=self._value(self.certainty),
+            max_ocebm=self._value(self.level),
+            regulatory_status=self._value(self.status),
+            data=self._data,
+        )
+
+    def _filters_changed(self, _change: Any = None) -> None:
+        found = self.filtered()
+        previous = self.results.value
+        self.results.options = [(s.name, s.id) for s in found]
+        ids = [s.id for s in found]
+        self.results.value = previous if previous in ids else (ids[0] if ids else None)
+        self.count.value = (f"<p>{len(found)} substance{'s' if len(found) != 1 else ''} "
+                            "match these filters.</p>")
+        self._selection_changed()
+
+    def _selection_changed(self, _change: Any = None) -> None:
+        chosen = self.results.value
+        if chosen is None:
+            self.monograph.value = "<p>No substance matches these filters.</p>"
+            self.text.value = "No substance matches these filters."
+            self.compare.value = ""
+            return
+        self.monograph.value = monograph_html(chosen, self._data)
+        self.text.value = monograph_text(chosen, self._data)
+        other = self._value(self.compare_with)
+        self.compare.value = compare_text(chosen, other, data=self._data) if other else ""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.view)
+
+
+def substance_explorer(data: Content | None = None) -> SubstanceExplorer:
+    """The substance explorer widget (practice only; its text twin is ``.text``)."""
+    return SubstanceExplorer(data)
