@@ -88,6 +88,16 @@ def cmd_risk(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
+def cmd_dist(args: argparse.Namespace, root: Path) -> int:
+    from course.distribution import build_distribution
+
+    default = root / "dist" / ("mesotherapy-course-student.zip" if args.zip
+                               else "mesotherapy-course-student")
+    written = build_distribution(root, Path(args.output) if args.output else default, args.zip)
+    print(f"Student distribution written to {written} (no source/, no hidden tests, no keys).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="course",
@@ -110,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
         "risk", help="screen a patient record (JSON) for risks; a teaching aid")
     risk.add_argument("patient", metavar="PATIENT.json")
     risk.set_defaults(run=cmd_risk)
+    dist = commands.add_parser(
+        "dist", help="write the student-only distribution (no source/, no keys)")
+    dist.add_argument("--output", metavar="PATH", help="folder (or .zip with --zip) to write")
+    dist.add_argument("--zip", action="store_true", help="write a zip archive")
+    dist.set_defaults(run=cmd_dist)
     return parser
 
 

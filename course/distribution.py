@@ -1,0 +1,101 @@
+"""The student-only distribution: what a cohort receives, with no source or keys.
+
+``course dist`` copies the package, ``release/``, the ``assignments/`` README, the
+Binder files and the environment pins, writes a student README, then scans every file
+for solution, hidden-test and mark-scheme text from every source notebook. A leak
+deletes the output and fails.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+
+from course import LIMITS_STATEMENT
+from course.errors import GradingError
+from course.notebooks import MARKERS, find_leaks, notebook_text, read_notebook, secret_lines
+from course.paths import source_dir
+
+INCLUDED = ("course", "release", "binder", "nbgrader_config.py", "pyproject.toml",
+            "constraints.txt")
+SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints", "gradebook.db", ".pytest_cache"}
+FORBIDDEN_PARTS = {"source", "tests", "autograded", "submitted", "feedback", "downloaded"}
+
+STUDENT_README = """\
+# Mesotherapy for practitioners — student distribution
+
+This folder holds the course package and the student notebooks only.
+
+    python3 -m venv .venv && .venv/bin/pip install -c constraints.txt -e .
+    .venv/bin/course start          # copies the notebooks into assignments/
+    .venv/bin/jupyter lab assignments/00-orientation/00-start-here.ipynb
+
+In a cohort, fetch and submit assignments through Nbgrader → Assignment List in
+JupyterLab instead. Self-checking with `course check` needs the instructor sources,
+which this distribution does not contain: your instructor grades your submissions.
+
+{limits}
+"""
+
+
+def _copy_tree(root: Path, target: Path) -> None:
+    for name in INCLUDED:
+        origin = root / name
+        if origin.is_dir():
+            shutil.copytree(origin, target / name,
+                            ignore=shutil.ignore_patterns(*SKIPPED_NAMES, "*.pyc", "*.egg-info"))
+        elif origin.is_file():
+            shutil.copy2(origin, target / name)
+    (target / "assignments").mkdir()
+    shutil.copy2(root / "assignments" / "README.md", target / "assignments" / "README.md")
+    readme = STUDENT_README.format(limits=LIMITS_STATEMENT)
+    (target / "README.md").write_text(readme, encoding="utf-8")
+
+
+def distribution_leaks(root: Path, tree: Path) -> list[str]:
+    """Forbidden folders and secret text found anywhere in a distribution tree."""
+    secrets: set[str] = set()
+    for notebook in sorted(source_dir(root).glob("*/*.ipynb")):
+        secrets |= secret_lines(read_notebook(notebook))
+    found = []
+    for path in sorted(p for p in tree.rglob("*") if p.is_file()):
+        relative = path.relative_to(tree)
+        if FORBIDDEN_PARTS & set(relative.parts):
+            found.append(f"{relative}: must not be distributed")
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # binary files (images) carry no notebook text
+        if path.suffix == ".ipynb":
+            text += notebook_text(read_notebook(path))
+        # The package's own code names nbgrader's markers (to find them); only its
+        # content files are checked for markers, every file for secret lines.
+        markers = () if path.suffix == ".py" else MARKERS
+        found += [f"{relative}: {leak}" for leak in find_leaks(secrets, text, markers)]
+    return found
+
+
+def build_distribution(root: Path, output: Path, as_zip: bool = False) -> Path:
+    """Write the student distribution to ``output`` (a folder, or a .zip when asked)."""
+    tree = output.with_suffix("") if as_zip else output
+    if tree.exists() or (as_zip and output.exists()):
+        raise GradingError(f"{output if as_zip and output.exists() else tree} already exists: "
+                           "choose another --output or remove it first")
+    tree.mkdir(parents=True)
+    try:
+        _copy_tree(root, tree)
+        leaks = distribution_leaks(root, tree)
+        if leaks:
+            raise GradingError("distribution withheld: " + "; ".join(leaks[:5]))
+        if not as_zip:
+            return tree
+        with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(p for p in tree.rglob("*") if p.is_file()):
+                archive.write(path, Path(tree.name) / path.relative_to(tree))
+        shutil.rmtree(tree)
+        return output
+    except BaseException:
+        shutil.rmtree(tree, ignore_errors=True)
+        raise
