@@ -85,7 +85,8 @@ def question(qid: str) -> Rich:
     options = "".join(f"<li><strong>({o.letter})</strong> {escape(o.text)}</li>"
                       for o in q.options)
     html = (
-        f"<div role='group' aria-label='Practice question {escape(q.id)}'>"
+        f"<div role='group' aria-label='Practice question {escape(q.number)}'>"
+        f"<p><strong>Question {escape(q.number)}</strong> (practice)</p>"
         f"<p>{escape(q.stem)}</p><p><strong>{escape(q.lead_in)}</strong></p>"
         f"<ul style='list-style:none'>{options}</ul></div>"
     )

@@ -38,6 +38,11 @@ class Question:
     refs: tuple[str, ...]
 
     @property
+    def number(self) -> str:
+        """The visible question number: q1_2_3 → 1.2.3."""
+        return self.id.removeprefix("q").replace("_", ".")
+
+    @property
     def letters(self) -> tuple[str, ...]:
         return tuple(option.letter for option in self.options)
 
@@ -46,7 +51,7 @@ class Question:
 
     def text(self) -> str:
         """The question as plain text (also its accessible equivalent)."""
-        lines = [f"Question {self.id.removeprefix('q').replace('_', '.')}", self.stem, ""]
+        lines = [f"Question {self.number} (practice)", self.stem, ""]
         lines.append(self.lead_in)
         lines += [f"  ({o.letter}) {o.text}" for o in self.options]
         lines.append("")

@@ -47,6 +47,13 @@ def test_limits_statement_is_shown_as_text() -> None:
     assert "cannot certify hands-on competence" in LIMITS_STATEMENT
 
 
+def test_question_shows_its_visible_number() -> None:
+    shown = lesson.question("q0_1")
+    assert repr(shown).startswith("Question 0.1 (practice)")
+    assert "<strong>Question 0.1</strong>" in shown.html
+    assert "aria-label='Practice question 0.1'" in shown.html
+
+
 def test_question_text_lists_every_option() -> None:
     text = repr(lesson.question("q0_1"))
     for option in question("q0_1").options:

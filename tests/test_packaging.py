@@ -35,3 +35,11 @@ def test_readme_shows_the_two_commands_first() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     first_block = readme.split("\n## ", 2)[1]
     assert "make lab" in first_block and "make test" in first_block
+
+
+def test_readme_course_map_marks_exactly_the_released_assignments_available() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\d\d-[a-z-]+)` \|[^\n]*\| (available|planned) \|$", readme, re.M)
+    available = sorted(name for name, status in rows if status == "available")
+    released = sorted(p.name for p in (ROOT / "release").iterdir() if p.is_dir())
+    assert rows and available == released
