@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from course.content import TEXT, ContentError, Rule, read_toml, validated
+from course.figures import figure_display_data
 from course.paths import DATA_DIR
-from course.skin import figure_display_data, known_ids
+from course.skin import known_ids
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure

@@ -21,8 +21,6 @@ Pure functions: :func:`deposit_depth_mm`, :func:`layer_at_depth`,
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 import textwrap
 from collections.abc import Mapping
@@ -33,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from course import TEACHING_AID_LABEL
 from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
+from course.figures import figure_display_data
 from course.paths import DATA_DIR
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -529,18 +528,6 @@ def explorer_summary(area: str, technique: str, needle_mm: float, angle_deg: flo
     """The explorer's text summary: the figure's text equivalent and the teaching-aid label."""
     return f"{cross_section_alt_text(area, technique, needle_mm, angle_deg)}\n\n" \
            f"{TEACHING_AID_LABEL}."
-
-
-def figure_display_data(fig: Figure, alt_text: str) -> dict[str, Any]:
-    """A Jupyter display-data output holding the figure as PNG, with its text equivalent."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80)
-    return {
-        "output_type": "display_data",
-        "data": {"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
-                 "text/plain": alt_text},
-        "metadata": {},
-    }
 
 
 # ---------------------------------------------------------------- widget
