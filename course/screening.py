@@ -1,0 +1,322 @@
+"""The screening form: a thin widget over :func:`course.risk.assess`.
+
+Teaching aid — not a validated clinical tool. Nothing here decides anything: the form
+collects one input per patient field of course-design.md §6, turns the values into a
+patient record (:func:`patient_from_values`, pure conversion only), and shows what the
+engine returns, in words and with a symbol for the decision (colour is never the only
+carrier), every reason with its code, text and references, and the teaching-aid label.
+
+Decisions documented here:
+
+- **Age is an ``IntText``, not a bounded box**, so an out-of-range age reaches the
+  engine and the learner sees the engine's own message (a bounded box would silently
+  clamp it). Invalid input never raises in the widget: the result shows the message.
+- **Blank means "not given"**: an empty area and the "Not recorded" product source are
+  left out of the patient record, so the engine applies its documented meaning of a
+  missing field (``product_source`` not recorded → proceed with precautions).
+- **Allergies** are typed as text, separated by commas, semicolons or new lines; the
+  engine matches them to the substance and its ingredients.
+- When an input changes after a screen, the result says that it is out of date until
+  Screen is pressed again, so a shown decision always matches the shown inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from typing import Any
+
+from course import TEACHING_AID_LABEL
+from course.content import INDICATIONS, content
+from course.risk import (
+    BOOLEAN_FIELDS,
+    DIABETES_STATES,
+    PRODUCT_SOURCES,
+    Assessment,
+    assess,
+    rules,
+)
+
+DECISION_DISPLAY = {
+    "proceed": ("✔", "Proceed"),
+    "proceed_with_precautions": ("⚠", "Proceed with precautions"),
+    "defer": ("⏸", "Defer"),
+    "refer": ("➜", "Refer"),
+    "decline": ("✖", "Decline"),
+}
+"""Symbol and words for each engine decision (display only)."""
+
+# Okabe–Ito palette; the decision is also written out in words with a symbol.
+DECISION_COLOURS = {
+    "proceed": "#009E73", "proceed_with_precautions": "#E69F00", "defer": "#56B4E9",
+    "refer": "#0072B2", "decline": "#D55E00",
+}
+
+FIELD_LABELS = {
+    "age": "Age (years)",
+    "indication": "Indication",
+    "area": "Area treated",
+    "substance": "Substance",
+    "product_source": "Product source",
+    "diabetes": "Diabetes",
+    "allergies": "Allergies",
+    "pregnant": "Pregnant",
+    "breastfeeding": "Breastfeeding",
+    "planning_pregnancy": "Planning a pregnancy",
+    "active_infection_at_site": "Active infection at the site",
+    "active_herpes_at_site": "Active herpes (cold sore) at the site",
+    "anticoagulant": "Takes an anticoagulant",
+    "antiplatelet": "Takes an antiplatelet drug",
+    "bleeding_disorder": "Bleeding disorder",
+    "prior_anaphylaxis": "Previous anaphylaxis",
+    "immunosuppressed": "Immunosuppressed",
+    "autoimmune_disease": "Autoimmune or connective-tissue disease",
+    "active_cancer": "Active cancer",
+    "keloid_tendency": "Keloid tendency",
+    "heart_disease": "Heart disease",
+    "epilepsy": "Epilepsy",
+    "dysphagia_history": "Current or past dysphagia",
+    "bdd_screen_positive": "BDD screen positive",
+}
+"""A label for every patient field of the contract."""
+
+NOT_RECORDED_CHOICE = ""
+"""The product-source menu's "Not recorded" value: the field is left out of the patient."""
+DEFAULT_PATIENT: dict[str, Any] = {
+    "age": 40, "indication": "skin_rejuvenation", "substance": "hyaluronic_acid",
+    "product_source": "licensed",
+}
+PROMPT = "Set the patient's details and press Screen."
+STALE = "The details have changed since the last screen: press Screen to update the result."
+GK_NOTE = "GK = expert practice: general medical knowledge, not graded evidence."
+_SEPARATORS = re.compile(r"[,;\n]")
+
+
+# ---------------------------------------------------------------- pure functions
+
+
+def patient_from_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Turn form values into a patient record for :func:`course.risk.assess`.
+
+    Conversion only, no checking (the engine checks): a blank ``area`` and a blank or
+    None ``product_source`` are left out; ``allergies`` given as text is split at commas,
+    semicolons and new lines, blank entries dropped, and left out when empty. Every other
+    value, and any unknown field, is passed through for the engine to judge.
+    """
+    patient = dict(values)
+    for name in ("area", "product_source"):
+        value = patient.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            patient.pop(name, None)
+        elif isinstance(value, str):
+            patient[name] = value.strip()
+    if "allergies" in patient:
+        allergies = patient["allergies"]
+        if allergies is None:
+            allergies = []
+        elif isinstance(allergies, str):
+            allergies = _SEPARATORS.split(allergies)
+        if isinstance(allergies, list | tuple):
+            allergies = [a.strip() if isinstance(a, str) else a for a in allergies]
+            allergies = [a for a in allergies if a != ""]
+            if allergies:
+                patient["allergies"] = allergies
+            else:
+                patient.pop("allergies")
+        else:
+            patient["allergies"] = allergies
+    return patient
+
+
+def _refs(code: str) -> tuple[str, ...]:
+    try:
+        return rules().rule(code).refs
+    except KeyError:
+        return ()
+
+
+def decision_words(decision: str) -> str:
+    """'✖ Decline': the decision's symbol and words."""
+    symbol, words = DECISION_DISPLAY[decision]
+    return f"{symbol} {words}"
+
+
+def assessment_text(assessment: Assessment) -> str:
+    """The assessment in plain text: decision, numbered reasons with codes, the label."""
+    lines = [f"Decision: {decision_words(assessment.decision)}", "Reasons:"]
+    for number, reason in enumerate(assessment.reasons, start=1):
+        refs = _refs(reason.code)
+        cited = f" (References: {', '.join(refs)})" if refs else ""
+        lines.append(f"{number}. {reason.code}: {reason.text}{cited}")
+    if any("GK" in _refs(r.code) for r in assessment.reasons):
+        lines.append(GK_NOTE)
+    lines.append(assessment.disclaimer or TEACHING_AID_LABEL)
+    return "\n".join(lines)
+
+
+def _label_html() -> str:
+    return f'<p class="course-teaching-aid"><strong>{escape(TEACHING_AID_LABEL)}</strong></p>'
+
+
+def assessment_html(assessment: Assessment) -> str:
+    """The assessment as escaped HTML; the decision has a symbol and words, not only colour."""
+    items = []
+    for reason in assessment.reasons:
+        refs = _refs(reason.code)
+        cited = f" <small>(References: {escape(', '.join(refs))})</small>" if refs else ""
+        items.append(f"<li><code>{escape(reason.code)}</code>: {escape(reason.text)}{cited}</li>")
+    colour = DECISION_COLOURS.get(assessment.decision, "#999999")
+    return (
+        f'<div class="course-screening-result" role="status" '
+        f'style="border-left:6px solid {colour};padding:4px 10px;margin:4px 0">'
+        f"<p><strong>Decision: {escape(decision_words(assessment.decision))}</strong></p>"
+        f"<p>Reasons:</p><ol>{''.join(items)}</ol>"
+        f'<p class="course-teaching-aid"><strong>'
+        f"{escape(assessment.disclaimer or TEACHING_AID_LABEL)}</strong></p></div>"
+    )
+
+
+def error_text(message: str) -> str:
+    """What the form shows for input the engine refused."""
+    return f"⚠ Cannot screen this patient: {message}\n{TEACHING_AID_LABEL}"
+
+
+def error_html(message: str) -> str:
+    return (
+        '<div class="course-screening-result" role="alert" '
+        'style="border-left:6px solid #D55E00;padding:4px 10px;margin:4px 0">'
+        f"<p><strong>⚠ Cannot screen this patient:</strong> {escape(message)}</p>"
+        f"{_label_html()}</div>"
+    )
+
+
+def screening_result(values: dict[str, Any]) -> tuple[str, str]:
+    """(text, html) for form values: the engine's assessment, or its error message."""
+    try:
+        assessment = assess(patient_from_values(values))
+    except ValueError as error:
+        message = " ".join(str(error).split())
+        return error_text(message), error_html(message)
+    return assessment_text(assessment), assessment_html(assessment)
+
+
+def _notice(text: str) -> tuple[str, str]:
+    return f"{text}\n{TEACHING_AID_LABEL}", f"<p>{escape(text)}</p>{_label_html()}"
+
+
+# ---------------------------------------------------------------- widget
+
+
+class ScreeningForm:
+    """One input per patient field, a Screen button, the result and its text equivalent.
+
+    ``inputs`` maps each patient field to its widget. Display the form as the last
+    expression of a cell, or display ``.view``.
+    """
+
+    def __init__(self, patient: dict[str, Any] | None = None) -> None:
+        import ipywidgets as widgets
+
+        style = {"description_width": "12em"}
+        wide = widgets.Layout(width="32em")
+        substances = content().substances
+        self.inputs: dict[str, Any] = {
+            "age": widgets.IntText(value=40, description=FIELD_LABELS["age"], style=style),
+            "indication": widgets.Dropdown(
+                options=[(i.replace("_", " ").capitalize(), i) for i in INDICATIONS],
+                description=FIELD_LABELS["indication"], style=style, layout=wide),
+            "area": widgets.Text(value="", placeholder="e.g. face, submental (optional)",
+                                 description=FIELD_LABELS["area"], style=style, layout=wide),
+            "substance": widgets.Dropdown(
+                options=[(s.name, s.id) for s in substances.values()],
+                description=FIELD_LABELS["substance"], style=style, layout=wide),
+            "product_source": widgets.Dropdown(
+                options=[*((p.replace("_", " ").capitalize(), p) for p in PRODUCT_SOURCES),
+                         ("Not recorded", NOT_RECORDED_CHOICE)],
+                description=FIELD_LABELS["product_source"], style=style, layout=wide),
+            "diabetes": widgets.Dropdown(
+                options=[(d.replace("_", " ").capitalize(), d) for d in DIABETES_STATES],
+                description=FIELD_LABELS["diabetes"], style=style, layout=wide),
+            "allergies": widgets.Text(
+                value="", placeholder="comma-separated, e.g. lidocaine, fish",
+                description=FIELD_LABELS["allergies"], style=style, layout=wide),
+        }
+        for name in BOOLEAN_FIELDS:
+            self.inputs[name] = widgets.Checkbox(
+                value=False, description=FIELD_LABELS[name], indent=False,
+                layout=widgets.Layout(width="22em"))
+        self.set_values({**DEFAULT_PATIENT, **(patient or {})})
+        self.label = widgets.HTML(_label_html())
+        self.screen_button = widgets.Button(
+            description="Screen", button_style="primary",
+            tooltip="Screen this patient with the teaching aid")
+        text, html = _notice(PROMPT)
+        self.result = widgets.HTML(html)
+        self.text = widgets.Textarea(
+            value=text, description="Text equivalent", disabled=True,
+            style={"description_width": "initial"},
+            layout=widgets.Layout(width="100%", height="14em"))
+        self.screen_button.on_click(self.screen)
+        self._screened = False
+        for control in self.inputs.values():
+            control.observe(self._changed, names="value")
+        details = [self.inputs[n] for n in
+                   ("age", "indication", "area", "substance", "product_source", "diabetes",
+                    "allergies")]
+        flags = widgets.GridBox(
+            [self.inputs[n] for n in BOOLEAN_FIELDS],
+            layout=widgets.Layout(grid_template_columns="repeat(3, 22em)"))
+        self.view = widgets.VBox([
+            self.label, *details, widgets.HTML("<strong>Medical history and flags</strong>"),
+            flags, self.screen_button, self.result, self.text,
+        ])
+
+    def set_values(self, patient: dict[str, Any]) -> None:
+        """Set the inputs from a patient record; ValueError names an unknown field."""
+        from traitlets import TraitError
+
+        for name, value in patient.items():
+            if name not in self.inputs:
+                raise ValueError(f"unknown patient field {name!r} (known fields: "
+                                 f"{', '.join(self.inputs)})")
+            if name == "allergies" and isinstance(value, list | tuple):
+                value = ", ".join(str(v) for v in value)
+            elif name in ("area", "product_source") and value is None:
+                value = ""
+            try:
+                self.inputs[name].value = value
+            except TraitError as error:
+                raise ValueError(f"patient field {name!r}: {value!r} is not one of the form's "
+                                 f"choices ({error})") from None
+
+    def values(self) -> dict[str, Any]:
+        """The current input values, keyed by patient field."""
+        return {name: control.value for name, control in self.inputs.items()}
+
+    def screen(self, _button: Any = None) -> None:
+        """Ask the engine about the current values and show its answer (never raises)."""
+        text, html = screening_result(self.values())
+        self.text.value, self.result.value = text, html
+        self._screened = True
+
+    def _changed(self, _change: Any = None) -> None:
+        if self._screened:
+            self.text.value, self.result.value = _notice(STALE)
+            self._screened = False
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget view; text-only front ends get the text equivalent instead."""
+        bundle = dict(self.view._repr_mimebundle_(**kwargs))
+        bundle["text/plain"] = self.text.value
+        return bundle
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), raw=True)
+
+
+def screening_form(patient: dict[str, Any] | None = None) -> ScreeningForm:
+    """The screening form over the risk engine (practice only, never graded)."""
+    return ScreeningForm(patient)
+
