@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 
 from course.content import ContentError
@@ -69,6 +70,11 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
     print(f"Total (auto-graded): {result.auto_score:g} / {result.auto_max:g}")
     for path in report.feedback:
         print(f"Feedback: {path.relative_to(root)}")
+    from course.certificate import record_progress
+    from course.paths import assignments_dir
+
+    record_progress(assignments_dir(root), args.assignment, result.auto_score, result.auto_max,
+                    date.today())
     return 0
 
 
@@ -98,6 +104,45 @@ def cmd_dist(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
+def cmd_certificate(args: argparse.Namespace, root: Path) -> int:
+    from course.certificate import (
+        PROGRESS_FILE,
+        SummaryRefused,
+        scores_from_gradebook,
+        scores_from_progress,
+        summarise,
+        summary_html,
+        summary_text,
+    )
+    from course.paths import assignments_dir
+
+    if bool(args.student) == args.self_study:
+        raise UsageError("name a STUDENT (instructor) or use --self-study, not both")
+    try:
+        if args.self_study:
+            scores = scores_from_progress(assignments_dir(root) / PROGRESS_FILE)
+            learner, source = args.name or "Self-study learner", "self-study checks"
+            default = assignments_dir(root) / "completion-summary.html"
+        else:
+            from course.grading import nbgrader_api
+
+            api = nbgrader_api(root)
+            scores = scores_from_gradebook(api.coursedir.db_url, api.coursedir.course_id,
+                                           args.student)
+            learner, source = args.student, "the course gradebook"
+            default = root / "certificates" / f"{args.student}.html"
+        summary = summarise(learner, scores, date.today(), source)
+    except (SummaryRefused, ValueError) as error:
+        print(f"course certificate: {error}", file=sys.stderr)
+        return FAILURE
+    output = Path(args.output) if args.output else default
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(summary_html(summary), encoding="utf-8")
+    print(summary_text(summary))
+    print(f"\nSummary written to {output}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="course",
@@ -120,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
         "risk", help="screen a patient record (JSON) for risks; a teaching aid")
     risk.add_argument("patient", metavar="PATIENT.json")
     risk.set_defaults(run=cmd_risk)
+    certificate = commands.add_parser(
+        "certificate", help="one-page completion summary (refused until the final is passed)")
+    certificate.add_argument("student", nargs="?", metavar="STUDENT")
+    certificate.add_argument("--self-study", action="store_true",
+                             help="use your own `course check` results")
+    certificate.add_argument("--name", help="your name on a self-study summary")
+    certificate.add_argument("--output", metavar="FILE", help="where to write the HTML")
+    certificate.set_defaults(run=cmd_certificate)
     dist = commands.add_parser(
         "dist", help="write the student-only distribution (no source/, no keys)")
     dist.add_argument("--output", metavar="PATH", help="folder (or .zip with --zip) to write")

@@ -101,6 +101,8 @@ def test_learner_journey_release_start_answer_check(course_copy: Path) -> None:
     assert checked.returncode == 0, checked.stderr
     total = re.search(r"Total \(auto-graded\): (\S+) / (\S+)", checked.stdout)
     assert total and total.group(1) == total.group(2)
+    progress = json.loads((course_copy / "assignments" / "progress.json").read_text())
+    assert progress[assignment]["score"] == progress[assignment]["max_score"] > 0
     feedback = course_copy / "assignments" / assignment / "00-start-here.feedback.html"
     assert feedback.is_file()
     assert "BEGIN HIDDEN TESTS" not in feedback.read_text(encoding="utf-8")

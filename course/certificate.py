@@ -1,0 +1,174 @@
+"""The completion summary: a one-page record of study, never a certificate of competence.
+
+Results come from the instructor's gradebook (``course certificate STUDENT``) or from the
+learner's own ``course check`` runs (``course certificate --self-study``), which
+``course check`` records in ``assignments/progress.json``. The summary is refused while
+the final assessment is missing or below the pass mark.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+from pathlib import Path
+
+from course import LIMITS_STATEMENT
+from course.syllabus import course_map
+
+FINAL_ASSESSMENT = "05-final-assessment"
+PASS_MARK = 0.70
+PROGRESS_FILE = "progress.json"
+
+
+class SummaryRefused(ValueError):
+    """No completion summary: the final assessment is missing or not passed."""
+
+
+@dataclass(frozen=True)
+class ModuleResult:
+    assignment: str
+    title: str
+    score: float
+    max_score: float
+    minutes: int
+
+    @property
+    def percent(self) -> float:
+        return 100 * self.score / self.max_score if self.max_score else 0.0
+
+
+@dataclass(frozen=True)
+class CompletionSummary:
+    learner: str
+    modules: tuple[ModuleResult, ...]
+    final_percent: float
+    issued: date
+    source: str
+
+    @property
+    def minutes(self) -> int:
+        return sum(m.minutes for m in self.modules)
+
+
+def summarise(learner: str, scores: dict[str, tuple[float, float]], issued: date,
+              source: str) -> CompletionSummary:
+    """Build the summary from (score, max score) per assignment; refuse without a pass."""
+    if not learner.strip():
+        raise ValueError("learner: a name or student id is needed")
+    known = {a.id: a for a in course_map()}
+    unknown = sorted(set(scores) - set(known))
+    if unknown:
+        raise ValueError(f"assignment: unknown ids {', '.join(unknown)}")
+    if FINAL_ASSESSMENT not in scores:
+        raise SummaryRefused(f"no completion summary for {learner}: the final assessment "
+                             f"({FINAL_ASSESSMENT}) has no result yet")
+    score, max_score = scores[FINAL_ASSESSMENT]
+    final = score / max_score if max_score else 0.0
+    if final < PASS_MARK:
+        raise SummaryRefused(
+            f"no completion summary for {learner}: the final assessment scored "
+            f"{100 * final:.0f}%, below the pass mark of {100 * PASS_MARK:.0f}%; "
+            "review the feedback and try again")
+    modules = tuple(
+        ModuleResult(a.id, a.title, *scores[a.id], a.minutes)
+        for a in course_map() if a.id in scores
+    )
+    return CompletionSummary(learner, modules, 100 * final, issued, source)
+
+
+def summary_text(summary: CompletionSummary) -> str:
+    lines = [f"Completion summary — {summary.learner}", f"Date: {summary.issued.isoformat()}",
+             f"Results from: {summary.source}", ""]
+    lines += [f"{m.assignment:<22} {m.title:<34} {m.score:g}/{m.max_score:g} "
+              f"({m.percent:.0f}%)  {m.minutes} min" for m in summary.modules]
+    lines += ["", f"Final assessment: {summary.final_percent:.0f}% — passed "
+                  f"(pass mark {100 * PASS_MARK:.0f}%)",
+              f"Estimated study time: {summary.minutes // 60} h {summary.minutes % 60} min", "",
+              LIMITS_STATEMENT]
+    return "\n".join(lines)
+
+
+def summary_html(summary: CompletionSummary) -> str:
+    """A printable one-page HTML summary (print to PDF from the browser)."""
+    rows = "".join(
+        f"<tr><td>{escape(m.assignment)}</td><td>{escape(m.title)}</td>"
+        f"<td>{m.score:g} / {m.max_score:g}</td><td>{m.percent:.0f}%</td>"
+        f"<td>{m.minutes}</td></tr>" for m in summary.modules)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Completion summary — {escape(summary.learner)}</title>
+<style>body{{font-family:sans-serif;max-width:50em;margin:2em auto;color:#111}}
+table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #666;padding:4px 8px;
+text-align:left}}.limits{{border-left:6px solid #D55E00;padding:8px 12px;margin-top:1.5em}}
+@media print{{body{{margin:0}}}}</style></head>
+<body>
+<h1>Mesotherapy for practitioners — completion summary</h1>
+<p><strong>Learner:</strong> {escape(summary.learner)}<br>
+<strong>Date:</strong> {summary.issued.isoformat()}<br>
+<strong>Results from:</strong> {escape(summary.source)}</p>
+<table><caption>Scores per module</caption>
+<thead><tr><th scope="col">Assignment</th><th scope="col">Module</th><th scope="col">Score</th>
+<th scope="col">Percent</th><th scope="col">Minutes</th></tr></thead><tbody>{rows}</tbody></table>
+<p><strong>Final assessment:</strong> {summary.final_percent:.0f}% — passed
+(pass mark {100 * PASS_MARK:.0f}%).<br>
+<strong>Estimated study time:</strong> {summary.minutes // 60} h {summary.minutes % 60} min
+(from the activity cards of the modules completed).</p>
+<p class="limits" role="note"><strong>This is not a certificate of competence.</strong>
+{escape(LIMITS_STATEMENT)}</p>
+</body></html>
+"""
+
+
+# ---------------------------------------------------------------- where results come from
+
+
+def record_progress(assignments_folder: Path, assignment: str, score: float, max_score: float,
+                    checked: date) -> Path:
+    """Record a self-study check result (the latest check of each assignment counts)."""
+    path = assignments_folder / PROGRESS_FILE
+    progress = read_progress(path) if path.exists() else {}
+    progress[assignment] = {"score": score, "max_score": max_score, "checked": checked.isoformat()}
+    path.write_text(json.dumps(progress, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def read_progress(path: Path) -> dict[str, dict]:
+    try:
+        progress = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SummaryRefused(f"{path} does not exist: run `course check ASSIGNMENT` first") \
+            from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON ({error.msg}); delete it and run "
+                         "`course check` again for each assignment") from None
+    if not isinstance(progress, dict) or not all(
+        isinstance(v, dict) and {"score", "max_score"} <= set(v) for v in progress.values()
+    ):
+        raise ValueError(f"{path}: unexpected content; delete it and run `course check` again")
+    return progress
+
+
+def scores_from_progress(path: Path) -> dict[str, tuple[float, float]]:
+    return {a: (float(v["score"]), float(v["max_score"])) for a, v in read_progress(path).items()}
+
+
+def scores_from_gradebook(db_url: str, course_id: str, student: str
+                          ) -> dict[str, tuple[float, float]]:
+    """Total (auto + manual) scores of a student's submissions in the nbgrader gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores = {}
+    with Gradebook(db_url, course_id) as gradebook:
+        try:
+            gradebook.find_student(student)
+        except MissingEntry:
+            raise ValueError(f"student: {student!r} is not in the gradebook") from None
+        for assignment in gradebook.assignments:
+            try:
+                submission = gradebook.find_submission(assignment.name, student)
+            except MissingEntry:
+                continue
+            scores[assignment.name] = (float(submission.score), float(submission.max_score))
+    return scores

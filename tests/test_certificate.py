@@ -1,0 +1,124 @@
+"""The completion summary: issued on a pass, refused clearly otherwise."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from course import LIMITS_STATEMENT
+from course.certificate import (
+    FINAL_ASSESSMENT,
+    SummaryRefused,
+    record_progress,
+    scores_from_gradebook,
+    scores_from_progress,
+    summarise,
+    summary_html,
+)
+from course.cli import main
+from course.syllabus import course_map
+
+TODAY = date(2026, 11, 27)
+MINUTES = {a.id: a.minutes for a in course_map()}
+
+
+def test_a_passed_learner_gets_scores_minutes_date_and_limits() -> None:
+    scores = {"00-orientation": (1, 1), "01-principles": (15, 18), FINAL_ASSESSMENT: (20, 25)}
+    summary = summarise("Ana <Ruiz>", scores, TODAY, "self-study checks")
+    assert [m.assignment for m in summary.modules] == list(scores)
+    assert summary.final_percent == pytest.approx(80.0)
+    assert summary.minutes == sum(MINUTES[a] for a in scores)
+    html = summary_html(summary)
+    assert "Ana &lt;Ruiz&gt;" in html and "2026-11-27" in html
+    assert "This is not a certificate of competence." in html
+    assert LIMITS_STATEMENT in html
+    assert "15 / 18" in html and "83%" in html
+
+
+def test_exactly_the_pass_mark_passes() -> None:
+    assert summarise("A", {FINAL_ASSESSMENT: (7, 10)}, TODAY, "x").final_percent == 70
+
+
+@pytest.mark.parametrize(("scores", "message"), [
+    ({FINAL_ASSESSMENT: (17, 25)}, "scored 68%, below the pass mark of 70%"),
+    ({"00-orientation": (1, 1)}, "the final assessment .* has no result yet"),
+])
+def test_a_missing_or_failed_final_is_refused(scores: dict, message: str) -> None:
+    with pytest.raises(SummaryRefused, match=message):
+        summarise("Ben", scores, TODAY, "x")
+
+
+def test_unknown_assignment_and_blank_name_are_refused() -> None:
+    with pytest.raises(ValueError, match="assignment: unknown ids 99-x"):
+        summarise("Ben", {"99-x": (1, 1), FINAL_ASSESSMENT: (9, 10)}, TODAY, "x")
+    with pytest.raises(ValueError, match="learner"):
+        summarise(" ", {FINAL_ASSESSMENT: (9, 10)}, TODAY, "x")
+
+
+def test_progress_records_the_latest_check(tmp_path: Path) -> None:
+    record_progress(tmp_path, "01-principles", 10, 18, TODAY)
+    record_progress(tmp_path, "01-principles", 16, 18, TODAY)
+    assert scores_from_progress(tmp_path / "progress.json") == {"01-principles": (16.0, 18.0)}
+
+
+def test_corrupted_progress_file_gets_a_clear_message(tmp_path: Path) -> None:
+    (tmp_path / "progress.json").write_text("{oops", encoding="utf-8")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        scores_from_progress(tmp_path / "progress.json")
+
+
+def test_self_study_command_writes_or_refuses(course_copy: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    progress = course_copy / "assignments" / "progress.json"
+    assert main(["certificate", "--self-study"]) == 1
+    assert "run `course check ASSIGNMENT` first" in capsys.readouterr().err
+    progress.write_text(json.dumps({FINAL_ASSESSMENT: {"score": 10, "max_score": 25}}))
+    assert main(["certificate", "--self-study"]) == 1
+    assert "below the pass mark" in capsys.readouterr().err
+    assert not (course_copy / "assignments" / "completion-summary.html").exists()
+    progress.write_text(json.dumps({FINAL_ASSESSMENT: {"score": 22, "max_score": 25}}))
+    assert main(["certificate", "--self-study", "--name", "Ana"]) == 0
+    html = (course_copy / "assignments" / "completion-summary.html").read_text()
+    assert "Ana" in html and "88%" in html
+
+
+def test_certificate_needs_exactly_one_learner(course_copy: Path) -> None:
+    assert main(["certificate"]) == 2
+    assert main(["certificate", "ana", "--self-study"]) == 2
+
+
+def _gradebook_with(tmp_path: Path, final_score: float) -> str:
+    from nbgrader.api import Gradebook
+
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db_url, "mesotherapy-practitioner") as gradebook:
+        gradebook.add_assignment(FINAL_ASSESSMENT)
+        gradebook.add_notebook("01-final", FINAL_ASSESSMENT)
+        gradebook.add_grade_cell("q1", "01-final", FINAL_ASSESSMENT, max_score=10,
+                                 cell_type="code")
+        gradebook.add_student("ana")
+        gradebook.add_submission(FINAL_ASSESSMENT, "ana")
+        grade = gradebook.find_grade("q1", "01-final", FINAL_ASSESSMENT, "ana")
+        grade.auto_score = final_score
+        gradebook.db.commit()
+    return db_url
+
+
+@pytest.mark.parametrize(("score", "passed"), [(8, True), (6, False)])
+def test_gradebook_scores_feed_the_summary(tmp_path: Path, score: float, passed: bool) -> None:
+    scores = scores_from_gradebook(_gradebook_with(tmp_path, score),
+                                   "mesotherapy-practitioner", "ana")
+    assert scores == {FINAL_ASSESSMENT: (score, 10.0)}
+    if passed:
+        assert summarise("ana", scores, TODAY, "gradebook").final_percent == 80
+    else:
+        with pytest.raises(SummaryRefused):
+            summarise("ana", scores, TODAY, "gradebook")
+
+
+def test_unknown_student_in_gradebook_is_clear(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="'zed' is not in the gradebook"):
+        scores_from_gradebook(_gradebook_with(tmp_path, 8), "mesotherapy-practitioner", "zed")
