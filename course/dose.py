@@ -267,10 +267,11 @@ class DoseCalculator:
         body = "<br>".join(escape(line) for line in text.splitlines())
         self.result.value = f'<div role="{role}">{body}</div>'
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.view)
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget view; text-only front ends get its plain-text twin instead."""
+        bundle = dict(self.view._repr_mimebundle_(**kwargs))
+        bundle["text/plain"] = self.text.value
+        return bundle
 
 
 def dose_calculator(weight_kg: float = 70.0, percent: float = 2.0,

@@ -100,9 +100,9 @@ def check(qid: str, answer: object) -> None:
 
 def practice(qid: str):
     """The same formative question as a clickable widget (practice only, never graded)."""
-    from course.widgets import question_widget
+    from course.widgets import practice_widget
 
-    return question_widget(find_question(qid))
+    return practice_widget(find_question(qid))
 
 
 def evidence_key() -> Rich:

@@ -501,10 +501,11 @@ class SubstanceExplorer:
         other = self._value(self.compare_with)
         self.compare.value = compare_text(chosen, other, data=self._data) if other else ""
 
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.view)
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget view; text-only front ends get its plain-text twin instead."""
+        bundle = dict(self.view._repr_mimebundle_(**kwargs))
+        bundle["text/plain"] = self.text.value
+        return bundle
 
 
 def substance_explorer(data: Content | None = None) -> SubstanceExplorer:

@@ -6,7 +6,9 @@ holds a graded answer. Each view has a text equivalent elsewhere in the notebook
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -38,3 +40,21 @@ def question_widget(question: Question) -> widgets.VBox:
         f"<p>{escape(question.stem)}</p><p><strong>{escape(question.lead_in)}</strong></p>"
     )
     return widgets.VBox([stem, choices, button, feedback])
+
+
+@dataclass(frozen=True)
+class WidgetWithText:
+    """A widget view that text-only front ends (and screen readers) read as plain text."""
+
+    view: widgets.Widget
+    text: str
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        bundle = dict(self.view._repr_mimebundle_(**kwargs))
+        bundle["text/plain"] = self.text
+        return bundle
+
+
+def practice_widget(question: Question) -> WidgetWithText:
+    """The practice widget of a question, with the question's text as its equivalent."""
+    return WidgetWithText(question_widget(question), question.text())

@@ -72,6 +72,12 @@ def test_widget_check_shows_the_same_feedback_as_the_function() -> None:
     assert feedback.value.startswith("Not the best answer")
 
 
+def test_practice_widget_reads_as_the_question_in_plain_text() -> None:
+    bundle = lesson.practice("q0_1")._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"] == question("q0_1").text()
+
+
 @pytest.mark.parametrize("module", ["course", "course.lesson"])
 def test_import_stays_light(module: str) -> None:
     heavy = ["matplotlib", "nbgrader", "ipywidgets", "nbformat", "nbconvert"]

@@ -458,10 +458,9 @@ def test_explorer_view_contains_its_controls_and_displays_it(monkeypatch) -> Non
                     explorer.level, explorer.status, explorer.results, explorer.monograph,
                     explorer.compare_with, explorer.compare, explorer.text):
         assert control in children
-    shown = []
-    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
-    explorer._ipython_display_()
-    assert shown == [explorer.view]
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"] == explorer.text.value != ""
 
 
 def test_content_type_is_unchanged_for_other_callers() -> None:

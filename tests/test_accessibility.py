@@ -1,0 +1,68 @@
+"""Executed notebooks are accessible: every figure has alt text, every widget a text twin.
+
+Each source notebook is executed once (nbclient); the outputs are then inspected.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from nbclient import NotebookClient
+from nbformat import NotebookNode
+
+from course.notebooks import read_notebook
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))
+WIDGET = "application/vnd.jupyter.widget-view+json"
+DEFAULT_WIDGET_REPR = re.compile(r"^\w+\((children|value|options)=")
+_executed: dict[Path, NotebookNode] = {}
+
+
+def executed(path: Path) -> NotebookNode:
+    if path not in _executed:
+        nb = read_notebook(path)
+        NotebookClient(nb, timeout=120, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        _executed[path] = nb
+    return _executed[path]
+
+
+def outputs(nb: NotebookNode) -> list[dict]:
+    return [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
+def test_every_figure_has_alt_text(path: Path) -> None:
+    for output in outputs(executed(path)):
+        data = output.get("data", {})
+        if "image/png" in data:
+            html = data.get("text/html", "")
+            alt = re.search(r'<img [^>]*alt="([^"]+)"', html)
+            assert alt and len(alt.group(1).strip()) > 20, \
+                "show figures with course.figures.show_figure(fig, alt_text)"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
+def test_every_widget_has_a_plain_text_equivalent(path: Path) -> None:
+    for output in outputs(executed(path)):
+        data = output.get("data", {})
+        if WIDGET in data:
+            text = str(data.get("text/plain", ""))
+            assert text.strip() and not DEFAULT_WIDGET_REPR.match(text), \
+                f"widget without a text equivalent: {text[:80]!r}"
+
+
+def test_the_checks_catch_a_bare_figure_and_a_bare_widget() -> None:
+    nb = NotebookNode(cells=[NotebookNode(cell_type="code", outputs=[
+        {"output_type": "display_data", "data": {"image/png": "iVBOR", "text/plain": "<Figure>"}},
+        {"output_type": "display_data", "data": {WIDGET: {}, "text/plain": "VBox(children=()"}},
+    ])])
+    figure, widget = outputs(nb)
+    assert not re.search(r'<img [^>]*alt="', figure["data"].get("text/html", ""))
+    assert DEFAULT_WIDGET_REPR.match(widget["data"]["text/plain"])
