@@ -106,7 +106,7 @@ def activity_card(nb: NotebookNode) -> ActivityCard:
     reviewed = date.fromisoformat(
         field(r"\*\*Last reviewed:\*\*\s*(\d{4}-\d{2}-\d{2})", "last reviewed date")
     )
-    objectives_block = opening.split("Learning objectives", 1)[-1]
+    objectives_block = opening.split("Learning objectives", 1)[-1].split("Estimated time", 1)[0]
     objectives = tuple(re.findall(r"^>?\s*\d+\.\s+(.+)$", objectives_block, re.MULTILINE))
     if not objectives:
         raise ValueError("activity card: no numbered learning objectives")

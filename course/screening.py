@@ -135,6 +135,14 @@ def _refs(code: str) -> tuple[str, ...]:
         return ()
 
 
+def rules_table() -> str:
+    """Every screening rule as a text table (code, decision, references) with the label."""
+    lines = [f"{'Code':<42} {'Decision':<26} References"]
+    lines += [f"{rule.code:<42} {rule.decision:<26} {', '.join(rule.refs)}"
+              for rule in rules().rules]
+    return "\n".join([*lines, "", TEACHING_AID_LABEL])
+
+
 def decision_words(decision: str) -> str:
     """'✖ Decline': the decision's symbol and words."""
     symbol, words = DECISION_DISPLAY[decision]

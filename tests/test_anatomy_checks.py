@@ -43,6 +43,11 @@ def test_activity_card_is_parsed() -> None:
     assert card.objectives == ("Explain one thing.", "Calculate another.")
 
 
+def test_numbered_lists_after_the_card_are_not_objectives() -> None:
+    nb = new_notebook(cells=[new_markdown_cell(CARD), new_markdown_cell("1. Ask about pregnancy.")])
+    assert len(activity_card(nb).objectives) == 2
+
+
 def test_objective_without_a_measurable_verb_is_refused() -> None:
     nb = new_notebook(cells=[new_markdown_cell(CARD.replace("Explain", "Understand"))])
     with pytest.raises(ValueError, match="measurable verb"):

@@ -237,3 +237,13 @@ def test_form_displays_its_view_with_the_text_equivalent(monkeypatch) -> None:
     assert shown and shown[0][1] is True
     assert shown[0][0]["text/plain"] == form.text.value
     assert form.text in form.view.children and form.result in form.view.children
+
+
+def test_rules_table_lists_every_rule_with_the_label() -> None:
+    from course.risk import rules
+    from course.screening import rules_table
+
+    table = rules_table()
+    for rule in rules().rules:
+        assert f"{rule.code:<42} {rule.decision:<26} {', '.join(rule.refs)}" in table
+    assert table.endswith("Teaching aid — not a validated clinical tool")
