@@ -31,9 +31,12 @@ def test_distribution_has_the_student_side_only(tmp_path: Path) -> None:
 
 def test_a_planted_hidden_test_withholds_the_distribution(tmp_path: Path) -> None:
     tree = build_distribution(ROOT, tmp_path / "student")
-    source = next((ROOT / "source").glob("*/*.ipynb"))
-    hidden = sorted(secret_lines(read_notebook(source), include_solutions=False))[0]
-    released = next((tree / "release").glob("*/*.ipynb"))
+    source, hidden = next(
+        (path, sorted(lines)[0])
+        for path in sorted((ROOT / "source").glob("*/*.ipynb"))
+        if (lines := secret_lines(read_notebook(path), include_solutions=False))
+    )
+    released = tree / "release" / source.parent.name / source.name
     nb = read_notebook(released)
     nb.cells[-1].source += "\n" + hidden
     nbformat.write(nb, released)
