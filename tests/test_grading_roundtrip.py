@@ -107,3 +107,22 @@ def test_feedback_hides_hidden_tests_and_their_tracebacks(api, assignment: str) 
                 assert "AssertionError: answer_" in text
     assert scores["format-error"] == 0
     assert scores["all-a"] + scores["all-c"] <= scores["right"]
+
+
+@pytest.mark.skipif("04-case-studies" not in ASSIGNMENTS, reason="no case studies yet")
+def test_a_harmful_action_in_one_case_loses_that_case_entirely(api) -> None:
+    """Key-feature gate through nbgrader: stopping apixaban zeroes case 3 and nothing else."""
+    source = _notebooks(ROOT / "source" / "04-case-studies")
+    harmful = copy.deepcopy(source)
+    for nb in harmful.values():
+        for cell in nb.cells:
+            if cell.cell_type == "code" and "answer_q4_1_3 = " in cell.source:
+                cell.source = cell.source.replace('"CONTINUE_APIXABAN"', '"STOP_APIXABAN_48H"')
+    right = autograde_notebooks(api, "04-case-studies", "case-right", source)
+    wrong = autograde_notebooks(api, "04-case-studies", "case-harmful", harmful)
+    scores = {i.grade_id: i.score for i in right.items if not i.needs_manual_grade}
+    harmed = {i.grade_id: i.score for i in wrong.items if not i.needs_manual_grade}
+    case3 = {g for g in scores if g.startswith("q4_1_3_")}
+    assert case3 and all(scores[g] > 0 for g in case3)
+    assert all(harmed[g] == 0 for g in case3)
+    assert all(harmed[g] == scores[g] for g in scores if g not in case3)
