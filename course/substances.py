@@ -485,8 +485,9 @@ class SubstanceExplorer:
         self.results.options = [(s.name, s.id) for s in found]
         ids = [s.id for s in found]
         self.results.value = previous if previous in ids else (ids[0] if ids else None)
-        self.count.value = (f"<p>{len(found)} substance{'s' if len(found) != 1 else ''} "
-                            "match these filters.</p>")
+        one = len(found) == 1
+        self.count.value = (f"<p>{len(found)} substance{'' if one else 's'} "
+                            f"match{'es' if one else ''} these filters.</p>")
         self._selection_changed()
 
     def _selection_changed(self, _change: Any = None) -> None:

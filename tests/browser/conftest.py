@@ -63,8 +63,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     settings.mkdir(parents=True)
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Settings and workspaces stay inside the copy: the saved layout of another run (or
+    # of another person's lab) is never restored here.
     env = {**os.environ, "COURSE_ROOT": str(root),
-           "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings")}
+           "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".lab-workspaces")}
     course = [sys.executable, "-m", "course.cli"]
     subprocess.run([*course, "release"], env=env, cwd=root, check=True, capture_output=True)
     subprocess.run([*course, "start"], env=env, cwd=root, check=True, capture_output=True)
