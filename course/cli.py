@@ -143,6 +143,32 @@ def cmd_certificate(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
+def cmd_grade(args: argparse.Namespace, root: Path) -> int:
+    from course.cohort import CohortInputError, Progress, grade_cohort, status_table
+    from course.grading import released_assignments
+
+    _choose([args.assignment], released_assignments(root), "released assignment")
+    if args.timeout is not None and args.timeout < 1:
+        raise UsageError(f"--timeout must be at least 1 second, not {args.timeout}")
+    overrides = {"Execute": {"timeout": args.timeout}} if args.timeout else None
+    try:
+        report = grade_cohort(
+            root, args.assignment,
+            submissions=Path(args.submissions) if args.submissions else None,
+            workers=args.workers, roster=Path(args.roster) if args.roster else None,
+            overrides=overrides, progress=Progress(sys.stderr),
+            execute_unscored=not args.skip_unscored)
+    except CohortInputError as error:
+        raise UsageError(str(error)) from None
+    except KeyboardInterrupt:
+        print("\ncourse grade: interrupted. Submissions graded so far are in the gradebook; "
+              "unfinished ones left no new row (earlier grades kept, flagged for review).",
+              file=sys.stderr)
+        return FAILURE
+    print(status_table(report))
+    return report.exit_code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="course",
@@ -173,6 +199,23 @@ def build_parser() -> argparse.ArgumentParser:
     certificate.add_argument("--name", help="your name on a self-study summary")
     certificate.add_argument("--output", metavar="FILE", help="where to write the HTML")
     certificate.set_defaults(run=cmd_certificate)
+    grade = commands.add_parser(
+        "grade", help="autograde a cohort in parallel (submitted/, a folder or an LMS zip)")
+    grade.add_argument("assignment", metavar="ASSIGNMENT")
+    grade.add_argument("--submissions", metavar="PATH",
+                       help="submitted/ tree, folder of <student>[.ipynb|/] or LMS .zip "
+                            "(default: the course's submitted/)")
+    grade.add_argument("--workers", type=int, metavar="N",
+                       help="notebooks executed at once (default: the number of CPUs)")
+    grade.add_argument("--roster", metavar="CSV",
+                       help="students to add first: columns id, first_name, last_name, email")
+    grade.add_argument("--timeout", type=int, metavar="SECONDS",
+                       help="per-cell time limit (default: Execute.timeout in "
+                            "nbgrader_config.py)")
+    grade.add_argument("--skip-unscored", action="store_true",
+                       help="do not run notebooks worth 0 points (same scores; their "
+                            "autograded copies and feedback have no outputs)")
+    grade.set_defaults(run=cmd_grade)
     dist = commands.add_parser(
         "dist", help="write the student-only distribution (no source/, no keys)")
     dist.add_argument("--output", metavar="PATH", help="folder (or .zip with --zip) to write")

@@ -1,0 +1,1274 @@
+"""Cohort grading (``course grade``): nbgrader's own autograde for a class, in parallel.
+
+How scores stay identical to ``nbgrader autograde --force``
+----------------------------------------------------------
+nbgrader's ``Autograde`` converter grades a notebook in two passes: a *sanitize* pass
+(ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata:
+locked cells, grade cells, checksums and points are restored from the gradebook, and
+with ``OverwriteCells.add_missing_cells`` deleted grade cells are put back) and an
+*autograde* pass (Execute, IgnorePattern, ClearMetadata, LimitOutput, SaveAutoGrades,
+AssignLatePenalties, CheckCellMetadata). Only ``Execute`` is slow.
+
+:func:`grade_cohort` runs that converter -- nbgrader's class, its preprocessors and the
+course's ``nbgrader_config.py`` -- in this process, one phase at a time:
+
+1. for each student, nbgrader's ``init_destination`` and ``init_assignment`` (student and
+   submission rows, a zero for each notebook not submitted) and the sanitize pass;
+2. the ``Execute`` preprocessor (the class named in ``Autograde.autograde_preprocessors``,
+   with the same configuration) runs in one of N worker processes (default: one per
+   CPU), which never open the gradebook. All of a student's notebooks go to the same
+   worker, which runs them one after another in nbgrader's order. Every notebook gets
+   a new kernel, as in nbgrader; a kernel never runs a second notebook. A worker starts
+   the kernel for its next notebook while the current one runs ("warm" kernels: the
+   next kernel boots, it runs nothing until its turn), and kills a kernel as soon as
+   its notebook's last cell has replied (nbclient's ``shutdown_kernel = "immediate"``)
+   instead of waiting for a graceful shutdown;
+3. back in this process, the autograde pass with ``Execute`` replaced by the notebook
+   the worker returned: SaveAutoGrades and AssignLatePenalties write the gradebook here,
+   so the SQLite gradebook has exactly one writer.
+
+Submissions (``--submissions PATH``)
+------------------------------------
+- nothing, or the course's ``submitted/`` folder: nbgrader's own layout,
+  ``submitted/<student>/<assignment>/<notebook>.ipynb`` (optional ``timestamp.txt``);
+- a folder: ``PATH/<student>/<notebook>.ipynb`` (other files in the student's folder,
+  such as ``timestamp.txt``, come along), ``PATH/<student>/<assignment>/<notebook>.ipynb``
+  (another ``submitted/`` tree), or -- for a one-notebook assignment only --
+  ``PATH/<student>.ipynb``. Student ids use letters, digits and ``_ . @ + -``;
+- a ``.zip`` downloaded from an LMS: extracted and collected by nbgrader's
+  ``zip_collect`` machinery (nested archives too). File names follow nbgrader's
+  documented LMS convention, ``<assignment>_<student>_attempt_<YYYY-MM-DD-HH-MM-SS>_
+  <notebook>.ipynb`` (``FileNameCollectorPlugin.named_regexp``, used unless
+  ``nbgrader_config.py`` sets its own); the newest attempt of each notebook wins and
+  its time becomes the submission timestamp.
+
+A folder or zip is copied into ``submitted/<student>/<assignment>/``, replacing an
+earlier copy of that student's submission, so formgrader and feedback work as usual.
+
+``--roster CSV`` adds or updates students first: columns ``id, first_name, last_name,
+email`` (header names are case-insensitive; other columns are ignored). A bad row (no
+id, an id with other characters, a repeated id, an e-mail without ``@``, more fields
+than columns) is skipped and reported with its line number; the good rows are used.
+
+Opt-in: ``--skip-unscored`` (``execute_unscored=False``) sends a notebook worth 0 points
+through both passes without executing it. Its grades are 0 of 0 either way, so the
+gradebook is the same, but its autograded copy and feedback have no outputs -- which is
+why it is not the default. (01-principles: two of its three notebooks are lessons.)
+
+Failures
+--------
+One failed submission never stops the others. A student *fails* when a notebook is
+not a valid notebook, its kernel died, a cell ran past ``Execute.timeout`` and did not
+stop when interrupted, a notebook that carries points is missing (nbgrader's zero for
+it stays in the gradebook: that zero is nbgrader's rule for an absent file), or no
+notebook was submitted. A cell that times out but stops when interrupted is graded
+exactly as nbgrader grades it (later cells still run); the status table says so.
+
+For a failed student no gradebook row that would export as a real zero is left
+behind: nbgrader creates the submission row before it reads the notebook, so the row
+is removed again (and the student too, when this run created it and it has no other
+submission). A submission graded by an earlier run keeps its earlier grades, each
+flagged ``needs_manual_grade`` so formgrader lists it for review. Note that
+``nbgrader export`` writes 0 for every student without a submission: read the status
+file, not the export, to tell "failed" from "scored 0".
+
+Outputs: a progress bar with the time left on stderr (on a terminal; elsewhere only the
+final line), the status table on stdout, ``autograded/<assignment>.grading-status.csv``
+(student, status, score, max_score, needs_manual_grade, detail) and
+``autograded/<assignment>.grading.log`` (nbgrader's, the workers' and the kernels' log).
+Exit code: 0 when every submission was graded; 1 when a submission failed, a roster row
+was bad or an input file could not be used (the table says which); 2 for wrong
+arguments (nothing is graded).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import itertools
+import logging
+import multiprocessing
+import os
+import queue
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import warnings
+import zipfile
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TextIO
+
+from course.errors import GradingError
+
+GRADED, FAILED = "graded", "failed"
+NOT_A_NOTEBOOK = "not a valid notebook"
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
+STUDENT_ID_RULE = "letters, digits and _ . @ + -, starting with a letter or digit"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LMS_FILE_PATTERN = r".*_(?P<student_id>\w+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.*)"
+ROSTER_COLUMNS = ("id", "first_name", "last_name", "email")
+MAX_WORKERS = 64
+TASKS_PER_WORKER = 2  # one running, one whose kernel is warming up
+_EXTRA_FIELDS = "__extra__"
+
+
+class CohortInputError(ValueError):
+    """``--submissions``, ``--roster`` or ``--workers`` cannot be used (exit code 2)."""
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass
+class Outcome:
+    """What happened to one student's submission."""
+
+    student: str
+    status: str = GRADED
+    score: float | None = None
+    max_score: float | None = None
+    needs_manual_grade: bool = False
+    reasons: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def fail(self, reason: str) -> None:
+        self.status = FAILED
+        self.reasons.append(reason)
+
+    @property
+    def score_text(self) -> str:
+        if self.score is None or self.max_score is None:
+            return "-"
+        return f"{self.score:g}/{self.max_score:g}"
+
+    @property
+    def detail(self) -> str:
+        return "; ".join(self.reasons + self.notes)
+
+
+@dataclass
+class CohortReport:
+    """Every student's outcome, plus problems with the roster or the input files."""
+
+    assignment: str
+    outcomes: list[Outcome]
+    problems: list[str]
+    seconds: float
+    workers: int
+    status_file: Path | None = None
+    log_file: Path | None = None
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status == FAILED]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every submission was graded and nothing was skipped, else 1."""
+        return 1 if self.failed or self.problems else 0
+
+
+def status_table(report: CohortReport) -> str:
+    """The per-student status table, then any roster or input problems, then a total."""
+    rows = [("student", "status", "score", "detail")]
+    rows += [(o.student, o.status, o.score_text, o.detail) for o in report.outcomes]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)),
+                        row[3]]).rstrip() for row in rows]
+    if report.problems:
+        lines += ["", "Problems with the roster or the submissions (nothing graded for these):"]
+        lines += [f"  - {problem}" for problem in report.problems]
+    graded = len(report.outcomes) - len(report.failed)
+    lines += ["", f"{report.assignment}: {graded} graded, {len(report.failed)} failed, "
+                  f"{len(report.problems)} problem(s), {report.seconds:.1f} s with "
+                  f"{report.workers} worker(s)."]
+    if report.status_file:
+        lines.append(f"Status file: {report.status_file}")
+    if report.log_file:
+        lines.append(f"Log: {report.log_file}")
+    return "\n".join(lines)
+
+
+def write_status_file(report: CohortReport, path: Path) -> Path:
+    """Write the status table as CSV (read it to tell a failed submission from a zero)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "status", "score", "max_score", "needs_manual_grade",
+                         "detail"])
+        for o in report.outcomes:
+            writer.writerow([o.student, o.status, "" if o.score is None else f"{o.score:g}",
+                             "" if o.max_score is None else f"{o.max_score:g}",
+                             o.needs_manual_grade, o.detail])
+    return path
+
+
+# ---------------------------------------------------------------- progress
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 \
+        else f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def progress_line(done: int, total: int, failed: int, elapsed: float, width: int = 24) -> str:
+    """One line of the progress bar: bar, counts, rate and estimated time left."""
+    if total < 0 or not 0 <= done <= max(total, 0) or failed < 0:
+        raise ValueError(f"progress: done must be in 0..{total} and failed >= 0")
+    filled = width * done // total if total else width
+    rate = done / elapsed if done and elapsed > 0 else 0.0
+    eta = _clock((total - done) / rate) if rate else "--:--"
+    failures = f", {failed} failed" if failed else ""
+    return (f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total}{failures}"
+            f"  {rate:.2f}/s  ETA {eta}")
+
+
+class Progress:
+    """A plain-text progress bar on a stream (stderr): redrawn in place on a terminal;
+    elsewhere silent until the final line."""
+
+    def __init__(self, stream: TextIO | None = None, interval: float = 0.25) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = interval
+        self.total = 0
+        self._started = self._drawn = 0.0
+        self._width = 0
+
+    def start(self, total: int) -> None:
+        self.total, self._started = total, time.monotonic()
+        self.update(0, 0, force=True)
+
+    def update(self, done: int, failed: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.tty or (not force and now - self._drawn < self.interval):
+            return
+        self._drawn = now
+        line = progress_line(done, self.total, failed, now - self._started)
+        self.stream.write("\r" + line.ljust(self._width))
+        self._width = len(line)
+        self.stream.flush()
+
+    def finish(self, done: int, failed: int) -> None:
+        elapsed = time.monotonic() - self._started
+        rate = f" ({done / elapsed:.2f} submissions/s)" if done and elapsed > 0 else ""
+        line = (f"{done - failed} of {self.total} submission(s) graded, {failed} failed, "
+                f"in {elapsed:.1f} s{rate}")
+        self.stream.write(("\r" + line.ljust(self._width) if self.tty else line) + "\n")
+        self.stream.flush()
+
+
+# ---------------------------------------------------------------- roster
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    id: str
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+
+
+def _roster_problem(row: Mapping[str, Any], seen: Mapping[str, int]) -> str | None:
+    if row.get(_EXTRA_FIELDS):
+        return f"{len(row[_EXTRA_FIELDS])} more field(s) than the header has columns"
+    student = (row.get("id") or "").strip()
+    if not student:
+        return "id is empty"
+    if not STUDENT_ID.match(student):
+        return f"id {student!r} is not a valid student id (allowed: {STUDENT_ID_RULE})"
+    if student in seen:
+        return f"id {student!r} repeats line {seen[student]}"
+    email = (row.get("email") or "").strip()
+    if email and not EMAIL.match(email):
+        return f"email {email!r} is not an e-mail address (name@example.org)"
+    return None
+
+
+def read_roster(path: Path) -> tuple[list[RosterEntry], list[str]]:
+    """Students from a CSV roster: columns id, first_name, last_name, email (others ignored).
+
+    Returns the valid entries and one message per bad row (that row is skipped).
+    A file that cannot be read, or that has no ``id`` column, raises CohortInputError.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CohortInputError(f"--roster {path}: cannot read it as a UTF-8 CSV file "
+                               f"({error})") from None
+    reader = csv.DictReader(io.StringIO(text), restkey=_EXTRA_FIELDS)
+    header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+    if "id" not in header:
+        raise CohortInputError(
+            f"--roster {path}: needs an 'id' column (expected columns "
+            f"{', '.join(ROSTER_COLUMNS)}; found: {', '.join(header) or 'nothing'})")
+    reader.fieldnames = header
+    entries: list[RosterEntry] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        problem = _roster_problem(row, seen)
+        if problem:
+            problems.append(f"roster {path.name} line {reader.line_num}: {problem}")
+            continue
+        values = {key: (row.get(key) or "").strip() or None for key in ROSTER_COLUMNS}
+        entries.append(RosterEntry(**values))
+        seen[values["id"]] = reader.line_num
+    return entries, problems
+
+
+def import_roster(gradebook: Any, entries: Sequence[RosterEntry]) -> None:
+    """Create or update each student in the gradebook (empty fields leave names as they are)."""
+    for entry in entries:
+        details = {k: v for k, v in (("first_name", entry.first_name),
+                                     ("last_name", entry.last_name),
+                                     ("email", entry.email)) if v}
+        gradebook.update_or_create_student(entry.id, **details)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass
+class Intake:
+    """The students found in the input, and the files that could not be used."""
+
+    students: list[str]
+    problems: list[str]
+
+
+def _submitted_root(coursedir: Any) -> Path:
+    return Path(os.path.normpath(coursedir.format_path(coursedir.submitted_directory, ".", ".")))
+
+
+def _student_problem(where: object, student: str) -> str | None:
+    if STUDENT_ID.match(student):
+        return None
+    return f"{where}: {student!r} is not a valid student id (allowed: {STUDENT_ID_RULE})"
+
+
+def _replace_folder(folder: Path) -> None:
+    from nbgrader.utils import rmtree
+
+    if folder.exists():
+        rmtree(str(folder))
+    folder.mkdir(parents=True)
+
+
+def _from_submitted(root: Path, assignment: str) -> Intake:
+    found = sorted(d.name for d in root.iterdir() if (d / assignment).is_dir()) \
+        if root.is_dir() else []
+    if not found:
+        raise CohortInputError(
+            f"no submissions of {assignment} in {root} (expected "
+            f"submitted/<student>/{assignment}/<notebook>.ipynb); give --submissions PATH "
+            "for a folder of notebooks or an LMS zip")
+    problems = [p for s in found if (p := _student_problem(root / s, s))]
+    return Intake([s for s in found if STUDENT_ID.match(s)], problems)
+
+
+def _from_folder(path: Path, assignment: str, notebooks: Sequence[str],
+                 submitted: Path, ignore: Sequence[str]) -> Intake:
+    chosen: dict[str, Path] = {}
+    problems: list[str] = []
+    for entry in sorted(path.iterdir()):
+        is_notebook = entry.is_file() and entry.suffix == ".ipynb"
+        if entry.name.startswith(".") or not (is_notebook or entry.is_dir()):
+            continue
+        student = entry.stem if is_notebook else entry.name
+        if problem := _student_problem(entry, student):
+            problems.append(problem)
+        elif student in chosen:
+            problems.append(f"{entry}: a second submission from {student} "
+                            f"(kept {chosen[student].name})")
+        elif is_notebook and len(notebooks) != 1:
+            problems.append(f"{entry}: <student>.ipynb is for one-notebook assignments; "
+                            f"{assignment} has {len(notebooks)} notebooks, so use "
+                            f"{student}/<notebook>.ipynb")
+        else:
+            chosen[student] = entry
+    if not chosen and not problems:
+        raise CohortInputError(
+            f"--submissions {path}: no submissions found (expected <student>.ipynb, "
+            f"<student>/<notebook>.ipynb or <student>/{assignment}/<notebook>.ipynb)")
+    for student, entry in chosen.items():
+        dest = submitted / student / assignment
+        _replace_folder(dest)
+        if entry.is_file():
+            shutil.copy2(entry, dest / f"{notebooks[0]}.ipynb")
+        else:
+            source = entry / assignment if (entry / assignment).is_dir() else entry
+            shutil.copytree(source, dest, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(*ignore))
+    return Intake(sorted(chosen), problems)
+
+
+def _from_zip(path: Path, coursedir: Any, config: Any, notebooks: Sequence[str],
+              log: logging.Logger) -> Intake:
+    """Extract and collect an LMS zip with nbgrader's zip_collect (in a scratch folder)."""
+    from nbgrader.apps.zipcollectapp import ZipCollectApp
+
+    assignment = coursedir.assignment_id
+    with tempfile.TemporaryDirectory(prefix="course-grade-zip-") as scratch:
+        settings = copy.deepcopy(config)
+        settings.ZipCollectApp.collect_directory_structure = os.path.join(
+            scratch, "{downloaded}", "{assignment_id}", "{collect_step}")
+        settings.ZipCollectApp.force = settings.ExtractorPlugin.force = True
+        settings.ZipCollectApp.strict = True
+        if not config.get("FileNameCollectorPlugin", {}).get("named_regexp"):
+            settings.FileNameCollectorPlugin.named_regexp = LMS_FILE_PATTERN
+        archive = Path(scratch, "downloaded", assignment, "archive")
+        archive.mkdir(parents=True)
+        shutil.copy2(path, archive / path.name)
+        app = ZipCollectApp(config=settings, log=log)
+        app.coursedir = coursedir
+        try:
+            app.init_plugins()
+            app.extract_archive_files()
+        except (Exception, SystemExit) as error:  # nbgrader raises several unrelated types
+            log.error("extracting %s: %r", path, error)
+            raise CohortInputError(f"--submissions {path}: not a readable zip archive"
+                                   ) from None
+        try:
+            extracted = Path(app._format_collect_path(app.extracted_directory))
+            files = sorted(str(p) for p in extracted.rglob("*") if p.is_file())
+            matches = {f: app.collector_plugin_inst.collect(f) for f in files
+                       if f.endswith(".ipynb")}
+            unmatched = [f for f, info in matches.items() if not info]
+            strangers = [f for f, info in matches.items() if info
+                         and Path(info.get("file_id", "")).stem not in notebooks]
+            collected = app._collect_files(files)
+            problems = [p for s in collected if (p := _student_problem(path.name, s))]
+            collected = {s: d for s, d in collected.items() if STUDENT_ID.match(s)}
+            app._transfer_files(collected)
+        except SystemExit:  # ZipCollectApp.fail logs the reason, then exits
+            raise CohortInputError(f"--submissions {path}: nbgrader zip_collect refused "
+                                   f"it (the reason is in autograded/{assignment}.grading.log)"
+                                   ) from None
+    problems += [f"{path.name}: {Path(f).name} does not match the LMS file-name pattern "
+                 f"(<assignment>_<student>_attempt_<time>_<notebook>.ipynb)"
+                 for f in unmatched]
+    problems += [f"{path.name}: {Path(f).name} names no notebook of {assignment} "
+                 f"({', '.join(notebooks)}); skipped" for f in strangers]
+    if not collected and not problems:
+        raise CohortInputError(f"--submissions {path}: no notebooks in the archive")
+    return Intake(sorted(collected), problems)
+
+
+def check_submissions_path(path: Path | None, submitted: Path) -> Path | None:
+    """The --submissions path to copy from, or None for the course's own submitted/."""
+    if path is None or Path(path).resolve() == submitted.resolve():
+        return None
+    path = Path(path)
+    if not path.exists():
+        raise CohortInputError(f"--submissions {path}: no such file or folder")
+    if path.resolve().is_relative_to(submitted.resolve()):
+        raise CohortInputError(f"--submissions {path}: is inside the course's submitted/ "
+                               "folder; give submitted/ itself or a folder outside it")
+    if path.is_file() and path.suffix.lower() != ".zip":
+        raise CohortInputError(f"--submissions {path}: expected a folder or a .zip file")
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise CohortInputError(f"--submissions {path}: not a readable zip archive")
+    return path
+
+
+def stage_submissions(coursedir: Any, config: Any, notebooks: Sequence[str],
+                      path: Path | None, log: logging.Logger) -> Intake:
+    """Find the submissions to grade and copy them into ``submitted/`` when needed."""
+    assignment = coursedir.assignment_id
+    submitted = _submitted_root(coursedir)
+    path = check_submissions_path(path, submitted)
+    if path is None:
+        return _from_submitted(submitted, assignment)
+    if path.is_file():
+        return _from_zip(path, coursedir, config, notebooks, log)
+    return _from_folder(path, assignment, notebooks, submitted, coursedir.ignore)
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def load_config(root: Path, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
+    """The course's nbgrader configuration (``root/nbgrader_config.py``) plus overrides,
+    e.g. ``{"Execute": {"timeout": 5}}``."""
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    config.CourseDirectory.root = str(root)
+    if overrides:
+        config.merge(Config({name: dict(values) for name, values in overrides.items()}))
+    return config
+
+
+def _quiet_warnings() -> None:
+    # SQLAlchemy 2.1 warns "not in session" during autograde; results are correct
+    # (see nbgrader-notes). jupyter_client warns about deprecated APIs.
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    before = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextmanager
+def _working_directory(folder: Path) -> Iterator[None]:
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+# ---------------------------------------------------------------- workers
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Speed options, each measured by ``benchmarks/grade_throughput.py``."""
+
+    workers: int
+    warm_kernels: bool = True   # start the next notebook's kernel while one runs
+    kill_kernels: bool = True   # kill a kernel once its last cell replied
+
+
+@dataclass(frozen=True)
+class _Task:
+    task_id: int
+    path: str
+
+
+@dataclass
+class _Result:
+    task_id: int
+    notebook: Any = None
+    failure: str | None = None
+    interrupted_cells: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def failure_reason(error: BaseException) -> str:
+    """A short, plain reason for a notebook that could not be executed or sanitized."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    if isinstance(error, DeadKernelError):
+        return "kernel died"
+    if isinstance(error, CellTimeoutError):
+        return ("timeout: a cell ran past the time limit and did not stop when "
+                "interrupted")
+    if isinstance(error, TimeoutError | RuntimeError) and "kernel" in str(error).lower():
+        return f"kernel did not start ({str(error).strip().splitlines()[0]})"
+    text = str(error).strip().splitlines()
+    return f"error: {type(error).__name__}" + (f": {text[0][:200]}" if text else "")
+
+
+class _Job:
+    def __init__(self, task: _Task) -> None:
+        self.task = task
+        self.nb: Any = None
+        self.ep: Any = None
+        self.km: Any = None
+        self.error: BaseException | None = None
+
+
+class _NotebookRunner:
+    """Executes sanitized notebooks with nbgrader's Execute preprocessor, one fresh kernel each."""
+
+    def __init__(self, config: Any, execute_class: str, tuning: Tuning) -> None:
+        from traitlets.utils.importstring import import_item
+
+        self.config = config
+        self.execute_class = import_item(execute_class)
+        self.tuning = tuning
+        self.log = logging.getLogger("course.cohort.worker")
+
+    def prepare(self, task: _Task) -> _Job:
+        """Read the notebook and, with warm kernels, start its kernel now."""
+        import nbformat
+
+        job = _Job(task)
+        try:
+            job.nb = nbformat.read(task.path, as_version=4)
+            job.ep = self.execute_class(config=self.config, log=self.log)
+            if self.tuning.warm_kernels:
+                job.km = self._start_kernel(job)
+        except Exception as error:  # reported with the task; never stops the worker
+            job.error = error
+        return job
+
+    def _start_kernel(self, job: _Job) -> Any:
+        """Start a kernel exactly as nbclient would for this notebook (name, cwd, args)."""
+        from jupyter_core.utils import run_sync
+
+        ep = job.ep
+        name = ep.kernel_name or job.nb.metadata.get("kernelspec", {}).get("name")
+        km = (ep.kernel_manager_class(kernel_name=name, config=ep.config) if name
+              else ep.kernel_manager_class(config=ep.config))
+        arguments = list(ep.extra_arguments)
+        if (getattr(km, "ipykernel", False) and ep.ipython_hist_file
+                and not any(a.startswith("--HistoryManager.hist_file") for a in arguments)):
+            arguments.append(f"--HistoryManager.hist_file={ep.ipython_hist_file}")
+        run_sync(km.start_kernel)(extra_arguments=arguments,
+                                  cwd=os.path.dirname(job.task.path))
+        return km
+
+    def run(self, job: _Job) -> _Result:
+        started = time.perf_counter()
+        result = _Result(job.task.task_id)
+        try:
+            if job.error is not None:
+                raise job.error
+            if job.km is None and self.tuning.kill_kernels:
+                job.km = self._start_kernel(job)
+            nb = job.nb
+            if job.ep.enabled:
+                resources = {"metadata": {"path": os.path.dirname(job.task.path)}}
+                nb, _ = job.ep.preprocess(nb, resources, km=job.km)
+            result.notebook = nb
+            result.interrupted_cells = _interrupted_cells(nb, job.ep.error_on_timeout)
+        except Exception as error:
+            result.failure = failure_reason(error)
+        finally:
+            self.dispose(job)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    def dispose(self, job: _Job) -> None:
+        """Stop the kernel we started (nbclient shuts down the ones it started)."""
+        from jupyter_core.utils import run_sync
+
+        if job.km is None:
+            return
+        try:
+            if job.ep is not None and job.ep.kc is not None:
+                job.ep.kc.stop_channels()
+            run_sync(job.km.shutdown_kernel)(now=True)
+        except Exception:  # the kernel may already be gone
+            self.log.debug("kernel cleanup failed", exc_info=True)
+        job.km = None
+
+
+def _interrupted_cells(nb: Any, error_on_timeout: Mapping[str, Any] | None) -> list[int]:
+    """1-based numbers of the cells that timed out and were interrupted."""
+    ename = (error_on_timeout or {}).get("ename")
+    if not ename:
+        return []
+    return [number for number, cell in enumerate(nb.cells, start=1)
+            if cell.cell_type == "code"
+            and any(out.get("output_type") == "error" and out.get("ename") == ename
+                    for out in cell.get("outputs", []))]
+
+
+def _serve(runner: _NotebookRunner, inbox: Any, results: Any) -> None:
+    """Run tasks from ``inbox`` until a ``None``; with warm kernels, prepare one ahead."""
+    ahead: deque[_Job] = deque()
+    more = True
+    try:
+        while ahead or more:
+            if ahead:
+                job = ahead.popleft()
+            else:
+                task = inbox.get()
+                if task is None:
+                    break
+                job = runner.prepare(task)
+            if runner.tuning.warm_kernels and more:
+                try:
+                    task = inbox.get_nowait()
+                except queue.Empty:
+                    task = False
+                if task is None:
+                    more = False
+                elif task:
+                    ahead.append(runner.prepare(task))
+            results.put(runner.run(job))
+    finally:  # stopped early (SIGTERM): kill the kernels started ahead
+        for job in ahead:
+            runner.dispose(job)
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _worker_main(root: str, overrides: Mapping[str, Any], execute_class: str, tuning: Tuning,
+                 log_path: str, inbox: Any, results: Any) -> None:
+    """A worker process: executes notebooks, never touches the gradebook."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log_fd, 1)  # kernels inherit these: their chatter goes to the log
+    os.dup2(log_fd, 2)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format=f"[worker {os.getpid()}] %(levelname)s %(message)s")
+    _quiet_warnings()
+    os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it for the kernel
+    runner = _NotebookRunner(load_config(Path(root), overrides), execute_class, tuning)
+    _serve(runner, inbox, results)
+
+
+class _WorkerPool:
+    """Worker processes in numbered slots, each with its own inbox (worked in order)."""
+
+    def __init__(self, root: Path, overrides: Mapping[str, Any], execute_class: str,
+                 tuning: Tuning, log_path: Path) -> None:
+        self._ctx = multiprocessing.get_context("spawn")
+        self._args = (str(root), {k: dict(v) for k, v in overrides.items()}, execute_class,
+                      tuning, str(log_path))
+        self._results = self._ctx.Queue()
+        self._workers: dict[int, tuple[Any, Any]] = {}
+        self.held: dict[int, deque[_Task]] = {}
+        self.returned: dict[int, deque[_Task]] = {}
+        self._lost: deque[_Result] = deque()
+        self._deaths = 0
+        self._max_deaths = 2 * tuning.workers + 2
+        for slot in range(tuning.workers):
+            self.held[slot], self.returned[slot] = deque(), deque()
+            self._spawn(slot)
+
+    @property
+    def slots(self) -> list[int]:
+        return sorted(self._workers)
+
+    def _spawn(self, slot: int) -> None:
+        inbox = self._ctx.Queue()
+        process = self._ctx.Process(target=_worker_main,
+                                    args=(*self._args, inbox, self._results),
+                                    name=f"course-grade-worker-{slot}", daemon=True)
+        process.start()
+        self._workers[slot] = (process, inbox)
+
+    def assign(self, slot: int, task: _Task) -> None:
+        self.held[slot].append(task)
+        self._workers[slot][1].put(task)
+
+    def next_result(self, timeout: float) -> _Result | None:
+        if self._lost:
+            return self._lost.popleft()
+        try:
+            result: _Result = self._results.get(timeout=timeout)
+        except queue.Empty:
+            self._reap()
+            return self._lost.popleft() if self._lost else None
+        for held in self.held.values():
+            for task in held:
+                if task.task_id == result.task_id:
+                    held.remove(task)
+                    return result
+        return result
+
+    def _reap(self) -> None:
+        """Restart a worker that died: its running task fails, the ones it held wait
+        in ``returned`` for the new worker in the same slot."""
+        for slot, (process, _inbox) in list(self._workers.items()):
+            if process.is_alive():
+                continue
+            self._deaths += 1
+            if self._deaths > self._max_deaths:
+                raise GradingError(f"grading workers keep stopping (exit code "
+                                   f"{process.exitcode}); see the log")
+            held = self.held[slot]
+            if held:
+                first = held.popleft()
+                self._lost.append(_Result(first.task_id, failure="grading worker stopped "
+                                          f"unexpectedly (exit code {process.exitcode})"))
+                self.returned[slot].extend(held)
+                held.clear()
+            self._spawn(slot)
+
+    def close(self, wait: float = 15.0) -> None:
+        """Ask the workers to stop; after ``wait`` seconds, terminate them."""
+        for _process, inbox in self._workers.values():
+            inbox.put(None)
+        deadline = time.monotonic() + wait
+        for process, _inbox in self._workers.values():
+            process.join(timeout=max(0.1, deadline - time.monotonic()))
+        for process, _inbox in self._workers.values():
+            if process.is_alive():
+                process.terminate()  # SIGTERM: the worker kills its kernels on the way out
+                process.join(timeout=5)
+
+
+# ---------------------------------------------------------------- nbgrader, phase by phase
+
+
+@lru_cache(maxsize=1)
+def _converter_class() -> type:
+    """nbgrader's Autograde converter, driven one phase at a time (built lazily so that
+    importing this module stays cheap)."""
+    from nbconvert.preprocessors import ExecutePreprocessor
+    from nbconvert.writers import FilesWriter
+    from nbgrader.converters import Autograde
+    from nbgrader.converters.base import BaseConverter
+    from nbgrader.preprocessors import NbGraderPreprocessor
+    from nbgrader.utils import rmtree
+    from traitlets import Any as AnyTrait
+    from traitlets.utils.importstring import import_item
+
+    def is_execute(item: Any) -> bool:
+        cls = import_item(item) if isinstance(item, str) else item
+        return isinstance(cls, type) and issubclass(cls, ExecutePreprocessor)
+
+    class ExecutedElsewhere(NbGraderPreprocessor):
+        """Takes the place of Execute: hands on the notebook a worker executed."""
+
+        executed = AnyTrait(None)
+
+        def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+            if self.executed is None or len(self.executed.cells) != len(nb.cells):
+                raise GradingError("the executed notebook does not match the sanitized one")
+            return self.executed, resources
+
+    class CohortAutograde(Autograde):
+        """nbgrader's Autograde with its two passes callable separately."""
+
+        executed = AnyTrait(None)
+
+        def setup(self, assignment: str) -> None:
+            """What BaseConverter.start does before converting (always --force)."""
+            self.coursedir.assignment_id = assignment
+            self.coursedir.student_id = "*"
+            self.force = True
+            self.create_student = True
+            self.writer = FilesWriter(parent=self, config=self.config)
+            self.exporter = self.exporter_class(parent=self, config=self.config)
+            for pp in self.preprocessors:
+                self.exporter.register_preprocessor(pp)
+
+        def execute_class(self) -> str:
+            """Import path of the Execute preprocessor the autograde pass would use."""
+            for item in self.autograde_preprocessors:
+                if is_execute(item):
+                    cls = import_item(item) if isinstance(item, str) else item
+                    return f"{cls.__module__}.{cls.__qualname__}"
+            raise GradingError("Autograde.autograde_preprocessors has no Execute step")
+
+        def _init_preprocessors(self) -> None:
+            if self._sanitizing:
+                super()._init_preprocessors()
+                return
+            self.exporter._preprocessors = []
+            for item in self.autograde_preprocessors:
+                if is_execute(item):
+                    item = ExecutedElsewhere(executed=self.executed, parent=self.exporter)
+                self.exporter.register_preprocessor(item)
+
+        def submitted_notebooks(self, student: str) -> list[str]:
+            folder = self._format_source(self.coursedir.assignment_id, student)
+            return sorted(str(p) for p in Path(folder).glob("*.ipynb"))
+
+        def destination(self, student: str) -> str:
+            return os.path.normpath(self._format_dest(self.coursedir.assignment_id, student))
+
+        def begin(self, student: str, notebooks: list[str]) -> list[str]:
+            """nbgrader's set-up and sanitize pass; returns the sanitized notebook paths."""
+            assignment = self.coursedir.assignment_id
+            self.notebooks = notebooks  # coursedir.student_id stays "*", as in the CLI
+            self.init_destination(assignment, student)
+            self.run_pre_convert_hook()
+            self.init_assignment(assignment, student)  # keeps the notebooks it knows
+            self._sanitizing = True
+            for notebook in self.notebooks:
+                self._init_preprocessors()
+                try:
+                    BaseConverter.convert_single_notebook(self, notebook)
+                except Exception as error:
+                    raise _NotebookFailure(notebook, error) from error
+            return [os.path.join(self.destination(student), os.path.basename(nb))
+                    for nb in self.notebooks]
+
+        def finish(self, student: str, notebooks: list[str], paths: list[str],
+                   executed: Mapping[str, Any]) -> None:
+            """The autograde pass on the executed notebooks: grades go into the gradebook."""
+            assignment = self.coursedir.assignment_id
+            self.notebooks = notebooks
+            self._sanitizing = False
+            try:
+                with _environment(NBGRADER_EXECUTION="autograde"):
+                    for path in paths:
+                        self.executed = executed[path]
+                        self._init_preprocessors()
+                        try:
+                            BaseConverter.convert_single_notebook(self, path)
+                        except Exception as error:
+                            raise _NotebookFailure(path, error) from error
+            finally:
+                self._sanitizing, self.executed = True, None
+            self.set_permissions(assignment, student)
+            self.run_post_convert_hook()
+
+        def discard(self, student: str) -> None:
+            """What nbgrader does with a failed submission's output: remove it."""
+            dest = self.destination(student)
+            if os.path.exists(dest):
+                rmtree(dest)
+            with suppress(OSError):  # and the student's folder, if nothing else is in it
+                os.rmdir(os.path.dirname(dest))
+
+    return CohortAutograde
+
+
+class _NotebookFailure(Exception):
+    def __init__(self, path: str, error: BaseException) -> None:
+        super().__init__(f"{os.path.basename(path)}: {error}")
+        self.path, self.error = path, error
+
+
+def _describe_failure(failure: _NotebookFailure) -> str:
+    from course.notebooks import NotebookError, read_notebook
+
+    name = os.path.basename(failure.path)
+    try:
+        read_notebook(Path(failure.path))
+    except NotebookError as error:
+        detail = str(error).split("not a valid Jupyter notebook", 1)[-1].strip(" ()")
+        detail = detail.split(": '", 1)[0][:120]  # not the file's contents
+        return f"{NOT_A_NOTEBOOK}: {name}" + (f" ({detail})" if detail else "")
+    return f"{failure_reason(failure.error)} ({name})"
+
+
+# ---------------------------------------------------------------- the cohort
+
+
+@dataclass
+class _Submission:
+    student: str
+    outcome: Outcome
+    student_existed: bool
+    submission_existed: bool
+    submitted: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    executed: dict[str, Any] = field(default_factory=dict)
+    received: int = 0
+
+
+class _Cohort:
+    """The parent process: nbgrader's converter and the only gradebook writer."""
+
+    def __init__(self, converter: Any, db_url: str, course_id: str,
+                 notebook_points: Mapping[str, float], timeout: Any,
+                 execute_unscored: bool = True) -> None:
+        self.converter = converter
+        self.db_url, self.course_id = db_url, course_id
+        self.assignment = converter.coursedir.assignment_id
+        self.notebook_points = notebook_points
+        self.timeout = timeout
+        self.execute_unscored = execute_unscored
+
+    def gradebook(self) -> Any:
+        from nbgrader.api import Gradebook
+
+        return Gradebook(self.db_url, self.course_id)
+
+    def _exists(self, gb: Any, finder: str, *args: str) -> bool:
+        from nbgrader.api import MissingEntry
+
+        try:
+            getattr(gb, finder)(*args)
+        except MissingEntry:
+            return False
+        return True
+
+    def begin(self, student: str) -> _Submission:
+        """Sanitize one student's notebooks (nbgrader's first pass) in this process."""
+        with self.gradebook() as gb:
+            sub = _Submission(student, Outcome(student),
+                              self._exists(gb, "find_student", student),
+                              self._exists(gb, "find_submission", self.assignment, student))
+        sub.submitted = self.converter.submitted_notebooks(student)
+        names = {Path(p).stem for p in sub.submitted}
+        for path in sub.submitted:
+            if Path(path).stem not in self.notebook_points:
+                sub.outcome.notes.append(f"ignored {Path(path).name} (not a notebook of "
+                                         f"{self.assignment})")
+        for name, points in self.notebook_points.items():
+            if name in names:
+                continue
+            if points > 0:
+                sub.outcome.fail(f"missing notebook {name}.ipynb ({points:g} point(s) scored "
+                                 "0, as nbgrader does)")
+            else:
+                sub.outcome.notes.append(f"missing {name}.ipynb (no points)")
+        if not names & set(self.notebook_points):
+            sub.outcome.reasons = [f"missing notebook(s): no notebook of {self.assignment} "
+                                   "was submitted"]
+            return sub
+        try:
+            sub.paths = self.converter.begin(student, sub.submitted)
+        except _NotebookFailure as failure:
+            sub.outcome.fail(_describe_failure(failure))
+        except Exception as error:
+            sub.outcome.fail(failure_reason(error))
+        if not self.execute_unscored:
+            self._skip_unscored(sub)
+        return sub
+
+    def _skip_unscored(self, sub: _Submission) -> None:
+        """Opt-in: a notebook worth 0 points goes through the autograde pass unexecuted
+        (its grades are 0 of 0 either way; its autograded copy has no outputs)."""
+        import nbformat
+
+        for path in sub.paths:
+            if self.notebook_points.get(Path(path).stem, 0) == 0:
+                sub.executed[path] = nbformat.read(path, as_version=4)
+                sub.received += 1
+
+    def to_execute(self, sub: _Submission) -> list[str]:
+        return [path for path in sub.paths if path not in sub.executed]
+
+    def record(self, sub: _Submission, path: str, result: _Result) -> None:
+        sub.received += 1
+        name = os.path.basename(path)
+        if result.failure:
+            sub.outcome.fail(f"{result.failure} ({name})")
+            return
+        sub.executed[path] = result.notebook
+        for number in result.interrupted_cells:
+            sub.outcome.notes.append(
+                f"{name}: cell {number} ran past the {self.timeout} s limit and was "
+                "interrupted (later cells ran; graded as nbgrader does)")
+
+    def conclude(self, sub: _Submission) -> Outcome:
+        """nbgrader's second pass (grades saved here), or clean up after a failure."""
+        outcome = sub.outcome
+        executed_all = sub.paths and len(sub.executed) == len(sub.paths)
+        if executed_all and not any(not r.startswith("missing notebook ")
+                                    for r in outcome.reasons):
+            try:
+                self.converter.finish(sub.student, sub.submitted, sub.paths, sub.executed)
+            except _NotebookFailure as failure:
+                outcome.fail(_describe_failure(failure))
+            except Exception as error:
+                outcome.fail(failure_reason(error))
+            else:
+                self._read_score(outcome)
+                return outcome
+        outcome.status = FAILED
+        self.converter.discard(sub.student)
+        outcome.notes.append(self._forget(sub))
+        return outcome
+
+    def _read_score(self, outcome: Outcome) -> None:
+        with self.gradebook() as gb:
+            submission = gb.find_submission(self.assignment, outcome.student)
+            outcome.score = float(submission.score)
+            outcome.max_score = float(submission.max_score)
+            outcome.needs_manual_grade = bool(submission.needs_manual_grade)
+            penalty = float(submission.late_submission_penalty or 0)
+        if penalty:
+            outcome.notes.append(f"late: penalty {penalty:g}")
+        if outcome.needs_manual_grade:
+            outcome.notes.append("needs manual grading")
+
+    def _forget(self, sub: _Submission) -> str:
+        """Leave no gradebook row that would export as a real zero; say what was done."""
+        from nbgrader.api import MissingEntry
+
+        with self.gradebook() as gb:
+            try:
+                submission = gb.find_submission(self.assignment, sub.student)
+            except MissingEntry:
+                return "no gradebook row"
+            if sub.submission_existed:
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        grade.needs_manual_grade = True
+                gb.db.commit()
+                return "earlier grades kept, flagged for manual review"
+            gb.remove_submission(self.assignment, sub.student)
+            if not sub.student_existed and not gb.find_student(sub.student).submissions:
+                gb.remove_student(sub.student)
+            return "gradebook row removed"
+
+    def run(self, students: Sequence[str], pool: _WorkerPool,
+            progress: Progress | None) -> list[Outcome]:
+        """Keep every worker fed. A student's notebooks all go to one worker, which runs
+        them one after another in nbgrader's order; each student is concluded as soon as
+        its last notebook is back."""
+        waiting: deque[str] = deque(students)
+        queued: dict[int, deque[_Task]] = {slot: deque() for slot in pool.slots}
+        owner: dict[int, tuple[str, _Submission]] = {}
+        outcomes: list[Outcome] = []
+        ids = itertools.count()
+        failed = 0
+
+        def conclude(sub: _Submission) -> None:
+            nonlocal failed
+            outcome = self.conclude(sub)
+            outcomes.append(outcome)
+            failed += outcome.status == FAILED
+            if progress:
+                progress.update(len(outcomes), failed, force=True)
+
+        def next_task(slot: int) -> _Task | None:
+            if pool.returned[slot]:
+                return pool.returned[slot].popleft()
+            while not queued[slot] and waiting:
+                sub = self.begin(waiting.popleft())
+                if not self.to_execute(sub):
+                    conclude(sub)
+                    continue
+                for path in self.to_execute(sub):
+                    task = _Task(next(ids), path)
+                    owner[task.task_id] = (path, sub)
+                    queued[slot].append(task)
+            return queued[slot].popleft() if queued[slot] else None
+
+        try:
+            while waiting or owner:
+                for slot in pool.slots:
+                    while len(pool.held[slot]) < TASKS_PER_WORKER and (
+                            task := next_task(slot)):
+                        pool.assign(slot, task)
+                if not owner:
+                    continue
+                result = pool.next_result(timeout=0.5)
+                if progress:
+                    progress.update(len(outcomes), failed)
+                if result is None or result.task_id not in owner:
+                    continue
+                path, sub = owner.pop(result.task_id)
+                self.record(sub, path, result)
+                if sub.received == len(sub.paths):
+                    conclude(sub)
+        except BaseException:  # interrupted: half-graded students leave no rows either
+            for sub in {id(sub): sub for _path, sub in owner.values()}.values():
+                self.abandon(sub)
+            raise
+        return outcomes
+
+    def abandon(self, sub: _Submission) -> None:
+        """Clean up after a student whose grading was cut short; never raises."""
+        try:
+            self.converter.discard(sub.student)
+            self._forget(sub)
+        except Exception:
+            self.converter.log.exception("could not clean up after %s", sub.student)
+
+
+def _notebook_points(db_url: str, course_id: str, assignment: str) -> dict[str, float]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(db_url, course_id) as gb:
+        try:
+            found = gb.find_assignment(assignment)
+        except MissingEntry:
+            raise GradingError(
+                f"{assignment} is not in the gradebook ({db_url}): run `course release "
+                f"{assignment}` (nbgrader generate_assignment) first") from None
+        return {nb.name: float(nb.max_score) for nb in found.notebooks}
+
+
+def _parent_logger(log_path: Path) -> logging.Logger:
+    log = logging.getLogger(f"course.cohort.{log_path.stem}")
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    for handler in list(log.handlers):
+        log.removeHandler(handler)
+        handler.close()
+    handler = logging.FileHandler(log_path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("[%(asctime)s %(levelname)s] %(message)s"))
+    log.addHandler(handler)
+    return log
+
+
+def check_workers(workers: int | None) -> int:
+    """The worker count to use: the number of CPUs unless given (1..MAX_WORKERS)."""
+    if workers is None:
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                   else os.cpu_count() or 1)
+    if not 1 <= workers <= MAX_WORKERS:
+        raise CohortInputError(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
+    return workers
+
+
+def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None,
+                 workers: int | None = None, roster: Path | None = None,
+                 overrides: Mapping[str, Mapping[str, Any]] | None = None,
+                 progress: Progress | None = None, warm_kernels: bool = True,
+                 kill_kernels: bool = True, execute_unscored: bool = True) -> CohortReport:
+    """Autograde every submission of ``assignment`` in the course at ``root``.
+
+    ``warm_kernels`` and ``kill_kernels`` switch the speed-ups off for measurement.
+    ``execute_unscored=False`` (opt-in, not nbgrader's behaviour) does not run notebooks
+    worth 0 points: same grades, but their autograded copies and feedback have no
+    outputs. Raises CohortInputError for unusable arguments (nothing graded) and
+    GradingError when the assignment is not in the gradebook.
+    """
+    from course.grading import ensure_tools_on_path
+
+    started = time.monotonic()
+    tuning = Tuning(check_workers(workers), warm_kernels, kill_kernels)
+    overrides = {k: dict(v) for k, v in (overrides or {}).items()}
+    ensure_tools_on_path()
+    _quiet_warnings()
+    from nbgrader.api import Gradebook
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.utils.importstring import import_item
+
+    config = load_config(root, overrides)
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = assignment
+    check_submissions_path(submissions, _submitted_root(coursedir))
+    roster_entries, problems = read_roster(roster) if roster else ([], [])
+    points = _notebook_points(coursedir.db_url, coursedir.course_id, assignment)
+    autograded = Path(os.path.normpath(coursedir.format_path(
+        coursedir.autograded_directory, ".", ".")))
+    autograded.mkdir(parents=True, exist_ok=True)
+    log_path = autograded / f"{assignment}.grading.log"
+    log_path.write_text("", encoding="utf-8")
+    log = _parent_logger(log_path)
+    if roster_entries:
+        with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+            import_roster(gb, roster_entries)
+    intake = stage_submissions(coursedir, config, sorted(points), submissions, log)
+    problems += intake.problems
+    converter = _converter_class()(coursedir=coursedir, config=config)
+    converter.log = log
+    converter.setup(assignment)
+    execute_class = converter.execute_class()
+    timeout = import_item(execute_class)(config=config).timeout
+    cohort = _Cohort(converter, coursedir.db_url, coursedir.course_id, points, timeout,
+                     execute_unscored)
+    if progress:
+        progress.start(len(intake.students))
+    pool = _WorkerPool(root, overrides, execute_class, tuning, log_path)
+    try:
+        with _working_directory(Path(coursedir.root)), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat/nbconvert chatter would break the bar
+            outcomes = cohort.run(intake.students, pool, progress)
+    except BaseException:
+        pool.close(wait=0)  # interrupted: stop the workers (and their kernels) now
+        raise
+    pool.close()
+    outcomes.sort(key=lambda o: o.student)
+    report = CohortReport(assignment, outcomes, problems, time.monotonic() - started,
+                          tuning.workers, log_file=log_path)
+    if progress:
+        progress.finish(len(outcomes), len(report.failed))
+    report.status_file = write_status_file(report, autograded /
+                                           f"{assignment}.grading-status.csv")
+    return report
