@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
+from course.display import practice_figure
 from course.paths import DATA_DIR
 from course.skin import known_ids
 
@@ -455,6 +456,7 @@ def _bar_label(event: Event) -> str:
     return f"{word}\n{basis}"
 
 
+@practice_figure("Onset timeline")
 def onset_timeline_figure() -> Figure:
     """Events on rows, onset windows as columns; one labelled bar per event."""
     import matplotlib.pyplot as plt
@@ -549,6 +551,7 @@ def _rate_label(rate: AttackRate) -> str:
     return f"{100 * rate.rate:.1f}% ({rate.cases}/{rate.treated})"
 
 
+@practice_figure("NTM attack rates")
 def ntm_attack_rate_figure() -> Figure:
     """Horizontal bars of outbreak attack rates, each labelled with the rate and n/N."""
     import matplotlib.pyplot as plt

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from course.display import OmittedWhileGrading
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -60,6 +62,12 @@ class AccessibleFigure:
         return self.alt_text
 
 
-def show_figure(fig: Figure, alt_text: str) -> AccessibleFigure:
-    """Return the figure for display with its alt text (the figure is closed)."""
+def show_figure(fig: Figure | OmittedWhileGrading,
+                alt_text: str) -> AccessibleFigure | OmittedWhileGrading:
+    """Return the figure for display with its alt text (the figure is closed).
+
+    A figure omitted while nbgrader runs the notebook (course.display) shows its alt text.
+    """
+    if isinstance(fig, OmittedWhileGrading):
+        return OmittedWhileGrading(fig.what, alt_text)
     return AccessibleFigure(png_base64(fig), alt_text)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from course import LIMITS_STATEMENT
 from course.content import content
+from course.display import OmittedWhileGrading, grading_run
 from course.evidence import badge, evidence_key_rows
 from course.paths import release_dir
 from course.questions import check_answer
@@ -99,7 +100,14 @@ def check(qid: str, answer: object) -> None:
 
 
 def practice(qid: str):
-    """The same formative question as a clickable widget (practice only, never graded)."""
+    """The same formative question as a clickable widget (practice only, never graded).
+
+    While nbgrader runs the notebook the widget is not built (course.display).
+    """
+    if grading_run():
+        return OmittedWhileGrading(
+            f"Practice question {find_question(qid).number}",
+            "The practice widget asks the question above again; it is never graded.")
     from course.widgets import practice_widget
 
     return practice_widget(find_question(qid))

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from course.content import TEXT, ContentError, Rule, read_toml, validated
+from course.display import OmittedWhileGrading, grading_run
 from course.figures import figure_display_data
 from course.paths import DATA_DIR
 from course.skin import known_ids
@@ -372,6 +373,12 @@ class SessionPlanner:
         return bundle
 
 
-def session_planner(selected: Sequence[str] = DEFAULT_SELECTION) -> SessionPlanner:
-    """The interactive session planner (practice only, never graded)."""
+def session_planner(
+        selected: Sequence[str] = DEFAULT_SELECTION) -> SessionPlanner | OmittedWhileGrading:
+    """The interactive session planner (practice only, never graded).
+
+    While nbgrader runs the notebook: its starting text summary only (course.display).
+    """
+    if grading_run():
+        return OmittedWhileGrading("Session planner", timeline_alt_text(_checked_ids(selected)))
     return SessionPlanner(selected)

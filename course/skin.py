@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from course import TEACHING_AID_LABEL
 from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
+from course.display import OmittedWhileGrading, grading_run
 from course.figures import figure_display_data
 from course.paths import DATA_DIR
 
@@ -617,6 +618,13 @@ class SkinExplorer:
         return bundle
 
 
-def skin_explorer(area: str = "face") -> SkinExplorer:
-    """The interactive skin cross-section explorer (practice only, never graded)."""
+def skin_explorer(area: str = "face") -> SkinExplorer | OmittedWhileGrading:
+    """The interactive skin cross-section explorer (practice only, never graded).
+
+    While nbgrader runs the notebook: its starting text summary only (course.display).
+    """
+    if grading_run():
+        tech = get_technique("intraepidermal")
+        return OmittedWhileGrading("Skin explorer", explorer_summary(
+            area, tech.id, tech.example_needle_mm, tech.example_angle_deg))
     return SkinExplorer(area=area)

@@ -32,6 +32,7 @@ from course.content import (
     Substance,
     content,
 )
+from course.display import practice_figure
 from course.evidence import _COLOURS, GRADE_SYMBOLS, GRADE_WORDING, OCEBM_LEVELS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -326,6 +327,7 @@ MAP_KEY = ("Cell text: L1â€“L5 = OCEBM 2011 level (1 systematic review of RCTs â
            f"{NO_ENTRY} = no entry (no data recorded).")
 
 
+@practice_figure("Evidence map")
 def evidence_map_figure(
     substance_ids: Iterable[str] | None = None,
     indications: Iterable[str] | None = None,
