@@ -215,12 +215,15 @@ def generate(course: Path, assignment: str) -> None:
                    cwd=course, env=tool_env(), check=True, capture_output=True)
 
 
-def grade_rows(course: Path) -> dict[tuple[str, str, str], tuple]:
-    """Every grade in a course's gradebook: (student, notebook, grade cell) -> scores."""
+def grade_rows(course: Path, db_url: str | None = None) -> dict[tuple[str, str, str], tuple]:
+    """Every grade in a course's gradebook: (student, notebook, grade cell) -> scores.
+
+    The gradebook is the course's ``gradebook.db`` unless ``db_url`` names another.
+    """
     from nbgrader.api import Gradebook
 
     rows = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+    with Gradebook(db_url or f"sqlite:///{course / 'gradebook.db'}") as gb:
         for assignment in gb.assignments:
             for sub in assignment.submissions:
                 for nb in sub.notebooks:
