@@ -23,6 +23,17 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE: write your justification in this
 # Grading: a cell may run for 30 s; deleted grade cells are put back before grading.
 c.Execute.timeout = 30
 c.OverwriteCells.add_missing_cells = True
+# Test cells run outside the learner's kernel, on the answers it publishes as JSON
+# (course/trusted_tests.py): a learner's code cannot redefine what decides a grade.
+c.Autograde.autograde_preprocessors = [
+    "course.nbgrader_plugins.ExecuteWithTrustedTests",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # Feedback shows scores, answers and rationales, never a hidden test or its traceback.
 c.GenerateFeedback.preprocessors = [

@@ -33,3 +33,30 @@ class ShortenTestTracebacks(Preprocessor):
                     summary = output.get("ename", "Error")
                     output["traceback"] = [f"{summary}: {message}" if message else summary]
         return cell, resources
+
+
+def _execute_base() -> type:
+    from nbgrader.preprocessors import Execute
+
+    return Execute
+
+
+class ExecuteWithTrustedTests(_execute_base()):
+    """nbgrader's Execute, with every test cell run outside the learner's kernel.
+
+    See :mod:`course.trusted_tests`: the kernel only publishes the answers; the tests
+    run here, on plain data. Configured in ``nbgrader_config.py`` as the Execute step of
+    ``Autograde.autograde_preprocessors``, so ``nbgrader autograde``, ``course check`` and
+    ``course grade`` all grade this way.
+    """
+
+    def preprocess(self, nb: NotebookNode, resources=None, km=None):
+        from course.trusted_tests import insert_probes, restore_sources, run_tests_outside_kernel
+
+        probed = insert_probes(nb)
+        try:
+            nb, resources = super().preprocess(nb, resources, km=km)
+        finally:
+            restore_sources(nb, probed)
+        run_tests_outside_kernel(nb, probed)
+        return nb, resources

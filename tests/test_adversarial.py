@@ -1,0 +1,219 @@
+"""Adversarial submissions, graded through `course grade`: no attack scores above a blank.
+
+Each student below starts from the released 00-orientation notebook (one graded answer,
+worth 1 point; a blank scores 0) and tries one way of cheating or of breaking the run.
+The whole cohort is graded in one `course grade` run, next to an honest correct and an
+honest blank submission. Asserted: no attack scores more than the blank, every student
+has a clear status, the honest students keep their scores, the run finishes, and the
+hidden test never reached the learner's kernel.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat import NotebookNode
+
+from benchmarks.grade_throughput import grade_rows, make_course, tool_env
+from course.cohort import FAILED, GRADED
+from course.grading import nbgrader_api
+from course.trusted_tests import PROBE_MIME
+
+from .conftest import ROOT
+
+ASSIGNMENT, NOTEBOOK, ANSWER_ID, TEST_ID = ("00-orientation", "00-start-here", "q0_2_badge",
+                                            "q0_2_badge_check")
+KEY_MARKER = "_q0_2_right"  # a line of the hidden test: must never reach the kernel
+pytestmark = pytest.mark.slow
+
+# The learner's answer cell, rewritten. The right answer is "b".
+ANSWER_ATTACKS = {
+    "honestcorrect": 'answer_q0_2 = "b"',
+    "honestblank": "",
+    "eqalwaystrue": (
+        "class Anything:\n"
+        "    def __eq__(self, other): return True\n"
+        "    def __ne__(self, other): return False\n"
+        "    def strip(self): return self\n"
+        "    def lower(self): return self\n"
+        "answer_q0_2 = Anything()"),
+    "strsubclass": (
+        "class Sly(str):\n"
+        "    def __eq__(self, other): return True\n"
+        "    __hash__ = str.__hash__\n"
+        "    def strip(self): return self\n"
+        "    def lower(self): return self\n"
+        'answer_q0_2 = Sly("z")'),
+    "isinstancepatched": (
+        "import builtins\n"
+        "builtins.isinstance = lambda *args: True\n"
+        "builtins.type = lambda *args: str\n"
+        "answer_q0_2 = 42"),
+    "assertdisabled": (
+        "import builtins\n"
+        "class Never(Exception): pass\n"
+        "builtins.AssertionError = Never\n"
+        'answer_q0_2 = "a"'),
+    "tracebackhidden": (
+        "ip = get_ipython()\n"
+        "ip.showtraceback = lambda *args, **kwargs: None\n"
+        "ip._showtraceback = lambda *args, **kwargs: None\n"
+        'answer_q0_2 = "a"'),
+    "fakesuccess": (
+        'print("Format OK. All tests passed. Score: 1/1")\n'
+        "get_ipython().events.register('post_run_cell', "
+        "lambda result: print('Success: all tests passed'))\n"
+        'answer_q0_2 = "c"'),
+    "rewritescells": (
+        "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n"
+        'answer_q0_2 = "d"'),
+    "readstests": (
+        "def _spy(info):\n"
+        "    with open('seen-cells.txt', 'a') as seen:\n"
+        "        seen.write(info.raw_cell + '\\n----\\n')\n"
+        "get_ipython().events.register('pre_run_cell', _spy)\n"
+        'answer_q0_2 = "a"'),
+    "fakeprobe": (
+        "from IPython.display import display\n"
+        f"display({{{PROBE_MIME!r}: {{'answer_q0_2': '\"b\"'}}}}, raw=True)\n"
+        'answer_q0_2 = "a"'),
+    "sysexit": 'answer_q0_2 = "a"\nimport sys\nsys.exit()',
+    "osexit": "import os\nos._exit(0)",
+    "killskernel": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+    "hugeoutput": "for line in range(200_000):\n    print('x' * 100)",
+    "infiniteloop": "while True:\n    pass",
+    "ignoresinterrupt": (
+        "while True:\n"
+        "    try:\n"
+        "        pass\n"
+        "    except KeyboardInterrupt:\n"
+        "        pass"),
+}
+
+
+def _meta(cell: NotebookNode) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _cell(nb: NotebookNode, grade_id: str) -> NotebookNode:
+    return next(c for c in nb.cells if _meta(c).get("grade_id") == grade_id)
+
+
+def _with_answer(release: NotebookNode, code: str) -> NotebookNode:
+    nb = nbformat.from_dict(json.loads(nbformat.writes(release)))
+    _cell(nb, ANSWER_ID).source = code
+    return nb
+
+
+def _structural_attacks(release: NotebookNode) -> dict[str, NotebookNode]:
+    """Attacks on the notebook itself, each with a wrong answer."""
+    attacks = {}
+    nb = _with_answer(release, 'answer_q0_2 = "a"')
+    nb.cells.remove(_cell(nb, TEST_ID))
+    attacks["deletestest"] = nb
+    nb = _with_answer(release, 'answer_q0_2 = "a"')
+    _cell(nb, TEST_ID).source = 'print("ok")'
+    attacks["editstest"] = nb
+    nb = _with_answer(release, 'answer_q0_2 = "a"')
+    _meta(_cell(nb, TEST_ID))["points"] = 100
+    _cell(nb, TEST_ID).source = "pass"
+    attacks["changespoints"] = nb
+    nb = _with_answer(release, 'answer_q0_2 = "a"')
+    test = _cell(nb, TEST_ID)
+    test.cell_type = "markdown"
+    test.pop("outputs", None)
+    test.pop("execution_count", None)
+    attacks["changescelltype"] = nb
+    nb = _with_answer(release, 'answer_q0_2 = "a"')
+    _meta(_cell(nb, TEST_ID))["grade_id"] = "renamed_check"
+    _cell(nb, "renamed_check").source = "pass"
+    attacks["renamesgradeid"] = nb
+    nb = _with_answer(release, 'answer_q0_2 = "a"')
+    _meta(_cell(nb, ANSWER_ID))["grade"] = True
+    _meta(_cell(nb, ANSWER_ID))["points"] = 5
+    attacks["answerclaimspoints"] = nb
+    return attacks
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict, str]:
+    """The cohort, graded once: (course, status rows, scores, output)."""
+    course = make_course(tmp_path_factory.mktemp("adversarial"), ASSIGNMENT)
+    result = nbgrader_api(course).generate_assignment(ASSIGNMENT, force=True, create=True)
+    assert result["success"], result.get("error")
+    release = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
+    cohort = {name: _with_answer(release, code) for name, code in ANSWER_ATTACKS.items()}
+    cohort.update(_structural_attacks(release))
+    for student, nb in cohort.items():
+        folder = course / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
+    run = subprocess.run([sys.executable, "-m", "course.cli", "grade", ASSIGNMENT,
+                          "--workers", "2", "--timeout", "3"],
+                         capture_output=True, text=True, timeout=600,
+                         env=tool_env(COURSE_ROOT=str(course)))
+    output = run.stdout + run.stderr
+    with (course / "autograded" / f"{ASSIGNMENT}.grading-status.csv").open() as handle:
+        status = {row["student"]: row for row in csv.DictReader(handle)}
+    scores = {student: row[0] for (student, _nb, cell), row in grade_rows(course).items()
+              if cell == TEST_ID}
+    return course, status, scores, output
+
+
+def test_honest_submissions_keep_their_scores(graded: tuple) -> None:
+    _course, status, scores, output = graded
+    assert status["honestcorrect"]["status"] == GRADED, output
+    assert scores["honestcorrect"] == 1 and scores["honestblank"] == 0
+
+
+@pytest.mark.parametrize("student", sorted(set(ANSWER_ATTACKS) - {"honestcorrect", "honestblank"}
+                                           | {"deletestest", "editstest", "changespoints",
+                                              "changescelltype", "renamesgradeid",
+                                              "answerclaimspoints"}))
+def test_no_attack_scores_more_than_a_blank(graded: tuple, student: str) -> None:
+    _course, status, scores, output = graded
+    assert student in status, output
+    row = status[student]
+    assert row["status"] in (GRADED, FAILED)
+    if row["status"] == FAILED:
+        assert row["detail"], "a failed submission says why"
+        assert student not in scores or scores[student] <= scores["honestblank"]
+    else:
+        assert scores[student] <= scores["honestblank"], (student, row)
+        assert float(row["max_score"]) == 1.0, "points come from the gradebook, not the file"
+
+
+def test_the_run_names_every_student_and_the_gradebook_holds_only_them(graded: tuple) -> None:
+    course, status, _scores, output = graded
+    expected = set(ANSWER_ATTACKS) | {"deletestest", "editstest", "changespoints",
+                                      "changescelltype", "renamesgradeid",
+                                      "answerclaimspoints"}
+    assert set(status) == expected, output
+    assert {student for student, _nb, _cell in grade_rows(course)} <= expected
+
+
+def test_the_hidden_test_never_reached_the_learners_kernel(graded: tuple) -> None:
+    course, status, _scores, _output = graded
+    seen = course / "autograded" / "readstests" / ASSIGNMENT / "seen-cells.txt"
+    assert status["readstests"]["status"] == GRADED
+    assert seen.exists(), "the spy ran (so the check below means something)"
+    text = seen.read_text(encoding="utf-8")
+    assert PROBE_MIME in text and KEY_MARKER not in text
+
+
+def test_outputs_are_bounded_and_tests_restored_in_the_graded_copy(graded: tuple) -> None:
+    course, status, _scores, _output = graded
+    if status["hugeoutput"]["status"] == GRADED:
+        path = course / "autograded" / "hugeoutput" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+        assert path.stat().st_size < 2_000_000
+    edited = nbformat.read(course / "autograded" / "editstest" / ASSIGNMENT
+                           / f"{NOTEBOOK}.ipynb", as_version=4)
+    assert KEY_MARKER in _cell(edited, TEST_ID).source  # the instructor's test, put back
+    shutil.rmtree(course / "submitted", ignore_errors=True)
