@@ -169,6 +169,22 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
     return report.exit_code
 
 
+def cmd_report(args: argparse.Namespace, root: Path) -> int:
+    from course.grading import available_assignments, released_assignments
+    from course.report import build_report, summary_text, write_report
+
+    known = sorted(set(available_assignments(root)) | set(released_assignments(root)))
+    _choose([args.assignment], known, "assignment")
+    output = Path(args.output) if args.output else root / "reports" / args.assignment
+    if output.exists() and not output.is_dir():
+        raise UsageError(f"--output {output} is a file; give a folder")
+    report = build_report(root, args.assignment)
+    written = write_report(report, output)
+    print(summary_text(report))
+    print(f"\nReport written to {output}: {', '.join(path.name for path in written)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="course",
@@ -216,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="do not run notebooks worth 0 points (same scores; their "
                             "autograded copies and feedback have no outputs)")
     grade.set_defaults(run=cmd_grade)
+    report = commands.add_parser(
+        "report", help="grades export with a status column, item analysis and plots")
+    report.add_argument("assignment", metavar="ASSIGNMENT")
+    report.add_argument("--output", metavar="DIR",
+                        help="folder to write (default: reports/ASSIGNMENT/)")
+    report.set_defaults(run=cmd_report)
     dist = commands.add_parser(
         "dist", help="write the student-only distribution (no source/, no keys)")
     dist.add_argument("--output", metavar="PATH", help="folder (or .zip with --zip) to write")

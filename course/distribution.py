@@ -1,9 +1,9 @@
 """The student-only distribution: what a cohort receives, with no source or keys.
 
-``course dist`` copies the package, ``release/``, the ``assignments/`` README, the
-Binder files and the environment pins, writes a student README, then scans every file
-for solution, hidden-test and mark-scheme text from every source notebook. A leak
-deletes the output and fails.
+``course dist`` copies the package (without ``course/instructor/``), ``release/``, the
+``assignments/`` README, the Binder files and the environment pins, writes a student
+README, then scans every file for solution, hidden-test and mark-scheme text from every
+source notebook. A leak deletes the output and fails.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from course.paths import source_dir
 INCLUDED = ("course", "release", "binder", "nbgrader_config.py", "pyproject.toml",
             "constraints.txt")
 SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints", "gradebook.db", ".pytest_cache"}
-FORBIDDEN_PARTS = {"source", "tests", "autograded", "submitted", "feedback", "downloaded"}
+INSTRUCTOR_ONLY = "instructor"  # course/instructor/: notebooks for the teaching team
+FORBIDDEN_PARTS = {"source", "tests", "autograded", "submitted", "feedback", "downloaded",
+                   INSTRUCTOR_ONLY}
 
 STUDENT_README = """\
 # Mesotherapy for practitioners — student distribution
@@ -43,8 +45,9 @@ def _copy_tree(root: Path, target: Path) -> None:
     for name in INCLUDED:
         origin = root / name
         if origin.is_dir():
+            skipped = (*SKIPPED_NAMES, INSTRUCTOR_ONLY) if name == "course" else SKIPPED_NAMES
             shutil.copytree(origin, target / name,
-                            ignore=shutil.ignore_patterns(*SKIPPED_NAMES, "*.pyc", "*.egg-info"))
+                            ignore=shutil.ignore_patterns(*skipped, "*.pyc", "*.egg-info"))
         elif origin.is_file():
             shutil.copy2(origin, target / name)
     (target / "assignments").mkdir()

@@ -25,6 +25,8 @@ def test_distribution_has_the_student_side_only(tmp_path: Path) -> None:
     assert (tree / "assignments" / "README.md").is_file()
     assert LIMITS_STATEMENT in (tree / "README.md").read_text()
     assert not (tree / "source").exists() and not (tree / "tests").exists()
+    assert (ROOT / "course" / "instructor").is_dir()
+    assert not (tree / "course" / "instructor").exists()  # instructor notebooks stay home
     assert not list(tree.rglob("__pycache__"))
     assert distribution_leaks(ROOT, tree) == []
 
@@ -42,9 +44,12 @@ def test_a_planted_hidden_test_withholds_the_distribution(tmp_path: Path) -> Non
     nbformat.write(nb, released)
     (tree / "tests").mkdir()
     (tree / "tests" / "keys.py").write_text("x = 1\n")
+    (tree / "course" / "instructor").mkdir()
+    (tree / "course" / "instructor" / "item-analysis.ipynb").write_text("{}")
     leaks = distribution_leaks(ROOT, tree)
     assert any(hidden in leak for leak in leaks)
     assert "tests/keys.py: must not be distributed" in leaks
+    assert "course/instructor/item-analysis.ipynb: must not be distributed" in leaks
 
 
 def test_zip_distribution_and_refusal_to_overwrite(tmp_path: Path,
