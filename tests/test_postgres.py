@@ -8,6 +8,7 @@ server cannot be found the tests skip with the reason, unless COURSE_REQUIRE_POS
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import subprocess
@@ -115,6 +116,15 @@ def test_grades_on_postgres_are_identical_to_sqlite(postgres: Callable[[str], st
     assert got == expected and {key[0] for key in got} == set(kinds)
     scored = {kinds[student]: row[0] for (student, _nb, _cell), row in got.items()}
     assert scored["correct"] == 1 and scored["blank"] == 0
+    # the report reads the same gradebook server
+    report = subprocess.run([sys.executable, "-m", "course.cli", "report", ASSIGNMENT],
+                            capture_output=True, text=True, timeout=300,
+                            env=tool_env(COURSE_ROOT=str(server)))
+    assert report.returncode == 0, report.stdout + report.stderr
+    with (server / "reports" / ASSIGNMENT / "grades.csv").open(encoding="utf-8") as handle:
+        exported = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert set(exported) == set(kinds)
+    assert {kinds[s]: float(row["score"]) for s, row in exported.items()} == scored
     assert not (server / "gradebook.db").exists()
 
 
