@@ -74,11 +74,11 @@ ANSWER_ATTACKS = {
     "rewritescells": (
         "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n"
         'answer_q0_2 = "d"'),
-    "readstests": (
-        "def _spy(info):\n"
-        "    with open('seen-cells.txt', 'a') as seen:\n"
-        "        seen.write(info.raw_cell + '\\n----\\n')\n"
-        "get_ipython().events.register('pre_run_cell', _spy)\n"
+    "readstests": (  # records every cell the kernel is sent and prints them afterwards
+        "_seen = []\n"
+        "get_ipython().events.register('pre_run_cell', lambda info: _seen.append(info.raw_cell))\n"
+        "get_ipython().events.register('post_run_cell', "
+        "lambda result: print('SEEN>>' + '\\n'.join(_seen)))\n"
         'answer_q0_2 = "a"'),
     "fakeprobe": (
         "from IPython.display import display\n"
@@ -201,11 +201,13 @@ def test_the_run_names_every_student_and_the_gradebook_holds_only_them(graded: t
 
 def test_the_hidden_test_never_reached_the_learners_kernel(graded: tuple) -> None:
     course, status, _scores, _output = graded
-    seen = course / "autograded" / "readstests" / ASSIGNMENT / "seen-cells.txt"
     assert status["readstests"]["status"] == GRADED
-    assert seen.exists(), "the spy ran (so the check below means something)"
-    text = seen.read_text(encoding="utf-8")
-    assert PROBE_MIME in text and KEY_MARKER not in text
+    nb = nbformat.read(course / "autograded" / "readstests" / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
+                       as_version=4)
+    printed = "".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
+                      and not _meta(cell).get("grade") for out in cell.get("outputs", []))
+    assert "SEEN>>" in printed and PROBE_MIME in printed, "the spy ran and saw the probe"
+    assert KEY_MARKER not in printed
 
 
 def test_outputs_are_bounded_and_tests_restored_in_the_graded_copy(graded: tuple) -> None:
