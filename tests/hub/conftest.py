@@ -75,9 +75,6 @@ def _missing() -> str | None:
         return "node is not installed (configurable-http-proxy needs it)"
     if _proxy_command() is None:
         return f"configurable-http-proxy is missing: run `{INSTALL_PROXY}`"
-    for path in (ROOT, _site_packages()):
-        if not _usable_by_all(path):
-            return f"{path} is not readable by other users, and the throwaway accounts need it"
     return None
 
 
@@ -240,11 +237,27 @@ def course_environment(root: Path) -> tuple[Path, dict[str, str]]:
     (env / "pyvenv.cfg").write_text(
         f"home = {interpreter.parent}\ninclude-system-site-packages = false\n"
         f"version = {sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}\n")
-    (site / "_course_venv.pth").write_text(
-        f"import site; site.addsitedir({str(_site_packages())!r})\n")
+    # The venv's packages and the course package, where every user can reach them: in place
+    # when they can (a clone in a world-searchable folder), else linked or copied here.
+    packages = _site_packages()
+    if not _usable_by_all(packages):
+        packages = root / "site-packages"
+        shutil.copytree(_site_packages(), packages, symlinks=True, copy_function=_link_or_copy,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    lines = [f"import site; site.addsitedir({str(packages)!r})"]
+    if not _usable_by_all(ROOT / "course"):
+        shutil.copytree(ROOT / "course", root / "src" / "course",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        # before the editable install's finder, which points into the unreachable clone
+        lines.append(f"import sys; sys.path.insert(0, {str(root / 'src')!r})")
+    (site / "_course_venv.pth").write_text("\n".join(lines) + "\n")
     # Jupyter's data (kernels, lab extensions) is shared read-only. Its configuration is a
     # private copy.
-    (env / "share").symlink_to(venv / "share")
+    if _usable_by_all(venv / "share"):
+        (env / "share").symlink_to(venv / "share")
+    else:
+        shutil.copytree(venv / "share", env / "share", symlinks=True,
+                        copy_function=_link_or_copy)
     shutil.copytree(venv / "etc", env / "etc")
     # The venv's console scripts (jupyter, alembic...), pointed at this interpreter.
     for script in (venv / "bin").iterdir():
