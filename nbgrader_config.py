@@ -34,6 +34,22 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+# Student code runs in a bubblewrap sandbox (course/sandbox.py; the Execute step above
+# inherits course.sandbox.SandboxedKernels): its kernel sees no course files (source/,
+# hidden tests, gradebook), writes only in a private copy of its folder and in /tmp, has no
+# network and runs as nobody with CPU, memory, process and file-size limits. Where bubblewrap
+# cannot run, grading logs "grading UNSANDBOXED" and goes on (self-study says so);
+# `course grade` refuses unless given --unsandboxed; COURSE_REQUIRE_SANDBOX=1 (CI) or
+# sandbox = "require" makes it an error everywhere. Defaults shown.
+c.SandboxedKernels.sandbox = "auto"
+c.SandboxedKernelManager.cpu_seconds = 300
+c.SandboxedKernelManager.memory_bytes = 2 * 1024**3
+c.SandboxedKernelManager.processes = 64
+c.SandboxedKernelManager.file_bytes = 256 * 1024**2
+c.SandboxedKernelManager.tmp_bytes = 256 * 1024**2
+# nbgrader's LimitOutput (in the chain above) keeps 1000 output lines and 100 traceback lines.
+c.LimitOutput.max_lines = 1000
+c.LimitOutput.max_traceback = 100
 
 # Feedback shows scores, answers and rationales, never a hidden test or its traceback.
 c.GenerateFeedback.preprocessors = [

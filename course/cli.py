@@ -62,6 +62,8 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
     print(f"Checking your copy of {args.assignment} (self-study; this takes a few seconds)…")
     report = self_check(root, args.assignment)
     result = report.result
+    if report.sandbox:
+        print(f"Your code ran in a grading kernel: {report.sandbox}.")
     print(f"{'notebook':<28} {'question':<34} score")
     for item in result.items:
         score = "tutor-graded" if item.needs_manual_grade else \
@@ -157,7 +159,7 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
             submissions=Path(args.submissions) if args.submissions else None,
             workers=args.workers, roster=Path(args.roster) if args.roster else None,
             overrides=overrides, progress=Progress(sys.stderr),
-            execute_unscored=not args.skip_unscored)
+            execute_unscored=not args.skip_unscored, allow_unsandboxed=args.unsandboxed)
     except CohortInputError as error:
         raise UsageError(str(error)) from None
     except KeyboardInterrupt:
@@ -231,6 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--skip-unscored", action="store_true",
                        help="do not run notebooks worth 0 points (same scores; their "
                             "autograded copies and feedback have no outputs)")
+    grade.add_argument("--unsandboxed", action="store_true",
+                       help="grade even where the sandbox cannot run (student code then runs "
+                            "with your permissions)")
     grade.set_defaults(run=cmd_grade)
     report = commands.add_parser(
         "report", help="grades export with a status column, item analysis and plots")

@@ -166,6 +166,7 @@ class CohortReport:
     workers: int
     status_file: Path | None = None
     log_file: Path | None = None
+    sandbox: str = ""  # how the learners' code ran (course.sandbox.autograde_sandbox)
 
     @property
     def failed(self) -> list[Outcome]:
@@ -195,6 +196,8 @@ def status_table(report: CohortReport) -> str:
         lines.append(f"Status file: {report.status_file}")
     if report.log_file:
         lines.append(f"Log: {report.log_file}")
+    if report.sandbox:
+        lines.append(f"Grading kernels: {report.sandbox}")
     return "\n".join(lines)
 
 
@@ -497,6 +500,18 @@ def stage_submissions(coursedir: Any, config: Any, notebooks: Sequence[str],
 
 
 # ---------------------------------------------------------------- configuration
+
+
+def _sandbox_notice(config: Any, allow_unsandboxed: bool) -> str:
+    """How the kernels will run; GradingError when unsandboxed and not allowed."""
+    from course.sandbox import autograde_sandbox
+
+    sandboxed, notice = autograde_sandbox(config)
+    if not sandboxed and not allow_unsandboxed:
+        raise GradingError(f"refusing to grade a cohort: {notice}. Student code would run "
+                           "with your permissions; install bubblewrap, or pass "
+                           "--unsandboxed to grade anyway")
+    return notice
 
 
 def load_config(root: Path, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Any:
@@ -1209,14 +1224,16 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
                  workers: int | None = None, roster: Path | None = None,
                  overrides: Mapping[str, Mapping[str, Any]] | None = None,
                  progress: Progress | None = None, warm_kernels: bool = True,
-                 kill_kernels: bool = True, execute_unscored: bool = True) -> CohortReport:
+                 kill_kernels: bool = True, execute_unscored: bool = True,
+                 allow_unsandboxed: bool = False) -> CohortReport:
     """Autograde every submission of ``assignment`` in the course at ``root``.
 
     ``warm_kernels`` and ``kill_kernels`` switch the speed-ups off for measurement.
     ``execute_unscored=False`` (opt-in, not nbgrader's behaviour) does not run notebooks
     worth 0 points: same grades, but their autograded copies and feedback have no
     outputs. Raises CohortInputError for unusable arguments (nothing graded) and
-    GradingError when the assignment is not in the gradebook.
+    GradingError when the assignment is not in the gradebook, or when the learners'
+    kernels cannot be sandboxed (course.sandbox) and ``allow_unsandboxed`` is False.
     """
     from course.grading import ensure_tools_on_path
 
@@ -1229,7 +1246,10 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
     from nbgrader.coursedir import CourseDirectory
     from traitlets.utils.importstring import import_item
 
+    if not allow_unsandboxed:  # cohort grading runs untrusted code: never unsandboxed by default
+        overrides.setdefault("SandboxedKernels", {})["sandbox"] = "require"
     config = load_config(root, overrides)
+    sandbox_notice = _sandbox_notice(config, allow_unsandboxed)
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id = assignment
     check_submissions_path(submissions, _submitted_root(coursedir))
@@ -1241,6 +1261,7 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
     log_path = autograded / f"{assignment}.grading.log"
     log_path.write_text("", encoding="utf-8")
     log = _parent_logger(log_path)
+    log.info("grading kernels: %s", sandbox_notice)
     if roster_entries:
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             import_roster(gb, roster_entries)
@@ -1266,7 +1287,7 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
     pool.close()
     outcomes.sort(key=lambda o: o.student)
     report = CohortReport(assignment, outcomes, problems, time.monotonic() - started,
-                          tuning.workers, log_file=log_path)
+                          tuning.workers, log_file=log_path, sandbox=sandbox_notice)
     if progress:
         progress.finish(len(outcomes), len(report.failed))
     report.status_file = write_status_file(report, autograded /

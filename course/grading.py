@@ -192,6 +192,7 @@ def autograde_notebooks(api, assignment: str, student: str,
 class CheckReport:
     result: GradeResult
     feedback: tuple[Path, ...]
+    sandbox: str = ""  # how the learner's code ran (course.sandbox.autograde_sandbox)
 
 
 def self_check(root: Path, assignment: str) -> CheckReport:
@@ -219,6 +220,9 @@ def self_check(root: Path, assignment: str) -> CheckReport:
                                f"`course start {assignment}` for a fresh copy.") from None
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         api = prepare_course(Path(tmp), root, assignment)
+        from course.sandbox import autograde_sandbox
+
+        _sandboxed, sandbox_notice = autograde_sandbox(api.config)
         result = autograde_notebooks(api, assignment, SELF_STUDY_STUDENT, notebooks)
         _require(api.generate_feedback(assignment, SELF_STUDY_STUDENT, force=True),
                  f"generate_feedback {assignment}")
@@ -235,4 +239,4 @@ def self_check(root: Path, assignment: str) -> CheckReport:
             target = learner / f"{html.stem}.feedback.html"
             target.write_text(text, encoding="utf-8")
             written.append(target)
-    return CheckReport(result, tuple(written))
+    return CheckReport(result, tuple(written), sandbox_notice)

@@ -6,6 +6,8 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from traitlets import Bool
 
+from course.sandbox import SandboxedKernels
+
 
 def is_test_cell(cell: NotebookNode) -> bool:
     """A graded cell that is not a solution: an autograder test cell."""
@@ -41,8 +43,9 @@ def _execute_base() -> type:
     return Execute
 
 
-class ExecuteWithTrustedTests(_execute_base()):
-    """nbgrader's Execute, with every test cell run outside the learner's kernel.
+class ExecuteWithTrustedTests(SandboxedKernels, _execute_base()):
+    """nbgrader's Execute, with every test cell run outside the learner's kernel,
+    and the learner's kernel in the bubblewrap sandbox (course.sandbox) where it can run.
 
     See :mod:`course.trusted_tests`: the kernel only publishes the answers; the tests
     run here, on plain data. Configured in ``nbgrader_config.py`` as the Execute step of

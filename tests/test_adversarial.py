@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -24,6 +28,7 @@ from nbformat import NotebookNode
 from benchmarks.grade_throughput import grade_rows, make_course, tool_env
 from course.cohort import FAILED, GRADED
 from course.grading import nbgrader_api
+from course.sandbox import REQUIRE_ENV, sandbox_available
 from course.trusted_tests import PROBE_MIME
 
 from .conftest import ROOT
@@ -32,6 +37,16 @@ ASSIGNMENT, NOTEBOOK, ANSWER_ID, TEST_ID = ("00-orientation", "00-start-here", "
                                             "q0_2_badge_check")
 KEY_MARKER = "_q0_2_right"  # a line of the hidden test: must never reach the kernel
 pytestmark = pytest.mark.slow
+
+
+def require_sandbox() -> None:
+    """The suite grades through the sandbox: skip where it cannot run, unless required."""
+    available, reason = sandbox_available()
+    if available:
+        return
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"the adversarial suite is required here but the sandbox cannot run: {reason}")
+    pytest.skip(f"the grading sandbox cannot run here: {reason}")
 
 # The learner's answer cell, rewritten. The right answer is "b".
 ANSWER_ATTACKS = {
@@ -89,6 +104,50 @@ ANSWER_ATTACKS = {
     "killskernel": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
     "hugeoutput": "for line in range(200_000):\n    print('x' * 100)",
     "infiniteloop": "while True:\n    pass",
+    # These need the sandbox: `course grade` refuses to run without it (see conftest).
+    "readssource": (  # the key is in the instructor's notebook, in the course folder
+        'answer_q0_2 = "a"\n'
+        "import pathlib, re\n"
+        "for base in [pathlib.Path('{course}'), *pathlib.Path.cwd().parents]:\n"
+        "    try:\n"
+        "        text = (base / 'source' / '00-orientation' / '00-start-here.ipynb').read_text()\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    found = re.search(r'answer_q0_2 = \\\\\"(\\w)', text)\n"
+        "    if found:\n"
+        "        answer_q0_2 = found.group(1)\n"
+        "        break"),
+    "tampersgradebook": (
+        'answer_q0_2 = "a"\n'
+        "import sqlite3\n"
+        "for path in ['{course}/gradebook.db', '../../../gradebook.db']:\n"
+        "    try:\n"
+        "        db = sqlite3.connect(path)\n"
+        "        db.execute('update grade set auto_score = 0, manual_score = 0')\n"
+        "        db.commit()\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "for path in ['{course}/pwned.txt', '{course}/source/pwned.txt', '../pwned.txt']:\n"
+        "    try:\n"
+        "        open(path, 'w').write('pwned')\n"
+        "    except OSError:\n"
+        "        pass"),
+    "asksnetwork": (  # a server on the grader's loopback hands out the key
+        'answer_q0_2 = "a"\n'
+        "import socket\n"
+        "try:\n"
+        "    with socket.create_connection(('127.0.0.1', {port}), timeout=2) as conn:\n"
+        "        answer_q0_2 = conn.recv(10).decode()\n"
+        "except OSError:\n"
+        "    pass"),
+    "memorybomb": "hoard = [bytearray(256 * 1024**2) for _ in range(64)]",
+    "forkbomb": (
+        "import os\n"
+        "while True:\n"
+        "    try:\n"
+        "        os.fork()\n"
+        "    except OSError:\n"
+        "        pass"),
     "ignoresinterrupt": (
         "while True:\n"
         "    try:\n"
@@ -106,10 +165,46 @@ def _cell(nb: NotebookNode, grade_id: str) -> NotebookNode:
     return next(c for c in nb.cells if _meta(c).get("grade_id") == grade_id)
 
 
-def _with_answer(release: NotebookNode, code: str) -> NotebookNode:
+def _with_answer(release: NotebookNode, code: str, **values: object) -> NotebookNode:
     nb = nbformat.from_dict(json.loads(nbformat.writes(release)))
+    for name, value in values.items():
+        code = code.replace("{" + name + "}", str(value))
     _cell(nb, ANSWER_ID).source = code
     return nb
+
+
+def _fingerprint(course: Path) -> dict[str, bytes]:
+    """Every file of the course outside what grading writes (submissions are graded
+    into autograded/; the gradebook is checked through its grades)."""
+    skip = {"autograded", "submitted", "gradebook.db"}
+    return {str(p.relative_to(course)): p.read_bytes() for p in sorted(course.rglob("*"))
+            if p.is_file() and p.relative_to(course).parts[0] not in skip}
+
+
+@pytest.fixture(scope="module")
+def key_server() -> Iterator[int]:
+    """A loopback server that answers every connection with the key."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(b"b")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    server.close()
 
 
 def _structural_attacks(release: NotebookNode) -> dict[str, NotebookNode]:
@@ -143,18 +238,22 @@ def _structural_attacks(release: NotebookNode) -> dict[str, NotebookNode]:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict, str]:
-    """The cohort, graded once: (course, status rows, scores, output)."""
+def graded(tmp_path_factory: pytest.TempPathFactory, key_server: int
+           ) -> tuple[Path, dict, dict, str, dict]:
+    """The cohort, graded once: (course, status rows, scores, output, files before)."""
+    require_sandbox()
     course = make_course(tmp_path_factory.mktemp("adversarial"), ASSIGNMENT)
     result = nbgrader_api(course).generate_assignment(ASSIGNMENT, force=True, create=True)
     assert result["success"], result.get("error")
     release = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb", as_version=4)
-    cohort = {name: _with_answer(release, code) for name, code in ANSWER_ATTACKS.items()}
+    cohort = {name: _with_answer(release, code, course=course, port=key_server)
+              for name, code in ANSWER_ATTACKS.items()}
     cohort.update(_structural_attacks(release))
     for student, nb in cohort.items():
         folder = course / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / f"{NOTEBOOK}.ipynb")
+    before = _fingerprint(course)
     run = subprocess.run([sys.executable, "-m", "course.cli", "grade", ASSIGNMENT,
                           "--workers", "2", "--timeout", "3"],
                          capture_output=True, text=True, timeout=600,
@@ -164,11 +263,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict, 
         status = {row["student"]: row for row in csv.DictReader(handle)}
     scores = {student: row[0] for (student, _nb, cell), row in grade_rows(course).items()
               if cell == TEST_ID}
-    return course, status, scores, output
+    return course, status, scores, output, before
 
 
 def test_honest_submissions_keep_their_scores(graded: tuple) -> None:
-    _course, status, scores, output = graded
+    _course, status, scores, output, _before = graded
     assert status["honestcorrect"]["status"] == GRADED, output
     assert scores["honestcorrect"] == 1 and scores["honestblank"] == 0
 
@@ -178,7 +277,7 @@ def test_honest_submissions_keep_their_scores(graded: tuple) -> None:
                                               "changescelltype", "renamesgradeid",
                                               "answerclaimspoints"}))
 def test_no_attack_scores_more_than_a_blank(graded: tuple, student: str) -> None:
-    _course, status, scores, output = graded
+    _course, status, scores, output, _before = graded
     assert student in status, output
     row = status[student]
     assert row["status"] in (GRADED, FAILED)
@@ -191,7 +290,7 @@ def test_no_attack_scores_more_than_a_blank(graded: tuple, student: str) -> None
 
 
 def test_the_run_names_every_student_and_the_gradebook_holds_only_them(graded: tuple) -> None:
-    course, status, _scores, output = graded
+    course, status, _scores, output, _before = graded
     expected = set(ANSWER_ATTACKS) | {"deletestest", "editstest", "changespoints",
                                       "changescelltype", "renamesgradeid",
                                       "answerclaimspoints"}
@@ -200,7 +299,7 @@ def test_the_run_names_every_student_and_the_gradebook_holds_only_them(graded: t
 
 
 def test_the_hidden_test_never_reached_the_learners_kernel(graded: tuple) -> None:
-    course, status, _scores, _output = graded
+    course, status, _scores, _output, _before = graded
     assert status["readstests"]["status"] == GRADED
     nb = nbformat.read(course / "autograded" / "readstests" / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
                        as_version=4)
@@ -211,7 +310,7 @@ def test_the_hidden_test_never_reached_the_learners_kernel(graded: tuple) -> Non
 
 
 def test_outputs_are_bounded_and_tests_restored_in_the_graded_copy(graded: tuple) -> None:
-    course, status, _scores, _output = graded
+    course, status, _scores, _output, _before = graded
     if status["hugeoutput"]["status"] == GRADED:
         path = course / "autograded" / "hugeoutput" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
         assert path.stat().st_size < 2_000_000
@@ -219,3 +318,17 @@ def test_outputs_are_bounded_and_tests_restored_in_the_graded_copy(graded: tuple
                            / f"{NOTEBOOK}.ipynb", as_version=4)
     assert KEY_MARKER in _cell(edited, TEST_ID).source  # the instructor's test, put back
     shutil.rmtree(course / "submitted", ignore_errors=True)
+
+
+def test_no_file_outside_the_submissions_changed(graded: tuple) -> None:
+    course, status, scores, _output, before = graded
+    assert _fingerprint(course) == before
+    assert not (course / "pwned.txt").exists()
+    assert not (course / "autograded" / "pwned.txt").exists()
+    assert status["tampersgradebook"]["status"] == GRADED
+    assert scores["honestcorrect"] == 1  # the gradebook was not rewritten
+
+
+def test_the_sandbox_was_used(graded: tuple) -> None:
+    _course, _status, _scores, output, _before = graded
+    assert "kernels are sandboxed" in output

@@ -42,7 +42,7 @@ from course.cohort import (
 )
 from course.grading import nbgrader_api
 
-from .conftest import ROOT
+from .conftest import ROOT, unsandboxed_args
 
 ASSIGNMENT = "00-orientation"  # one notebook, one graded answer worth 1 point
 NOTEBOOK = "00-start-here"
@@ -165,7 +165,8 @@ def course(template: Path, tmp_path: Path) -> Path:
 
 
 def grade(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "course.cli", "grade", ASSIGNMENT, *args],
+    return subprocess.run([sys.executable, "-m", "course.cli", "grade", ASSIGNMENT, *args,
+                           *unsandboxed_args()],
                           capture_output=True, text=True, timeout=300,
                           env=tool_env(COURSE_ROOT=str(course)))
 
@@ -357,7 +358,8 @@ def test_skip_unscored_keeps_nbgrader_scores_without_running_lessons(course: Pat
                            env=tool_env(), capture_output=True, text=True, timeout=300)
     assert plain.returncode == 0, plain.stderr[-2000:]
     result = subprocess.run([sys.executable, "-m", "course.cli", "grade", mini,
-                             "--skip-unscored"], capture_output=True, text=True, timeout=300,
+                             "--skip-unscored", *unsandboxed_args()], capture_output=True,
+                            text=True, timeout=300,
                             env=tool_env(COURSE_ROOT=str(course)))
     assert result.returncode == 0, result.stdout + result.stderr
     assert grade_rows(course) == grade_rows(stock)

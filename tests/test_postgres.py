@@ -21,7 +21,7 @@ import pytest
 
 from benchmarks.grade_throughput import build_cohort, generate, grade_rows, make_course, tool_env
 
-from .conftest import ROOT
+from .conftest import ROOT, unsandboxed_args
 
 ASSIGNMENT = "00-orientation"
 NOTEBOOK = "00-start-here"
@@ -98,7 +98,8 @@ def course_on(folder: Path, db_url: str | None) -> Path:
 
 def grade(course: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "course.cli", "grade", ASSIGNMENT,
-                           "--workers", "2", *args], capture_output=True, text=True,
+                           "--workers", "2", *args, *unsandboxed_args()],
+                          capture_output=True, text=True,
                           timeout=300, env=tool_env(COURSE_ROOT=str(course)))
 
 
@@ -142,7 +143,8 @@ def test_two_graders_share_one_gradebook_server(postgres: Callable[[str], str],
         shutil.copytree(tmp_path / "other" / student.removeprefix("late"),
                         second / "submitted" / student)
     runs = [subprocess.Popen([sys.executable, "-m", "course.cli", "grade", ASSIGNMENT,
-                              "--workers", "1"], cwd=course, stdout=subprocess.PIPE,
+                              "--workers", "1", *unsandboxed_args()], cwd=course,
+                              stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True,
                              env=tool_env(COURSE_ROOT=str(course)))
             for course in (first, second)]

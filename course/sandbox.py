@@ -1,0 +1,630 @@
+"""Sandboxed grading kernels: ipykernel inside bubblewrap, chosen through jupyter_client.
+
+nbgrader runs a learner's code with the grader's permissions. :class:`SandboxedKernelManager`
+(a jupyter_client ``AsyncKernelManager``) starts the usual ipykernel command inside
+``bwrap`` (Debian package ``bubblewrap``), so that code under grading
+
+- sees, read-only, only what a kernel needs: ``/usr`` (with the ``/bin``, ``/lib*`` links),
+  a few files of ``/etc`` (a passwd and group of two lines), the Python installation,
+  the virtual environment and the ``course`` package (its code and ``course/data``, which
+  holds formative hashes only: graded keys live in hidden tests in ``source/``). Never
+  the course root, ``source/``, ``release/``, the gradebook or anything else;
+- writes only in its working folder and in a private ``/tmp`` (tmpfs of limited size).
+  The working folder is a private copy of the notebook's folder (the ``cwd`` that nbclient
+  passes to ``start_kernel``: ``autograded/<student>/<assignment>`` under nbgrader),
+  mounted at the folder's own path and thrown away with the kernel. The grader keeps
+  what matters: the executed notebook comes back over the kernel protocol;
+- has no network (``--unshare-net``): the kernel talks to the grader over IPC transport
+  (Unix sockets in a folder shared with the grader);
+- runs as nobody (uid/gid 65534). As root: a privileged bwrap builds the file system
+  and the namespaces (it can read a Python installed under /root), ``setpriv`` drops to
+  nobody, and a second, unprivileged bwrap adds a user namespace; as any other user, one
+  unprivileged bwrap maps that user to 65534. No capabilities, no new privileges, no
+  further user namespaces (``--disable-userns``), own pid/IPC/UTS namespaces, a new
+  session, killed with its parent (``--die-with-parent``); no variable of the grader's
+  environment except a short allow-list (``PASSED_ENV``);
+- has limits, set by ``prlimit`` inside the sandbox: CPU seconds, address space, file
+  size, no core files, and a process/thread count. Every sandbox has its own user
+  namespace, so the process count is per sandbox: a fork bomb in one notebook does not
+  starve concurrent kernels.
+
+Interrupts go over the control channel (``interrupt_mode = "message"``): a signal to the
+launcher's process group would reach bwrap, not the kernel.
+
+Configuration: nbgrader's ``Execute`` fixes ``kernel_manager_class`` in its constructor,
+so ``c.Execute.kernel_manager_class`` is ignored. The Execute step of
+``Autograde.autograde_preprocessors`` chooses the manager instead: it inherits the mixin
+:class:`SandboxedKernels` (:class:`SandboxedExecute` is nbgrader's Execute with it;
+:func:`sandboxed_autograde_preprocessors`, :func:`sandbox_overrides`). Mode:
+``c.SandboxedKernels.sandbox`` = auto (default: sandbox when available, else warn
+"grading UNSANDBOXED"), require, or off; ``COURSE_REQUIRE_SANDBOX=1`` makes auto behave
+as require. Limits are traits: ``c.SandboxedKernelManager.cpu_seconds`` and so on.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Enum, Integer, List, Unicode
+from traitlets.config import Configurable
+
+from course.paths import PACKAGE_DIR
+
+NOBODY = 65534  # uid of nobody and gid of nogroup on Debian
+KiB, MiB, GiB = 1024, 1024**2, 1024**3
+REQUIRE_ENV = "COURSE_REQUIRE_SANDBOX"
+HOME = "/tmp"
+MPLCONFIGDIR = "/tmp/.matplotlib"
+# Variables a kernel may inherit from the grader; everything else is dropped.
+PASSED_ENV = ("NBGRADER_EXECUTION", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES",
+              "TZ", "PYTHONHASHSEED", "JUPYTER_PLATFORM_DIRS")
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
+             "/etc/mime.types", "/etc/fonts")
+ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+PASSWD = ("root:x:0:0:root:/nonexistent:/usr/sbin/nologin\n"
+          f"nobody:x:{NOBODY}:{NOBODY}:nobody:{HOME}:/usr/sbin/nologin\n")
+GROUP = f"root:x:0:\nnogroup:x:{NOBODY}:\n"
+
+log = logging.getLogger(__name__)
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox was required (``COURSE_REQUIRE_SANDBOX=1``) but cannot run here."""
+
+
+# ---------------------------------------------------------------- limits and layout
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one sandboxed kernel (process limits via ``prlimit``)."""
+
+    cpu_seconds: int = 300           # CPU time of the kernel process (all its cells)
+    memory_bytes: int = 2 * GiB      # address space of each process
+    processes: int = 64              # processes and threads, counted per sandbox
+    file_bytes: int = 256 * MiB      # largest file a process may write
+    tmp_bytes: int = 256 * MiB       # size of the private /tmp (and of /dev/shm)
+
+    RANGES: ClassVar[dict[str, tuple[int, int]]] = {
+        "cpu_seconds": (1, 24 * 3600), "memory_bytes": (256 * MiB, 64 * GiB),
+        "processes": (16, 4096), "file_bytes": (1 * MiB, 16 * GiB),
+        "tmp_bytes": (1 * MiB, 16 * GiB)}
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in self.RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"sandbox limit {name} must be an integer from {low} to "
+                                 f"{high}, not {value!r}")
+
+
+def prlimit_argv(limits: Limits) -> list[str]:
+    """``prlimit`` options for ``limits``. CPU: soft limit sends SIGXCPU, 5 s later SIGKILL."""
+    return ["prlimit", f"--cpu={limits.cpu_seconds}:{limits.cpu_seconds + 5}",
+            f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
+            f"--fsize={limits.file_bytes}", "--core=0", "--"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What one sandbox sees. Host paths are mounted at the same path inside, except
+    ``work`` (mounted read-write at ``cwd``) and ``files`` (host file, path inside)."""
+
+    read_only: tuple[Path, ...]
+    work: Path
+    cwd: Path
+    sockets: Path
+    files: tuple[tuple[Path, Path], ...] = ()
+    links: tuple[tuple[str, str], ...] = ()   # (target, link) symlinks at the root
+
+
+def ancestors(paths: Iterable[Path]) -> list[Path]:
+    """Every proper ancestor folder of ``paths`` (not /), parents first, no repeats."""
+    found: dict[Path, None] = {}
+    for path in paths:
+        for parent in reversed(path.parents):
+            if parent != Path("/"):
+                found[parent] = None
+    return sorted(found, key=lambda p: (len(p.parts), str(p)))
+
+
+NAMESPACES = ("--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts",
+              "--unshare-cgroup-try", "--hostname", "sandbox", "--die-with-parent",
+              "--new-session", "--proc", "/proc", "--dev", "/dev")
+AS_NOBODY = ("--unshare-user", "--uid", str(NOBODY), "--gid", str(NOBODY), "--disable-userns")
+
+
+def filesystem_argv(layout: Layout, limits: Limits) -> list[str]:
+    """bwrap options that build the sandbox's file system (all binds by host path)."""
+    argv: list[str] = []
+    for target, link in layout.links:
+        argv += ["--symlink", target, link]
+    argv += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp",
+             "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/dev/shm",
+             "--perms", "1777", "--dir", MPLCONFIGDIR]
+    made = {Path("/proc"), Path("/dev"), Path("/tmp"), Path(MPLCONFIGDIR)}
+    inside = [*layout.read_only, *(t for _, t in layout.files), layout.sockets, layout.cwd]
+    for folder in ancestors(inside):
+        if folder not in made and not any(folder.is_relative_to(p) for p in layout.read_only):
+            argv += ["--perms", "0755", "--dir", str(folder)]
+    for path in layout.read_only:
+        argv += ["--ro-bind", str(path), str(path)]
+    for source, target in layout.files:
+        argv += ["--ro-bind", str(source), str(target)]
+    argv += ["--bind", str(layout.sockets), str(layout.sockets),
+             "--bind", str(layout.work), str(layout.cwd), "--chdir", str(layout.cwd)]
+    return argv
+
+
+def bwrap_argv(layout: Layout, limits: Limits, env: Mapping[str, str], command: Sequence[str],
+               *, as_root: bool, tools: Mapping[str, str] | None = None) -> list[str]:
+    """The whole command line that runs ``command`` in the sandbox.
+
+    Not root: one unprivileged bwrap (its user namespace maps the caller to nobody).
+    Root: a privileged bwrap builds the file system and namespaces (it may read folders
+    that nobody may not, such as a Python under /root), ``setpriv`` drops to nobody, and
+    a second, unprivileged bwrap adds the user namespace (``--disable-userns``, and a
+    process count of its own). Last comes ``prlimit`` with the limits.
+    """
+    tools = tools or {name: name for name in ("bwrap", "setpriv", "prlimit")}
+    env_argv = ["--clearenv"]
+    for name, value in sorted(env.items()):
+        env_argv += ["--setenv", name, value]
+    limit_argv = [tools["prlimit"], *prlimit_argv(limits)[1:]]
+    if not as_root:
+        return [tools["bwrap"], *NAMESPACES, *AS_NOBODY, *filesystem_argv(layout, limits),
+                *env_argv, "--", *limit_argv, *command]
+    return [tools["bwrap"], *NAMESPACES, "--cap-drop", "ALL", "--cap-add", "CAP_SETUID",
+            "--cap-add", "CAP_SETGID", *filesystem_argv(layout, limits), *env_argv, "--",
+            tools["setpriv"], f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
+            "--no-new-privs", "--",
+            tools["bwrap"], *AS_NOBODY, "--die-with-parent", "--bind", "/", "/",
+            "--chdir", str(layout.cwd), "--", *limit_argv, *command]
+
+
+def kernel_env(parent: Mapping[str, str], spec_env: Mapping[str, str] | None = None,
+               python_bin: Path | None = None) -> dict[str, str]:
+    """The kernel's whole environment: a few harmless variables of the grader, the kernel
+    spec's own, and fixed values (home and temp in /tmp, one BLAS thread)."""
+    env = {name: parent[name] for name in PASSED_ENV if name in parent}
+    env.update(spec_env or {})
+    bin_dir = str(python_bin or Path(sys.executable).parent)
+    env.update({
+        "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": HOME, "TMPDIR": "/tmp",
+        "USER": "nobody", "LOGNAME": "nobody", "SHELL": "/usr/sbin/nologin",
+        "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+        "MPLCONFIGDIR": MPLCONFIGDIR, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        # ipykernel: no parent poller (the grader is outside the pid namespace; bwrap's
+        # --die-with-parent does that job) and no connection banner on the grader's log.
+        "JPY_PARENT_PID": "1",
+    })
+    env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
+# ---------------------------------------------------------------- what is visible
+
+
+def python_paths() -> list[Path]:
+    """The interpreter and its environment: prefixes and the executable's folder."""
+    found = [Path(p).resolve() for p in {sys.prefix, sys.exec_prefix, sys.base_prefix,
+                                         sys.base_exec_prefix}]
+    found.append(Path(sys.executable).resolve().parent)
+    return minimal_roots(p for p in found if p.is_dir())
+
+
+def minimal_roots(paths: Iterable[Path]) -> list[Path]:
+    """Drop paths inside another of the paths (a bind of the parent shows them)."""
+    unique = sorted(set(paths), key=lambda p: len(p.parts))
+    kept: list[Path] = []
+    for path in unique:
+        if not any(path.is_relative_to(k) for k in kept):
+            kept.append(path)
+    return sorted(kept)
+
+
+def course_roots() -> list[Path]:
+    """Course roots the grader may know of: the package's parent and ``course_root()``."""
+    from course.paths import course_root
+
+    return sorted({PACKAGE_DIR.parent.resolve(), course_root().resolve()})
+
+
+def is_course_root(folder: Path) -> bool:
+    """A folder with nbgrader_config.py and source/, or with a gradebook."""
+    return ((folder / "nbgrader_config.py").is_file() and (folder / "source").is_dir()) or (
+        folder / "gradebook.db").exists()
+
+
+def check_visible(path: Path, roots: Iterable[Path], what: str) -> None:
+    """Refuse to show a course root (or a folder holding one) inside a sandbox."""
+    for root in roots:
+        if root == path or root.is_relative_to(path):
+            raise ValueError(f"{what} {path} would show the course root {root} to the "
+                             "sandbox; allowed: folders inside it that hold no secrets")
+    if is_course_root(path):
+        raise ValueError(f"{what} {path} looks like a course root (nbgrader_config.py and "
+                         "source/, or gradebook.db); it is never shown to the sandbox")
+
+
+def system_layout() -> tuple[list[Path], list[tuple[str, str]]]:
+    """Read-only system paths and the root symlinks (merged /usr: /bin -> usr/bin)."""
+    read_only = [Path("/usr")]
+    links = []
+    for name in ROOT_LINKS:
+        path = Path(name)
+        if path.is_symlink():
+            links.append((os.readlink(path), name))
+        elif path.is_dir():
+            read_only.append(path)
+    read_only += [Path(p) for p in ETC_FILES if Path(p).exists()]
+    return read_only, links
+
+
+def matplotlib_font_cache(env: Mapping[str, str] | None = None) -> Path | None:
+    """The grader's matplotlib font list (``fontlist-v*.json``), if any: shown read-only
+    to kernels so that each does not rebuild it."""
+    env = os.environ if env is None else env
+    if env.get("MPLCONFIGDIR"):
+        folder = Path(env["MPLCONFIGDIR"])
+    else:
+        folder = Path(env.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "matplotlib"
+    try:
+        lists = sorted(folder.glob("fontlist-v*.json"), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return None
+    return lists[-1] if lists else None
+
+
+# ---------------------------------------------------------------- one sandbox on disk
+
+
+def copy_folder(source: Path, target: Path, max_bytes: int) -> int:
+    """Copy regular files, folders and symlinks (never followed) of ``source`` into the
+    new folder ``target``; other file types are left out. Returns the bytes copied."""
+    total = 0
+    target.mkdir()
+    for folder, dirs, files in os.walk(source):
+        here = Path(folder)
+        dest = target / here.relative_to(source)
+        for name in dirs + files:
+            src, dst = here / name, dest / name
+            info = src.lstat()
+            if stat.S_ISLNK(info.st_mode):
+                dst.symlink_to(os.readlink(src))
+            elif stat.S_ISDIR(info.st_mode):
+                dst.mkdir()
+            elif stat.S_ISREG(info.st_mode):
+                total += info.st_size
+                if total > max_bytes:
+                    raise ValueError(f"working folder {source} is larger than "
+                                     f"{max_bytes} bytes: not copied into the sandbox")
+                shutil.copy2(src, dst, follow_symlinks=False)
+        dirs[:] = [d for d in dirs if (here / d).is_dir() and not (here / d).is_symlink()]
+    return total
+
+
+def chown_tree(folder: Path, uid: int, gid: int) -> None:
+    """lchown ``folder`` and everything in it (symlinks themselves, never their targets)."""
+    os.lchown(folder, uid, gid)
+    for here, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            os.lchown(os.path.join(here, name), uid, gid)
+
+
+class Sandbox:
+    """The folder of one sandboxed kernel: sockets, the work copy, passwd and group."""
+
+    def __init__(self, cwd: str | os.PathLike | None, extra_read_only: Sequence[str] = (),
+                 max_copy_bytes: int = 256 * MiB) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="course-sandbox-"))
+        self.as_root = os.geteuid() == 0
+        try:
+            self._build(cwd, extra_read_only, max_copy_bytes)
+        except BaseException:
+            self.remove()
+            raise
+
+    def _build(self, cwd: str | os.PathLike | None, extra: Sequence[str],
+               max_copy_bytes: int) -> None:
+        roots = course_roots()
+        self.sockets = self.root / "sockets"
+        self.sockets.mkdir(mode=0o700)
+        self.work = self.root / "work"
+        if cwd is None:
+            self.cwd = Path(HOME) / "work"
+            self.work.mkdir()
+        else:
+            self.cwd = Path(cwd).resolve()
+            check_visible(self.cwd, roots, "working folder")
+            copy_folder(self.cwd, self.work, max_copy_bytes)
+        etc = self.root / "etc"
+        etc.mkdir()
+        (etc / "passwd").write_text(PASSWD, encoding="utf-8")
+        (etc / "group").write_text(GROUP, encoding="utf-8")
+        etc.chmod(0o755)
+        system, self.links = system_layout()
+        course_code = [PACKAGE_DIR.resolve()]
+        extra_paths = [Path(p).resolve() for p in extra]
+        for path in [*python_paths(), *course_code, *extra_paths]:
+            check_visible(path, roots, "read-only path")
+        self.read_only = minimal_roots([*system, *python_paths(), *course_code, *extra_paths])
+        self.files = [(etc / "passwd", Path("/etc/passwd")), (etc / "group", Path("/etc/group"))]
+        fonts = matplotlib_font_cache()
+        if fonts is not None and (fonts.stat().st_mode & stat.S_IROTH or not self.as_root):
+            self.files.append((fonts, Path(MPLCONFIGDIR) / fonts.name))
+        if self.as_root:
+            chown_tree(self.work, NOBODY, NOBODY)
+            os.chown(self.sockets, NOBODY, NOBODY)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(tuple(self.read_only), self.work, self.cwd, self.sockets,
+                      tuple(self.files), tuple(self.links))
+
+    def command(self, command: Sequence[str], env: Mapping[str, str], limits: Limits
+                ) -> list[str]:
+        """The sandboxed command line for ``command``."""
+        tools = {name: shutil.which(name) or name for name in ("bwrap", "setpriv", "prlimit")}
+        return bwrap_argv(self.layout, limits, env, command, as_root=self.as_root, tools=tools)
+
+    def give_to_nobody(self, path: Path) -> None:
+        """Make a file the grader wrote (the connection file) readable by the kernel."""
+        if self.as_root:
+            os.chown(path, NOBODY, NOBODY)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- availability
+
+
+def missing_tools(as_root: bool | None = None) -> list[str]:
+    as_root = os.geteuid() == 0 if as_root is None else as_root
+    tools = ["bwrap", "prlimit", *(["setpriv"] if as_root else [])]
+    return [tool for tool in tools if shutil.which(tool) is None]
+
+
+@functools.lru_cache(maxsize=1)
+def sandbox_available() -> tuple[bool, str]:
+    """Whether kernels can be sandboxed here, and why not. Checked once per process by
+    running Python as nobody in a sandbox like a kernel's."""
+    if not sys.platform.startswith("linux"):
+        return False, f"the sandbox needs Linux (bubblewrap), not {sys.platform}"
+    missing = missing_tools()
+    if missing:
+        return False, (f"{', '.join(missing)} not found (Debian packages: bubblewrap, "
+                       "util-linux)")
+    try:
+        box = Sandbox(None)
+    except (OSError, ValueError) as error:
+        return False, f"could not prepare a sandbox folder: {error}"
+    try:
+        probe = "import os, socket; print(os.getuid(), os.getgid(), socket.gethostname())"
+        argv = box.command([sys.executable, "-I", "-c", probe], kernel_env(os.environ),
+                           Limits())
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                              env={"PATH": os.defpath}, check=False)
+    except (OSError, subprocess.SubprocessError) as error:
+        return False, f"bubblewrap could not start: {error}"
+    finally:
+        box.remove()
+    if done.returncode != 0:
+        detail = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
+        return False, f"bubblewrap could not start a sandbox here: {detail}"
+    if done.stdout.split() != [str(NOBODY), str(NOBODY), "sandbox"]:
+        return False, f"the sandbox probe printed {done.stdout.strip()!r}"
+    return True, ""
+
+
+def sandbox_required(env: Mapping[str, str] | None = None) -> bool:
+    return (os.environ if env is None else env).get(REQUIRE_ENV) == "1"
+
+
+# ---------------------------------------------------------------- jupyter_client / nbgrader
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager whose kernels run in a bubblewrap sandbox (see module doc)."""
+
+    cpu_seconds = Integer(Limits.cpu_seconds, help="CPU seconds of a kernel").tag(config=True)
+    memory_bytes = Integer(Limits.memory_bytes, help="address space per process").tag(
+        config=True)
+    processes = Integer(Limits.processes, help="processes and threads per sandbox").tag(
+        config=True)
+    file_bytes = Integer(Limits.file_bytes, help="largest file a kernel may write").tag(
+        config=True)
+    tmp_bytes = Integer(Limits.tmp_bytes, help="size of the sandbox's /tmp").tag(config=True)
+    max_copy_bytes = Integer(256 * MiB, help="largest working folder to copy in").tag(
+        config=True)
+    extra_read_only = List(Unicode(), help="more host folders to show read-only (never "
+                           "a course root)").tag(config=True)
+
+    _sandbox: Sandbox | None = None
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.cpu_seconds, self.memory_bytes, self.processes, self.file_bytes,
+                      self.tmp_bytes)
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        limits = self.limits  # bad limits fail before anything is created
+        self._remove_sandbox()
+        box = self._sandbox = Sandbox(kw.get("cwd"), self.extra_read_only, self.max_copy_bytes)
+        self.transport = "ipc"
+        self.ip = str(box.sockets / "kernel")
+        self.connection_file = str(box.sockets / "kernel.json")
+        self._connection_file_written = False
+        self.kernel_spec.interrupt_mode = "message"  # a SIGINT would reach bwrap only
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        box.give_to_nobody(Path(self.connection_file))
+        env = kernel_env(kw.get("env") or os.environ, self.kernel_spec.env)
+        kw.update(env={"PATH": os.defpath}, cwd=str(box.root))
+        return box.command(kernel_cmd, env, limits), kw
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        self._remove_sandbox()
+
+    def _remove_sandbox(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.remove()
+            self._sandbox = None
+
+    def __del__(self) -> None:
+        super().__del__()
+        try:  # noqa: SIM105 - at interpreter exit, contextlib may already be gone
+            self._remove_sandbox()
+        except Exception:
+            pass
+
+
+def choose_kernel_manager(mode: str = "auto", logger: logging.Logger | None = None) -> type:
+    """SandboxedKernelManager when available; otherwise (mode ``auto``) the stock manager
+    with a warning, or (mode ``require``, or COURSE_REQUIRE_SANDBOX=1) SandboxUnavailable.
+    Mode ``off`` always gives the stock manager."""
+    if mode not in ("auto", "require", "off"):
+        raise ValueError(f"sandbox mode must be 'auto', 'require' or 'off', not {mode!r}")
+    if mode == "off":
+        return AsyncKernelManager
+    ok, reason = sandbox_available()
+    if ok:
+        return SandboxedKernelManager
+    if mode == "require" or sandbox_required():
+        raise SandboxUnavailable(f"kernels must be sandboxed but cannot be: {reason}")
+    (logger or log).warning("grading UNSANDBOXED: student code runs with the grader's "
+                            "permissions (%s)", reason)
+    return AsyncKernelManager
+
+
+class SandboxedKernels(Configurable):
+    """Mixin for an nbgrader/nbconvert Execute class: its kernels run in the sandbox.
+
+    ``class ExecuteWithX(SandboxedKernels, Execute)`` -- the mixin comes first. Execute
+    fixes ``kernel_manager_class`` in its constructor (so configuring that trait does
+    nothing); the mixin chooses after it, unless the caller passed one.
+    """
+
+    sandbox = Enum(["auto", "require", "off"], "auto", help="auto: sandbox when available, "
+                   "else warn; require: fail when unavailable (as COURSE_REQUIRE_SANDBOX=1); "
+                   "off: never").tag(config=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        chosen = "kernel_manager_class" in kwargs
+        super().__init__(*args, **kwargs)
+        if not chosen:
+            self.kernel_manager_class = choose_kernel_manager(
+                self.sandbox, getattr(self, "log", None))
+
+
+@functools.cache
+def _sandboxed_execute() -> type:
+    """Build SandboxedExecute on first use: importing nbgrader takes seconds."""
+    from nbgrader.preprocessors import Execute
+
+    class SandboxedExecute(SandboxedKernels, Execute):
+        """nbgrader's Execute with sandboxed kernels (configured like ``Execute``)."""
+
+    SandboxedExecute.__module__ = __name__
+    SandboxedExecute.__qualname__ = "SandboxedExecute"
+    return SandboxedExecute
+
+
+def __getattr__(name: str) -> Any:
+    """``course.sandbox.SandboxedExecute`` (nbgrader's Execute with sandboxed kernels)."""
+    if name == "SandboxedExecute":
+        return _sandboxed_execute()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _default_chain() -> list[Any]:
+    from nbgrader.converters import Autograde
+
+    return list(Autograde.class_traits()["autograde_preprocessors"].default())
+
+
+def _execute_step(chain: Sequence[Any]) -> tuple[int, type] | None:
+    """Position and class of the Execute step of an autograde chain."""
+    from nbconvert.preprocessors import ExecutePreprocessor
+    from traitlets.utils.importstring import import_item
+
+    for index, item in enumerate(chain):
+        cls = import_item(item) if isinstance(item, str) else item
+        if isinstance(cls, type) and issubclass(cls, ExecutePreprocessor):
+            return index, cls
+    return None
+
+
+def sandboxed_autograde_preprocessors(chain: Sequence[Any] | None = None) -> list[Any]:
+    """``chain`` (default: nbgrader's autograde chain) with a sandboxed Execute step:
+    nbgrader's own Execute becomes :class:`SandboxedExecute`; a step that already
+    inherits :class:`SandboxedKernels` stays. Any other Execute subclass raises
+    ValueError: add the mixin to it rather than lose what it does."""
+    from nbgrader.preprocessors import Execute
+
+    chain = _default_chain() if chain is None else list(chain)
+    found = _execute_step(chain)
+    if found is None:
+        raise ValueError("autograde_preprocessors has no Execute step to sandbox")
+    index, cls = found
+    if cls is Execute:
+        chain[index] = f"{__name__}.SandboxedExecute"
+    elif not issubclass(cls, SandboxedKernels):
+        raise ValueError(f"autograde_preprocessors: {cls.__module__}.{cls.__qualname__} "
+                         "must inherit course.sandbox.SandboxedKernels (as its first base) "
+                         "to run sandboxed")
+    return chain
+
+
+def sandbox_overrides(mode: str = "auto", chain: Sequence[Any] | None = None
+                      ) -> dict[str, dict[str, Any]]:
+    """traitlets config overrides that make autograde (and ``course grade``) run kernels
+    in the sandbox: ``chain`` sandboxed (see :func:`sandboxed_autograde_preprocessors`)
+    and the sandbox mode; e.g. ``sandbox_overrides("require",
+    config.Autograde.autograde_preprocessors)``."""
+    if mode not in ("auto", "require", "off"):
+        raise ValueError(f"sandbox mode must be 'auto', 'require' or 'off', not {mode!r}")
+    return {"Autograde": {"autograde_preprocessors": sandboxed_autograde_preprocessors(chain)},
+            "SandboxedKernels": {"sandbox": mode}}
+
+
+def autograde_sandbox(config: Any) -> tuple[bool, str]:
+    """Whether autograde under this traitlets ``config`` runs its kernels in the sandbox,
+    and a one-line notice for the learner or grader that says so, or why not."""
+    chain = config.get("Autograde", {}).get("autograde_preprocessors") or _default_chain()
+    found = _execute_step(chain)
+    if found is None:
+        return False, "kernels are NOT sandboxed: autograde has no Execute step"
+    cls = found[1]
+    if not issubclass(cls, SandboxedKernels):
+        return False, (f"kernels are NOT sandboxed: the Execute step {cls.__module__}."
+                       f"{cls.__qualname__} does not inherit course.sandbox.SandboxedKernels")
+    try:
+        execute = cls(config=config)
+    except SandboxUnavailable as error:
+        return False, str(error)
+    if issubclass(execute.kernel_manager_class, SandboxedKernelManager):
+        return True, sandbox_status()
+    ok, reason = sandbox_available()
+    return False, f"kernels are NOT sandboxed: {reason if not ok else 'the sandbox is off'}"
+
+
+def sandbox_status() -> str:
+    """One line for a learner or grader: are kernels sandboxed here?"""
+    ok, reason = sandbox_available()
+    return ("kernels are sandboxed (bubblewrap: no network, no access to the course files)"
+            if ok else f"kernels are NOT sandboxed: {reason}")
