@@ -219,10 +219,15 @@ def kernel_env(parent: Mapping[str, str], spec_env: Mapping[str, str] | None = N
 
 
 def python_paths() -> list[Path]:
-    """The interpreter and its environment: prefixes and the executable's folder."""
+    """The interpreter and its environment: prefixes, the executable's folder and every
+    site-packages folder on ``sys.path``."""
     found = [Path(p).resolve() for p in {sys.prefix, sys.exec_prefix, sys.base_prefix,
                                          sys.base_exec_prefix}]
     found.append(Path(sys.executable).resolve().parent)
+    # site-packages folders added by .pth files or site.addsitedir (a venv layered on
+    # another venv's packages, as on the course's JupyterHub test)
+    found += [Path(entry).resolve() for entry in sys.path
+              if entry and Path(entry).name in ("site-packages", "dist-packages")]
     return minimal_roots(p for p in found if p.is_dir())
 
 

@@ -332,3 +332,18 @@ def test_no_file_outside_the_submissions_changed(graded: tuple) -> None:
 def test_the_sandbox_was_used(graded: tuple) -> None:
     _course, _status, _scores, output, _before = graded
     assert "kernels are sandboxed" in output
+
+
+def test_grading_output_and_log_show_no_hidden_test(graded: tuple) -> None:
+    from course.notebooks import HIDDEN_MARKERS, find_leaks, read_notebook, secret_lines
+
+    course, _status, _scores, output, _before = graded
+    secrets = secret_lines(read_notebook(ROOT / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"),
+                           include_solutions=False)
+    autograded = course / "autograded"
+    shown = [output, *(p.read_text(encoding="utf-8", errors="replace")
+                       for p in autograded.glob(f"{ASSIGNMENT}.grading*"))]
+    assert len(shown) == 3  # the terminal, the status file and the log
+    for text in shown:
+        assert find_leaks(secrets, text, HIDDEN_MARKERS) == []
+        assert KEY_MARKER not in text

@@ -106,3 +106,11 @@ def test_learner_journey_release_start_answer_check(course_copy: Path) -> None:
     feedback = course_copy / "assignments" / assignment / "00-start-here.feedback.html"
     assert feedback.is_file()
     assert "BEGIN HIDDEN TESTS" not in feedback.read_text(encoding="utf-8")
+    # what the learner sees in the terminal says how their code ran and shows no hidden test
+    from course.notebooks import HIDDEN_MARKERS, find_leaks, read_notebook, secret_lines
+
+    secrets = secret_lines(read_notebook(course_copy / "source" / assignment
+                                         / "00-start-here.ipynb"), include_solutions=False)
+    for shown in (blank, checked):
+        assert find_leaks(secrets, shown.stdout + shown.stderr, HIDDEN_MARKERS) == []
+        assert "kernels are" in shown.stdout and "sandboxed" in shown.stdout

@@ -368,3 +368,26 @@ def test_skip_unscored_keeps_nbgrader_scores_without_running_lessons(course: Pat
         ran, skipped = (nbformat.read(c / "autograded" / student / mini / "lesson.ipynb",
                                       as_version=4).cells[0].outputs for c in (stock, course))
         assert "lesson ran" in ran[0]["text"] and skipped == []
+
+
+@pytest.mark.slow
+def test_cohort_grading_refuses_to_run_unsandboxed_unless_told(
+        course: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import course.sandbox as sandbox
+    from course.cohort import grade_cohort
+    from course.errors import GradingError
+
+    monkeypatch.setattr(sandbox, "sandbox_available", lambda: (False, "no bubblewrap here"))
+    monkeypatch.delenv(sandbox.REQUIRE_ENV, raising=False)
+    with pytest.raises(GradingError, match=r"refusing to grade a cohort.*no bubblewrap here"
+                                           r".*--unsandboxed"):
+        grade_cohort(course, ASSIGNMENT)
+    assert not (course / "autograded").exists()  # refused before anything was touched
+    # told to: it goes on (and stops at the next problem: nothing was submitted)
+    with pytest.raises(CohortInputError, match="no submissions"):
+        grade_cohort(course, ASSIGNMENT, allow_unsandboxed=True)
+    monkeypatch.chdir(course)
+    monkeypatch.setenv("COURSE_ROOT", str(course))
+    assert main(["grade", ASSIGNMENT]) == 1
+    assert "--unsandboxed" in capsys.readouterr().err

@@ -503,3 +503,18 @@ def test_instructor_notebook_runs_in_the_sandbox(tmp_path: Path) -> None:
     errors = [o for o in outputs if o.output_type == "error"]
     assert not errors, errors[0].get("traceback") if errors else None
     assert len(outputs) >= 10
+
+
+def test_self_study_says_plainly_when_it_runs_unsandboxed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where bubblewrap cannot run, `course check` still grades and prints this notice."""
+    import course.sandbox as sandbox
+    from course.cohort import load_config
+
+    from .conftest import ROOT
+
+    monkeypatch.setattr(sandbox, "sandbox_available", lambda: (False, "no bubblewrap here"))
+    monkeypatch.delenv(sandbox.REQUIRE_ENV, raising=False)
+    sandboxed, notice = sandbox.autograde_sandbox(load_config(ROOT))
+    assert not sandboxed
+    assert notice == "kernels are NOT sandboxed: no bubblewrap here"
