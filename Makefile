@@ -16,7 +16,7 @@ ifeq ($(shell id -u),0)
 LAB_ARGS += --allow-root
 endif
 
-.PHONY: lab test release start benchmark lint clean help browser postgres hub-proxy sandbox
+.PHONY: lab test release start benchmark lint clean help browser postgres hub-proxy sandbox axe
 
 help:
 	@echo "make lab        set up .venv, refresh release/, copy the learner's notebooks, start JupyterLab"
@@ -84,7 +84,20 @@ sandbox:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
 	else echo "bubblewrap is not installed and cannot be without root: sandbox tests will skip."; fi
 
-test: $(VENV)/.installed-test browser postgres hub-proxy sandbox
+# axe-core for the accessibility browser tests (tests/browser/test_axe.py), from npm.
+# Without it they skip, unless COURSE_REQUIRE_BROWSER=1 (set by CI) makes that a failure.
+AXE_VERSION := 4.14.1
+axe:
+	@if grep -qs '"version": "$(AXE_VERSION)"' .cache/axe/node_modules/axe-core/package.json; then :; \
+	elif command -v npm >/dev/null; then \
+		npm install --prefix .cache/axe --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION); \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's nodejs and npm for the axe tests…"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null && \
+		npm install --prefix .cache/axe --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION); \
+	else echo "npm is not installed: the axe tests will skip."; fi
+
+test: $(VENV)/.installed-test browser postgres hub-proxy sandbox axe
 	$(BIN)/python -m pytest
 
 benchmark: $(VENV)/.installed

@@ -238,6 +238,8 @@ class DoseCalculator:
                  volume_ml: float = 5.0) -> None:
         import ipywidgets as widgets
 
+        from course.widgets import text_twin
+
         style = {"description_width": "initial"}
         self.weight = widgets.FloatText(value=weight_kg, description="Weight (kg)",
                                         style=style)
@@ -246,9 +248,7 @@ class DoseCalculator:
         self.volume = widgets.FloatText(value=volume_ml, description="Volume (mL)",
                                         style=style)
         self.result = widgets.HTML()
-        self.text = widgets.Textarea(value="", description="Result (text)", disabled=True,
-                                     style=style,
-                                     layout=widgets.Layout(width="100%", height="10em"))
+        self.text = text_twin("Result (text)", height="10em")
         for control in (self.weight, self.concentration, self.volume):
             control.observe(self.refresh, names="value")
         self.view = widgets.VBox([
@@ -265,7 +265,7 @@ class DoseCalculator:
         self.text.value = text
         role = "alert" if text.startswith(REFUSAL_PREFIX) else "status"
         body = "<br>".join(escape(line) for line in text.splitlines())
-        self.result.value = f'<div role="{role}">{body}</div>'
+        self.result.value = f'<div role="{role}" style="line-height:1.5">{body}</div>'
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget view; text-only front ends get its plain-text twin instead."""

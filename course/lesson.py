@@ -62,8 +62,9 @@ def cite(*ref_ids: str) -> Rich:
     items, lines = [], []
     for ref_id in ref_ids:
         ref = refs[ref_id]
-        link = f' <a href="{escape(ref.link, quote=True)}">{escape(ref.link)}</a>' \
-            if ref.link else ""
+        # Underlined: JupyterLab's theme shows links by colour alone (WCAG 1.4.1).
+        link = (f' <a href="{escape(ref.link, quote=True)}" '
+                f'style="text-decoration:underline">{escape(ref.link)}</a>') if ref.link else ""
         items.append(f"<li><strong>{escape(ref_id)}</strong> {escape(ref.citation)}{link}</li>")
         lines.append(f"{ref_id}  {ref.citation}" + (f"  {ref.link}" if ref.link else ""))
     return Rich(f"<ul>{''.join(items)}</ul>", "\n".join(lines))

@@ -330,6 +330,8 @@ class SessionPlanner:
     def __init__(self, selected: Sequence[str] = DEFAULT_SELECTION) -> None:
         import ipywidgets as widgets
 
+        from course.widgets import prose, text_twin
+
         chosen = _checked_ids(selected)
         self.schedules = widgets.SelectMultiple(
             options=[(f"{s.label}: {s.note}", s.id) for s in schedules().values()],
@@ -338,16 +340,12 @@ class SessionPlanner:
             layout=widgets.Layout(width="auto"),
         )
         self.figure = widgets.Output()
-        self.summary = widgets.Textarea(
-            value="", description="Text summary", disabled=True,
-            style={"description_width": "initial"},
-            layout=widgets.Layout(width="100%", height="14em"),
-        )
+        self.summary = text_twin("Text summary")
         self.schedules.observe(self._changed, names="value")
-        help_text = widgets.HTML(
+        help_text = widgets.HTML(prose(
             "<p>Choose one or more schedules (Ctrl- or Cmd-click to choose several). "
             "The text summary below the timeline says the same in words.</p>"
-        )
+        ))
         self.view = widgets.VBox([help_text, self.schedules, self.figure, self.summary])
         self.refresh()
 

@@ -176,7 +176,8 @@ def assessment_html(assessment: Assessment) -> str:
     colour = DECISION_COLOURS.get(assessment.decision, "#999999")
     return (
         f'<div class="course-screening-result" role="status" '
-        f'style="border-left:6px solid {colour};padding:4px 10px;margin:4px 0">'
+        f'style="border-left:6px solid {colour};padding:4px 10px;margin:4px 0;'
+        f'line-height:1.5">'
         f"<p><strong>Decision: {escape(decision_words(assessment.decision))}</strong></p>"
         f"<p>Reasons:</p><ol>{''.join(items)}</ol>"
         f'<p class="course-teaching-aid"><strong>'
@@ -192,7 +193,7 @@ def error_text(message: str) -> str:
 def error_html(message: str) -> str:
     return (
         '<div class="course-screening-result" role="alert" '
-        'style="border-left:6px solid #D55E00;padding:4px 10px;margin:4px 0">'
+        'style="border-left:6px solid #D55E00;padding:4px 10px;margin:4px 0;line-height:1.5">'
         f"<p><strong>⚠ Cannot screen this patient:</strong> {escape(message)}</p>"
         f"{_label_html()}</div>"
     )
@@ -209,7 +210,8 @@ def screening_result(values: dict[str, Any]) -> tuple[str, str]:
 
 
 def _notice(text: str) -> tuple[str, str]:
-    return f"{text}\n{TEACHING_AID_LABEL}", f"<p>{escape(text)}</p>{_label_html()}"
+    return (f"{text}\n{TEACHING_AID_LABEL}",
+            f'<div style="line-height:1.5"><p>{escape(text)}</p>{_label_html()}</div>')
 
 
 # ---------------------------------------------------------------- widget
@@ -224,6 +226,8 @@ class ScreeningForm:
 
     def __init__(self, patient: dict[str, Any] | None = None) -> None:
         import ipywidgets as widgets
+
+        from course.widgets import text_twin
 
         style = {"description_width": "12em"}
         wide = widgets.Layout(width="32em")
@@ -252,7 +256,7 @@ class ScreeningForm:
         for name in BOOLEAN_FIELDS:
             self.inputs[name] = widgets.Checkbox(
                 value=False, description=FIELD_LABELS[name], indent=False,
-                layout=widgets.Layout(width="22em"))
+                layout=widgets.Layout(width="auto"))
         self.set_values({**DEFAULT_PATIENT, **(patient or {})})
         self.label = widgets.HTML(_label_html())
         self.screen_button = widgets.Button(
@@ -260,10 +264,7 @@ class ScreeningForm:
             tooltip="Screen this patient with the teaching aid")
         text, html = _notice(PROMPT)
         self.result = widgets.HTML(html)
-        self.text = widgets.Textarea(
-            value=text, description="Text equivalent", disabled=True,
-            style={"description_width": "initial"},
-            layout=widgets.Layout(width="100%", height="14em"))
+        self.text = text_twin("Text equivalent", text)
         self.screen_button.on_click(self.screen)
         self._screened = False
         for control in self.inputs.values():
@@ -271,9 +272,13 @@ class ScreeningForm:
         details = [self.inputs[n] for n in
                    ("age", "indication", "area", "substance", "product_source", "diabetes",
                     "allergies")]
+        # Columns as wide as the longest label (ipywidgets cuts a checkbox label off with
+        # an ellipsis), as many as fit the notebook's width.
+        longest = max(len(FIELD_LABELS[n]) for n in BOOLEAN_FIELDS)
         flags = widgets.GridBox(
             [self.inputs[n] for n in BOOLEAN_FIELDS],
-            layout=widgets.Layout(grid_template_columns="repeat(3, 22em)"))
+            layout=widgets.Layout(grid_template_columns=(
+                f"repeat(auto-fill, minmax({0.6 * longest + 3:.0f}em, 1fr))")))
         self.view = widgets.VBox([
             self.label, *details, widgets.HTML("<strong>Medical history and flags</strong>"),
             flags, self.screen_button, self.result, self.text,

@@ -544,6 +544,8 @@ class SkinExplorer:
     def __init__(self, area: str = "face", technique: str = "intraepidermal") -> None:
         import ipywidgets as widgets
 
+        from course.widgets import text_twin
+
         data = skin_data()
         get_area(area)
         tech = get_technique(technique)
@@ -576,11 +578,7 @@ class SkinExplorer:
             layout=widgets.Layout(width="auto"),
         )
         self.figure = widgets.Output()
-        self.summary = widgets.Textarea(
-            value="", description="Text summary", disabled=True,
-            style={"description_width": "initial"},
-            layout=widgets.Layout(width="100%", height="14em"),
-        )
+        self.summary = text_twin("Text summary")
         for control in (self.area, self.technique, self.needle, self.angle):
             control.observe(self._changed, names="value")
         self.reset.on_click(self._use_described)

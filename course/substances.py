@@ -225,7 +225,8 @@ def monograph_html(substance_id: str, data: Content | None = None) -> str:
     )
     risks = "".join(f"<li>{escape(risk)}</li>" for risk in s.risks)
     return (
-        f'<section class="course-monograph" aria-label="Monograph: {escape(s.name, quote=True)}">'
+        f'<section class="course-monograph" aria-label="Monograph: {escape(s.name, quote=True)}" '
+        f'style="line-height:1.5">'
         f"<h3>{escape(s.name)}</h3>"
         f"<p><strong>Class:</strong> {escape(CLASS_LABELS[s.substance_class])}<br>"
         f"<strong>Regulatory status:</strong> {escape(_status_text(s))}<br>"
@@ -423,6 +424,8 @@ class SubstanceExplorer:
     def __init__(self, data: Content | None = None) -> None:
         import ipywidgets as widgets
 
+        from course.widgets import text_twin
+
         self._data = _data(data)
         wide = {"description_width": "initial"}
         layout = widgets.Layout(width="auto")
@@ -448,12 +451,8 @@ class SubstanceExplorer:
         self.compare_with = widgets.Dropdown(
             options=[("Nothing", ANY)] + [(s.name, s.id) for s in self._data.substances.values()],
             value=ANY, description="Compare with", style=wide, layout=layout)
-        self.compare = widgets.Textarea(
-            value="", description="Comparison (text)", disabled=True, style=wide,
-            layout=widgets.Layout(width="100%", height="16em"))
-        self.text = widgets.Textarea(
-            value="", description="Monograph (text)", disabled=True, style=wide,
-            layout=widgets.Layout(width="100%", height="16em"))
+        self.compare = text_twin("Comparison (text)", height="16em")
+        self.text = text_twin("Monograph (text)", height="16em")
         filters = [self.substance_class, self.indication, self.certainty, self.level,
                    self.status]
         for control in filters:
@@ -461,7 +460,7 @@ class SubstanceExplorer:
         self.results.observe(self._selection_changed, names="value")
         self.compare_with.observe(self._selection_changed, names="value")
         self.view = widgets.VBox([
-            widgets.HTML("<h4>Filter the catalogue</h4>"), *filters, self.count, self.results,
+            widgets.HTML("<h3>Filter the catalogue</h3>"), *filters, self.count, self.results,
             self.monograph, self.compare_with, self.compare, self.text,
         ])
         self._filters_changed()

@@ -2,6 +2,10 @@
 
 Widgets are for practice only: autograde runs without a browser, so a widget never
 holds a graded answer. Each view has a text equivalent elsewhere in the notebook.
+
+Presentation helpers shared by every course widget: :func:`text_twin` (a read-only
+text equivalent that stays legible and reachable by keyboard) and :func:`prose` (HTML
+set at the line height of body text).
 """
 
 from __future__ import annotations
@@ -13,6 +17,39 @@ from typing import Any
 import ipywidgets as widgets
 
 from course.questions import Question, check_answer
+
+PROSE_STYLE = "line-height:1.5"
+"""ipywidgets sets an HTML widget's line height to its 28 px control height, so
+paragraphs and lists in it look double-spaced; prose sets it back to body text's."""
+
+
+def prose(html: str) -> str:
+    """HTML for an HTML widget, in a block at body-text line height."""
+    return f'<div class="course-prose" style="{PROSE_STYLE}">{html}</div>'
+
+
+class ReadOnlyTextarea(widgets.Textarea):
+    """A Textarea the learner can focus, select, scroll and copy but not change.
+
+    A ``disabled`` Textarea is drawn at 60% opacity (grey text #797979 on white, 4.4:1,
+    below WCAG AA's 4.5:1), cannot be focused and cannot be scrolled with the keyboard.
+    This one stays enabled; an edit made in the browser is discarded and the course's
+    text is sent back to the view. Setting ``.value`` from Python works as usual.
+    """
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        if "value" in sync_data:
+            sync_data = {name: v for name, v in sync_data.items() if name != "value"}
+            self.send_state("value")
+        super().set_state(sync_data)
+
+
+def text_twin(description: str, value: str = "", *, height: str = "14em",
+              description_width: str = "initial") -> ReadOnlyTextarea:
+    """The plain-text twin of a widget: full width, read-only, legible."""
+    return ReadOnlyTextarea(value=value, description=description,
+                            style={"description_width": description_width},
+                            layout=widgets.Layout(width="100%", height=height))
 
 
 def question_widget(question: Question) -> widgets.VBox:
@@ -26,8 +63,7 @@ def question_widget(question: Question) -> widgets.VBox:
     )
     button = widgets.Button(description="Check", tooltip="Check your answer",
                             button_style="primary")
-    feedback = widgets.Textarea(value="", description="Feedback", disabled=True,
-                                layout=widgets.Layout(width="100%", height="8em"))
+    feedback = text_twin("Feedback", height="8em", description_width="")
 
     def on_check(_: widgets.Button) -> None:
         if choices.value is None:
@@ -36,9 +72,9 @@ def question_widget(question: Question) -> widgets.VBox:
         feedback.value = check_answer(question, choices.value).text()
 
     button.on_click(on_check)
-    stem = widgets.HTML(
+    stem = widgets.HTML(prose(
         f"<p>{escape(question.stem)}</p><p><strong>{escape(question.lead_in)}</strong></p>"
-    )
+    ))
     return widgets.VBox([stem, choices, button, feedback])
 
 

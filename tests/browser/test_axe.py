@@ -1,0 +1,306 @@
+"""axe-core over every learner notebook, rendered by JupyterLab after Run All.
+
+For each notebook of the learner's copies (``course start``), a copy is made whose graded
+answer cells hold the source's solutions, so that JupyterLab's Run All completes; the
+learner's own copies, which other browser tests operate, are left alone. The copy is
+opened in the session's JupyterLab, every cell runs, the widgets render, and axe-core
+(WCAG 2 A and AA rules and axe's best practices) checks the course's own content only:
+the rendered Markdown cells and the cell outputs (HTML, figures, widgets). JupyterLab's
+own chrome — menus, tool bars, side panels, cell editors, prompts — is not the course's
+and is left out of the run.
+
+A violation of impact "serious" or "critical" fails the test, except the few in
+ALLOWED, each limited to one rule and one selector and explained there (markup that a
+third-party library or JupyterLab's theme produces and the course cannot change). The
+full results go to ``test-output/browser/axe/<assignment>--<notebook>.json``.
+
+axe-core comes from npm (``npm install --prefix .cache/axe axe-core@4.14.1``; ``make
+test`` runs it). Without it the tests skip, unless COURSE_REQUIRE_BROWSER=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import nbformat
+import pytest
+
+from ..conftest import ROOT
+from .conftest import CHROMIUM, CHROMIUM_ARGS, OUTPUT
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from playwright.sync_api import Page
+
+    from .conftest import Lab
+
+pytest.importorskip("playwright.sync_api")
+
+pytestmark = pytest.mark.browser
+
+AXE_JS = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_INSTALL = "npm install --prefix .cache/axe axe-core@4.14.1"
+COPIES = "axe-copies"
+"""Folder (in the lab's course copy) of the answered copies that this module opens."""
+# Every lesson and the final assessment; the module quizzes are left out for time (their
+# markup -- stems, answer cells, check cells -- is the final assessment's).
+NOTEBOOKS = sorted(p.relative_to(ROOT / "release").as_posix()
+                   for p in (ROOT / "release").glob("*/*.ipynb") if "quiz" not in p.stem)
+FAILING_IMPACTS = ("serious", "critical")
+RUN_ALL_MS = 120_000
+
+ALLOWED: dict[tuple[str, str], str] = {
+    ("aria-input-field-name", ".widget-slider .noUi-handle"):
+        "ipywidgets 8.1 draws FloatSlider with noUiSlider but passes it no handle "
+        "attributes, so the handle (role=slider) has no accessible name; Python cannot "
+        "reach it. The slider's visible <label> names the widget, its editable readout "
+        "takes typed values, and the text summary beside it states the value in words.",
+    ("link-in-text-block", ".jp-MarkdownOutput a"):
+        "JupyterLab's theme draws links in rendered Markdown without an underline "
+        "(jupyterlab/jupyterlab#9399); a Markdown cell cannot restyle them. Links in the "
+        "course's own HTML outputs are underlined and are checked.",
+}
+"""(axe rule, CSS selector of the offending element) → why it is not the course's to fix."""
+
+SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
+
+# Test-only style for JupyterLab's chrome, so that axe sees the content as a reader does:
+# JupyterLab's <body> is 0 px high with overflow hidden (its shell is absolutely
+# positioned), which makes axe treat every element as clipped and skip the visual rules
+# (colour contrast among them); the floating cell tool bar covers the active cell; cells
+# off screen are not laid out (content-visibility), so the notebook's height is unknown.
+CHROME_STYLE = """html, body { height: 100%; }
+.jp-cell-toolbar { display: none !important; }
+.jp-WindowedPanel-viewport > .jp-Cell { content-visibility: visible !important; }"""
+
+RUN_AXE = """async (allowed) => {
+    const panel = window.jupyterapp.shell.currentWidget.node;
+    const content = [...panel.querySelectorAll('.jp-MarkdownOutput, .jp-OutputArea-output')];
+    const results = await axe.run({include: content},
+                                  {resultTypes: ['violations', 'incomplete']});
+    for (const violation of results.violations) {
+        for (const node of violation.nodes) {
+            const el = document.querySelector(node.target[node.target.length - 1]);
+            const cell = el?.closest('[data-windowed-list-index]');
+            const reason = allowed.find(([rule, selector]) =>
+                rule === violation.id && el?.matches(selector));
+            node.course = {cell: cell ? Number(cell.dataset.windowedListIndex) + 1 : null,
+                           region: el?.closest('.jp-MarkdownOutput') ? 'Markdown' : 'output',
+                           allowed: reason ? reason[2] : null};
+        }
+    }
+    results.errors = results.incomplete.flatMap(rule => rule.nodes.flatMap(node =>
+        [...node.any, ...node.all, ...node.none].filter(c => c.id === 'error-occurred')
+            .map(c => `${rule.id}: ${c.data?.message ?? c.message}`)));
+    results.disabled_textareas = panel.querySelectorAll(
+        '.jp-OutputArea-output textarea:disabled').length;
+    results.checked_contrast = results.violations.some(v => v.id === 'color-contrast')
+        || !results.inapplicable.some(r => r.id === 'color-contrast');
+    return results;
+}"""
+
+
+def _require_axe() -> None:
+    if AXE_JS.is_file():
+        return
+    reason = f"{AXE_JS.relative_to(ROOT)} is missing (install it: {AXE_INSTALL})"
+    if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"the axe tests are required here but {reason}")
+    pytest.skip(reason)
+
+
+def answer_code_cells(learner: Path, source: Path, target: Path) -> None:
+    """Write the learner's copy to target with each graded code cell holding its solution.
+
+    Written answers (Markdown cells) stay as released: they do not stop Run All.
+    """
+    solutions = {}
+    for cell in nbformat.read(source, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            found = SOLUTION.search(cell.source)
+            assert found, f"{source}: {meta.get('grade_id')} has no solution region"
+            solutions[meta["grade_id"]] = found.group(1)
+    notebook = nbformat.read(learner, as_version=4)
+    for cell in notebook.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type == "code" and grade_id in solutions:
+            cell.source = solutions[grade_id]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, target)
+
+
+@pytest.fixture(scope="module")
+def copies(lab: Lab) -> Lab:
+    """The lab, with answered copies of every learner notebook under COPIES/."""
+    _require_axe()
+    for notebook in NOTEBOOKS:
+        answer_code_cells(lab.root / "assignments" / notebook, lab.root / "source" / notebook,
+                          lab.root / COPIES / notebook)
+    return lab
+
+
+@pytest.fixture(scope="module")
+def page(copies: Lab) -> Iterator[Page]:
+    """One Chromium page for the module (each test opens its notebook in a new workspace)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser.new_page(viewport={"width": 1280, "height": 900})
+        browser.close()
+
+
+def open_and_run_all(page: Page, lab: Lab, path: str) -> None:
+    """Open a notebook alone in the page's JupyterLab, run every cell, wait for the widgets.
+
+    JupyterLab is loaded once per page (in its own workspace); each notebook then opens
+    after the previous one is closed.
+    """
+    page.set_viewport_size({"width": 1280, "height": 900})
+    if not page.url.startswith(lab.url):
+        page.goto(f"{lab.url}/lab/workspaces/axe?reset")
+        page.wait_for_function("() => window.jupyterapp?.shell !== undefined", timeout=60_000)
+    page.evaluate("""async (path) => {
+        const app = window.jupyterapp;
+        await app.restored;
+        // dispose(), not close(): a notebook changed by Run All would ask to be saved.
+        for (const widget of [...app.shell.widgets('main')]) widget.dispose();
+        await app.commands.execute('docmanager:open', {path});
+    }""", path)
+    page.wait_for_function(
+        """p => { const w = window.jupyterapp?.shell.currentWidget;
+                  return w?.context?.path === p && w.sessionContext !== undefined; }""",
+        arg=path, timeout=60_000)
+    report = page.evaluate("""async (timeout) => {
+        const app = window.jupyterapp, panel = app.shell.currentWidget;
+        await panel.context.ready;
+        await panel.sessionContext.ready;
+        const late = new Promise(resolve => setTimeout(() => resolve('timeout'), timeout));
+        const ok = await Promise.race([app.commands.execute('notebook:run-all-cells'), late]);
+        const code = panel.content.widgets.filter(cell => cell.model.type === 'code');
+        const errors = code.flatMap(cell => cell.model.outputs.toJSON())
+            .filter(output => output.output_type === 'error')
+            .map(output => `${output.ename}: ${output.evalue}`);
+        return {ok, errors, unrun: code.filter(cell => !cell.model.executionCount).length};
+    }""", RUN_ALL_MS)
+    assert report["ok"] is True and report["errors"] == [] and report["unrun"] == 0, report
+    page.wait_for_function("""() => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        const views = panel.content.widgets.filter(cell => cell.model.type === 'code')
+            .flatMap(cell => cell.model.outputs.toJSON())
+            .filter(output => output.data?.['application/vnd.jupyter.widget-view+json']).length;
+        return panel.node.querySelectorAll('.jp-OutputArea-output > .jupyter-widgets').length
+            >= views; }""", timeout=30_000)
+
+
+def show_whole_notebook(page: Page) -> None:
+    """Lay out every cell and make the window as tall as the notebook, scrolled to its top.
+
+    axe checks colour contrast only for what is on screen. JupyterLab adds cells to the
+    page as its cell list updates (on scroll or resize); setting the list's
+    ``windowingActive`` to false (its value in the default "contentVisibility" mode)
+    updates it with every cell. Figures may still change the height for a moment, so it
+    is measured until it holds. Injects axe-core and CHROME_STYLE the first time.
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_style_tag(content=CHROME_STYLE)
+        page.add_script_tag(path=str(AXE_JS))
+    page.wait_for_function("""() => {
+        const notebook = window.jupyterapp.shell.currentWidget.content;
+        notebook.viewModel.windowingActive = false;
+        return notebook.node.querySelectorAll('.jp-WindowedPanel-viewport > .jp-Cell').length
+            === notebook.widgets.length; }""", polling=250, timeout=30_000)
+    measure = """() => { const outer = window.jupyterapp.shell.currentWidget.node
+                             .querySelector('.jp-WindowedPanel-outer');
+                         outer.scrollTop = 0;
+                         return {content: outer.querySelector('.jp-WindowedPanel-viewport')
+                                     .scrollHeight,
+                                 chrome: window.innerHeight - outer.clientHeight}; }"""
+    heights = [0]
+    for _ in range(8):
+        size = page.evaluate(measure)
+        if abs(size["content"] - heights[-1]) < 2:
+            break
+        heights.append(size["content"])
+        page.set_viewport_size({"width": 1280, "height": size["content"] + size["chrome"] + 40})
+        page.wait_for_timeout(200)
+    else:
+        pytest.fail(f"the notebook's height did not settle: {heights[1:]} px")
+    page.evaluate("""async () => { await Promise.all([...document.images].map(
+                         image => image.decode().catch(() => null))); }""")
+
+
+def run_axe(page: Page) -> dict:
+    """axe over the notebook's rendered Markdown and outputs; one retry if axe errs.
+
+    Each violation's node gets ``course``: its cell number, its region (Markdown or
+    output) and, where ALLOWED covers it, why it is allowed.
+    """
+    allowed = [[rule, selector, why] for (rule, selector), why in ALLOWED.items()]
+    for _ in range(2):
+        results = page.evaluate(RUN_AXE, allowed)
+        if not results["errors"]:
+            break
+        page.wait_for_timeout(1000)
+    return results
+
+
+def failures(results: dict) -> list[str]:
+    """Readable lines for each serious or critical violation that is not allowed."""
+    lines = []
+    for violation in results["violations"]:
+        if violation["impact"] not in FAILING_IMPACTS:
+            continue
+        nodes = [n for n in violation["nodes"] if not n["course"]["allowed"]]
+        if not nodes:
+            continue
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} "
+                     f"<{violation['helpUrl']}>")
+        for node in nodes:
+            where = f"cell {node['course']['cell']} ({node['course']['region']})"
+            lines.append(f"    {where}: {' '.join(node['target'])}\n"
+                         f"      {node['html'][:160]}\n"
+                         f"      {node['failureSummary'].splitlines()[-1].strip()}")
+    return lines
+
+
+def shut_down_kernel(lab: Lab, path: str) -> None:
+    """Stop the notebook's kernel (one JupyterLab serves every test of the session)."""
+    with urllib.request.urlopen(f"{lab.url}/api/sessions", timeout=10) as reply:
+        sessions = json.load(reply)
+    for session in sessions:
+        if session["path"] == path:
+            request = urllib.request.Request(f"{lab.url}/api/sessions/{session['id']}",
+                                             method="DELETE")
+            urllib.request.urlopen(request, timeout=10).close()
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.removesuffix(".ipynb") for n in NOTEBOOKS])
+def test_course_content_has_no_serious_axe_violation(copies: Lab, page: Page,
+                                                    notebook: str) -> None:
+    path = f"{COPIES}/{notebook}"
+    try:
+        open_and_run_all(page, copies, path)
+        show_whole_notebook(page)
+        results = run_axe(page)
+    finally:
+        shut_down_kernel(copies, path)
+    folder = OUTPUT / "axe"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{notebook.removesuffix('.ipynb').replace('/', '--')}.json").write_text(
+        json.dumps(results, indent=1, ensure_ascii=False))
+
+    assert results["errors"] == [], f"axe could not finish its checks: {results['errors']}"
+    assert results["checked_contrast"], "axe saw no text on screen: colour contrast unchecked"
+    assert results["disabled_textareas"] == 0, (
+        "a text twin is a disabled Textarea (greyed out, not focusable): use "
+        "course.widgets.text_twin")
+    found = failures(results)
+    assert not found, (f"{notebook}: serious or critical axe violations in the course's "
+                       "content:\n" + "\n".join(found))
