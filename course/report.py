@@ -1017,15 +1017,23 @@ def score_distribution_figure(report: Report) -> Figure:
     return fig
 
 
-def _label_positions(stats: Sequence[ItemStats]) -> list[tuple[float, float]]:
-    """Label anchors: points at the same place get their labels stacked."""
-    seen: Counter[tuple[float, float]] = Counter()
-    spots = []
+MAX_LABELS_PER_SPOT = 3
+
+
+def _label_groups(stats: Sequence[ItemStats]) -> list[tuple[float, float, str]]:
+    """One label per place: items at the same place share it (at most three names, then
+    "+N more"; every item is in items.csv and in the text equivalent)."""
+    groups: dict[tuple[float, float], list[str]] = {}
     for s in stats:
         where = (round(s.difficulty or 0, 2), round(s.discrimination or 0, 2))
-        spots.append((where[0] + 0.012, where[1] + 0.06 * seen[where]))
-        seen[where] += 1
-    return spots
+        groups.setdefault(where, []).append(s.item.label + (" (!)" if s.flags else ""))
+    labels = []
+    for (x, y), names in groups.items():
+        shown = names[:MAX_LABELS_PER_SPOT]
+        if len(names) > MAX_LABELS_PER_SPOT:
+            shown.append(f"+{len(names) - MAX_LABELS_PER_SPOT} more")
+        labels.append((x + 0.015, y, "\n".join(shown)))
+    return labels
 
 
 def item_map_figure(report: Report) -> Figure:
@@ -1057,8 +1065,8 @@ def item_map_figure(report: Report) -> Figure:
             ax.scatter([s.difficulty for s in group], [s.discrimination for s in group],
                        marker=marker, s=70, color=colour, edgecolor="#000000", label=name,
                        zorder=3)
-    for s, (x, y) in zip(plotted, _label_positions(plotted), strict=True):
-        ax.text(x, y, s.item.label + (" (!)" if s.flags else ""), fontsize=7.5, zorder=4)
+    for x, y, text in _label_groups(plotted):
+        ax.text(x, y, text, fontsize=7.5, va="center", zorder=4)
     ax.axhline(0, color="#000000", linewidth=0.6)
     ax.set_xlabel("Difficulty: mean proportion of the item's points scored "
                   "(0 = nobody, 1 = everybody)")

@@ -541,3 +541,20 @@ def test_a_report_without_graded_students_still_writes_every_file(tmp_path: Path
     assert (row["status"], row["score"], row["percent"], row["q_check"]) == \
         ("failed: kernel died", "", "", "")
     assert "1 failed" in score_distribution_alt_text(report)
+
+
+def test_items_at_one_place_share_one_short_label() -> None:
+    from types import SimpleNamespace
+
+    from course.report import MAX_LABELS_PER_SPOT, _label_groups
+
+    def item(label: str, p: float, r: float, flags: tuple = ()) -> SimpleNamespace:
+        return SimpleNamespace(item=SimpleNamespace(label=label), difficulty=p,
+                               discrimination=r, flags=flags)
+
+    same = [item(f"q{n}", 0.5, 0.9) for n in range(MAX_LABELS_PER_SPOT + 2)]
+    labels = _label_groups([*same, item("odd", 0.2, -0.1, ("negative",))])
+    assert len(labels) == 2
+    crowded = labels[0][2].splitlines()
+    assert crowded == ["q0", "q1", "q2", "+2 more"]
+    assert labels[1][2] == "odd (!)" and labels[1][1] == -0.1
