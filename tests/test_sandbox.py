@@ -76,11 +76,15 @@ def results(nb: nbformat.NotebookNode) -> dict[str, dict]:
     """The ``RESULT {...}`` lines the attack cells print, by name."""
     found = {}
     for cell in nb.cells:
-        for output in cell.get("outputs", []):
-            for line in output.get("text", "").splitlines():
-                if line.startswith("RESULT "):
-                    item = json.loads(line[len("RESULT "):])
-                    found[item.pop("name")] = item
+        # ipykernel flushes stdout on a timer, so one printed line may arrive in two
+        # stream outputs: join a cell's stdout before splitting it into lines.
+        text = "".join(output.get("text", "") for output in cell.get("outputs", [])
+                       if output.get("output_type") == "stream"
+                       and output.get("name") == "stdout")
+        for line in text.splitlines():
+            if line.startswith("RESULT "):
+                item = json.loads(line[len("RESULT "):])
+                found[item.pop("name")] = item
     return found
 
 
@@ -307,7 +311,9 @@ def attack_cells(root: Path, port: int) -> list[str]:
         "    except BaseException as error:\n"
         "        result = {'ok': False, 'error': type(error).__name__,\n"
         "                  'errno': getattr(error, 'errno', None)}\n"
-        "    print('RESULT', json.dumps({'name': name, **result}, default=str))",
+        "    sys.stdout.write('RESULT ' + json.dumps({'name': name, **result}, default=str)\n"
+        "                     + '\\n')\n"
+        "    sys.stdout.flush()",
         f"attempt('read_source', lambda: open({str(secret_nb)!r}).read())",
         f"attempt('read_gradebook', lambda: open({str(root / 'gradebook.db')!r}).read())",
         f"attempt('read_real_source', lambda: open("
