@@ -12,6 +12,15 @@ from course.grading import available_assignments, ensure_tools_on_path, nbgrader
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def free_port() -> int:
+    """A free TCP port on loopback, for a server a test starts."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def unsandboxed_args() -> list[str]:
     """`course grade` refuses to run unsandboxed: tests that are not about the sandbox
     pass --unsandboxed where bubblewrap cannot run (never when CI requires the sandbox)."""

@@ -21,14 +21,13 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT
+from .conftest import ROOT, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -185,10 +184,10 @@ def test_the_learner_copies_are_ready(binder: Binder) -> None:
 @pytest.fixture(scope="module")
 def binder_lab(binder: Binder) -> Iterator[str]:
     """The environment's own JupyterLab on a free loopback port, in the repository."""
-    from .browser.conftest import _free_port, _require_browser
+    from .browser.conftest import _require_browser, wait_until_serving
 
     _require_browser()
-    port = _free_port()
+    port = free_port()
     log = binder.repo.parent / "lab.log"
     process = subprocess.Popen(
         ["jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -196,16 +195,7 @@ def binder_lab(binder: Binder) -> Iterator[str]:
          "--LabApp.expose_app_in_browser=True", "--allow-root"],
         cwd=binder.repo, env=binder.env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.terminate()
-        pytest.fail(f"the Binder JupyterLab did not start:\n{log.read_text()[-2000:]}")
+    wait_until_serving(url, process, log, "the Binder JupyterLab")
     yield url
     process.terminate()
     try:

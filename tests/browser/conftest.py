@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT
+from ..conftest import ROOT, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -37,10 +36,17 @@ def _require_browser() -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def wait_until_serving(url: str, process: subprocess.Popen, log: Path, what: str) -> None:
+    """Wait up to 60 s for a Jupyter server's /api/status; fail with its log otherwise."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/status", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    process.terminate()
+    pytest.fail(f"{what} did not start:\n{log.read_text()[-2000:]}")
 
 
 @dataclass
@@ -71,7 +77,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     course = [sys.executable, "-m", "course.cli"]
     subprocess.run([*course, "release"], env=env, cwd=root, check=True, capture_output=True)
     subprocess.run([*course, "start"], env=env, cwd=root, check=True, capture_output=True)
-    port = _free_port()
+    port = free_port()
     log = root / "lab.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
@@ -81,16 +87,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         env=env, cwd=root, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.terminate()
-        pytest.fail(f"JupyterLab did not start:\n{log.read_text()[-2000:]}")
+    wait_until_serving(url, process, log, "JupyterLab")
     yield Lab(url, root, process, log)
     process.terminate()
     try:

@@ -28,7 +28,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -43,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import ROOT
+from ..conftest import ROOT, free_port
 
 COURSE_ID = "mesotherapy"
 GRADER = "cmhub-grader"
@@ -273,12 +272,6 @@ def course_environment(root: Path) -> tuple[Path, dict[str, str]]:
 
 # --- the hub ---------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Hub:
     url: str
@@ -365,7 +358,7 @@ def hub() -> Iterator[Hub]:
             roster.mkdir()
             (roster / "instructors.txt").write_text(f"{INSTRUCTOR}\n")
             (roster / "students.txt").write_text("# throwaway students\n" + "\n".join(STUDENTS))
-            service_port = _free_port()
+            service_port = free_port()
             env = {
                 **os.environ, **extra_env,
                 "COURSE_HUB_ENV": str(prefix),
@@ -381,12 +374,12 @@ def hub() -> Iterator[Hub]:
                                        env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
             assert setup.returncode == 0, f"setup-course.sh failed:\n{log.read_text()[-3000:]}"
 
-            port, password = _free_port(), secrets.token_urlsafe(16)
+            port, password = free_port(), secrets.token_urlsafe(16)
             command = [
                 sys.executable, "-m", "jupyterhub", "-f", str(DEPLOY / "jupyterhub_config.py"),
                 f"--JupyterHub.bind_url=http://127.0.0.1:{port}",
-                f"--JupyterHub.hub_bind_url=http://127.0.0.1:{_free_port()}",
-                f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{_free_port()}",
+                f"--JupyterHub.hub_bind_url=http://127.0.0.1:{free_port()}",
+                f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{free_port()}",
                 f"--ConfigurableHTTPProxy.command={proxy}",
                 "--JupyterHub.authenticator_class=dummy",
                 f"--DummyAuthenticator.password={password}",
