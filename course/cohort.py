@@ -18,11 +18,15 @@ course's ``nbgrader_config.py`` -- in this process, one phase at a time:
    with the same configuration) runs in one of N worker processes (default: one per
    CPU), which never open the gradebook. All of a student's notebooks go to the same
    worker, which runs them one after another in nbgrader's order. Every notebook gets
-   a new kernel, as in nbgrader; a kernel never runs a second notebook. A worker starts
-   the kernel for its next notebook while the current one runs ("warm" kernels: the
-   next kernel boots, it runs nothing until its turn), and kills a kernel as soon as
-   its notebook's last cell has replied (nbclient's ``shutdown_kernel = "immediate"``)
-   instead of waiting for a graceful shutdown;
+   a new kernel, as in nbgrader; a kernel never runs a second notebook. A student's
+   kernels share one sandbox (a private copy of the student's folder, as nbgrader runs
+   all of a student's notebooks in one folder), in which a zygote that has imported
+   ipykernel once forks each new kernel (:mod:`course.kernel_forkserver`); another
+   student always gets another sandbox. A worker starts the kernel for its next
+   notebook while the current one runs ("warm" kernels: the next kernel boots, it runs
+   nothing until its turn), and kills a kernel as soon as its notebook's last cell has
+   replied (nbclient's ``shutdown_kernel = "immediate"``) instead of waiting for a
+   graceful shutdown;
 3. back in this process, the autograde pass with ``Execute`` replaced by the notebook
    the worker returned: SaveAutoGrades and AssignLatePenalties write the gradebook here,
    so the SQLite gradebook has exactly one writer.
@@ -568,12 +572,15 @@ class Tuning:
     workers: int
     warm_kernels: bool = True   # start the next notebook's kernel while one runs
     kill_kernels: bool = True   # kill a kernel once its last cell replied
+    fork_kernels: bool = True   # one sandbox per submission; its kernels forked by a zygote
 
 
 @dataclass(frozen=True)
 class _Task:
     task_id: int
     path: str
+    student: str = ""
+    last: bool = True  # the student's last notebook: its sandbox can go
 
 
 @dataclass
@@ -606,6 +613,7 @@ class _Job:
         self.nb: Any = None
         self.ep: Any = None
         self.km: Any = None
+        self.submission: Any = None  # course.sandbox.SubmissionKernels, with fork_kernels
         self.error: BaseException | None = None
 
 
@@ -619,6 +627,28 @@ class _NotebookRunner:
         self.execute_class = import_item(execute_class)
         self.tuning = tuning
         self.log = logging.getLogger("course.cohort.worker")
+        self._submissions: dict[str, Any] = {}  # student -> SubmissionKernels
+
+    def _submission(self, task: _Task) -> Any:
+        """The shared sandbox of the task's submission (made at its first notebook)."""
+        from course.sandbox import SubmissionKernels
+
+        if task.student not in self._submissions:
+            self._submissions[task.student] = SubmissionKernels(os.path.dirname(task.path))
+        return self._submissions[task.student]
+
+    def _release(self, job: _Job) -> None:
+        """After a student's last notebook: stop its zygote, remove its sandbox."""
+        if job.submission is not None and job.task.last:
+            self._submissions.pop(job.task.student, None)
+            job.submission.close()
+        job.submission = None
+
+    def close(self) -> None:
+        """Stop every submission sandbox still open (the worker is stopping)."""
+        for submission in self._submissions.values():
+            submission.close()
+        self._submissions.clear()
 
     def prepare(self, task: _Task) -> _Job:
         """Read the notebook and, with warm kernels, start its kernel now."""
@@ -628,6 +658,8 @@ class _NotebookRunner:
         try:
             job.nb = nbformat.read(task.path, as_version=4)
             job.ep = self.execute_class(config=self.config, log=self.log)
+            if self.tuning.fork_kernels and task.student:
+                job.submission = self._submission(task)
             if self.tuning.warm_kernels:
                 job.km = self._start_kernel(job)
         except Exception as error:  # reported with the task; never stops the worker
@@ -642,6 +674,8 @@ class _NotebookRunner:
         name = ep.kernel_name or job.nb.metadata.get("kernelspec", {}).get("name")
         km = (ep.kernel_manager_class(kernel_name=name, config=ep.config) if name
               else ep.kernel_manager_class(config=ep.config))
+        if job.submission is not None and hasattr(km, "submission"):
+            km.submission = job.submission
         arguments = list(ep.extra_arguments)
         if (getattr(km, "ipykernel", False) and ep.ipython_hist_file
                 and not any(a.startswith("--HistoryManager.hist_file") for a in arguments)):
@@ -675,15 +709,15 @@ class _NotebookRunner:
         """Stop the kernel we started (nbclient shuts down the ones it started)."""
         from jupyter_core.utils import run_sync
 
-        if job.km is None:
-            return
-        try:
-            if job.ep is not None and job.ep.kc is not None:
-                job.ep.kc.stop_channels()
-            run_sync(job.km.shutdown_kernel)(now=True)
-        except Exception:  # the kernel may already be gone
-            self.log.debug("kernel cleanup failed", exc_info=True)
-        job.km = None
+        if job.km is not None:
+            try:
+                if job.ep is not None and job.ep.kc is not None:
+                    job.ep.kc.stop_channels()
+                run_sync(job.km.shutdown_kernel)(now=True)
+            except Exception:  # the kernel may already be gone
+                self.log.debug("kernel cleanup failed", exc_info=True)
+            job.km = None
+        self._release(job)
 
 
 def _interrupted_cells(nb: Any, error_on_timeout: Mapping[str, Any] | None) -> list[int]:
@@ -723,6 +757,7 @@ def _serve(runner: _NotebookRunner, inbox: Any, results: Any) -> None:
     finally:  # stopped early (SIGTERM): kill the kernels started ahead
         for job in ahead:
             runner.dispose(job)
+        runner.close()
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:
@@ -842,6 +877,10 @@ def _converter_class() -> type:
     from nbgrader.utils import rmtree
     from traitlets import Any as AnyTrait
     from traitlets.utils.importstring import import_item
+
+    from course.nbgrader_plugins import compile_nbgrader_metadata_schema
+
+    compile_nbgrader_metadata_schema()  # same checks, each schema compiled once
 
     def is_execute(item: Any) -> bool:
         cls = import_item(item) if isinstance(item, str) else item
@@ -1146,8 +1185,9 @@ class _Cohort:
                 if not self.to_execute(sub):
                     conclude(sub)
                     continue
-                for path in self.to_execute(sub):
-                    task = _Task(next(ids), path)
+                paths = self.to_execute(sub)
+                for number, path in enumerate(paths, start=1):
+                    task = _Task(next(ids), path, sub.student, number == len(paths))
                     owner[task.task_id] = (path, sub)
                     queued[slot].append(task)
             return queued[slot].popleft() if queued[slot] else None
@@ -1225,10 +1265,11 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
                  overrides: Mapping[str, Mapping[str, Any]] | None = None,
                  progress: Progress | None = None, warm_kernels: bool = True,
                  kill_kernels: bool = True, execute_unscored: bool = True,
-                 allow_unsandboxed: bool = False) -> CohortReport:
+                 allow_unsandboxed: bool = False, fork_kernels: bool = True) -> CohortReport:
     """Autograde every submission of ``assignment`` in the course at ``root``.
 
-    ``warm_kernels`` and ``kill_kernels`` switch the speed-ups off for measurement.
+    ``warm_kernels``, ``kill_kernels`` and ``fork_kernels`` switch the speed-ups off for
+    measurement.
     ``execute_unscored=False`` (opt-in, not nbgrader's behaviour) does not run notebooks
     worth 0 points: same grades, but their autograded copies and feedback have no
     outputs. Raises CohortInputError for unusable arguments (nothing graded) and
@@ -1238,7 +1279,7 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
     from course.grading import ensure_tools_on_path
 
     started = time.monotonic()
-    tuning = Tuning(check_workers(workers), warm_kernels, kill_kernels)
+    tuning = Tuning(check_workers(workers), warm_kernels, kill_kernels, fork_kernels)
     overrides = {k: dict(v) for k, v in (overrides or {}).items()}
     ensure_tools_on_path()
     _quiet_warnings()

@@ -28,6 +28,12 @@ nbgrader runs a learner's code with the grader's permissions. :class:`SandboxedK
   namespace, so the process count is per sandbox: a fork bomb in one notebook does not
   starve concurrent kernels.
 
+``course grade`` starts all the kernels of one submission in one sandbox
+(:class:`SubmissionKernels`): the folder is copied once, and a zygote in the sandbox
+(:mod:`course.kernel_forkserver`) forks each kernel, so that ipykernel is imported once
+per submission. Each kernel is still a new process with the limits above; the
+process count is then per submission. No two submissions ever share a sandbox.
+
 Interrupts go over the control channel (``interrupt_mode = "message"``): a signal to the
 launcher's process group would reach bwrap, not the kernel.
 
@@ -51,13 +57,17 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty
 from typing import Any, ClassVar
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Enum, Integer, List, Unicode
+from jupyter_core.utils import ensure_async
+from traitlets import DottedObjectName, Enum, Integer, List, Type, Unicode
 from traitlets.config import Configurable
 
 from course.paths import PACKAGE_DIR
@@ -443,8 +453,57 @@ def sandbox_required(env: Mapping[str, str] | None = None) -> bool:
 # ---------------------------------------------------------------- jupyter_client / nbgrader
 
 
+class PromptKernelClient(AsyncKernelClient):
+    """jupyter_client's async client, ready as soon as the kernel has answered
+    ``kernel_info`` with IOPub connected.
+
+    The stock client gives IOPub 0.2 s to show that it is connected, and asks again if
+    it is not: a new subscription misses the first reply's messages, so every kernel
+    start costs 0.2 s. It then waits for 0.2 s of IOPub silence to drop stale messages;
+    nbclient ignores every message that does not answer its own request, so that wait
+    changes nothing in an executed notebook. This client asks again after
+    ``connect_seconds`` and flushes for ``flush_seconds``.
+    """
+
+    connect_seconds = 0.02
+    flush_seconds = 0.01
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+        while True:
+            self.kernel_info()
+            try:
+                msg = await ensure_async(self.shell_channel.get_msg(timeout=1))
+            except Empty:
+                pass
+            else:
+                if msg["msg_type"] == "kernel_info_reply":
+                    try:  # IOPub connected? (else ask again, as the stock client does)
+                        await ensure_async(self.iopub_channel.get_msg(
+                            timeout=self.connect_seconds))
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+        while True:
+            try:
+                await ensure_async(self.iopub_channel.get_msg(timeout=self.flush_seconds))
+            except Empty:
+                break
+
+    wait_for_ready = _async_wait_for_ready  # as AsyncKernelClient binds its own
+
+
 class SandboxedKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernels run in a bubblewrap sandbox (see module doc)."""
+
+    client_class = DottedObjectName("course.sandbox.PromptKernelClient", config=True)
+    client_factory = Type(PromptKernelClient, klass=AsyncKernelClient, config=True)
 
     cpu_seconds = Integer(Limits.cpu_seconds, help="CPU seconds of a kernel").tag(config=True)
     memory_bytes = Integer(Limits.memory_bytes, help="address space per process").tag(
@@ -460,6 +519,8 @@ class SandboxedKernelManager(AsyncKernelManager):
                            "a course root)").tag(config=True)
 
     _sandbox: Sandbox | None = None
+    #: Set by ``course grade``: the kernel runs in its submission's shared sandbox.
+    submission: SubmissionKernels | None = None
 
     @property
     def limits(self) -> Limits:
@@ -469,6 +530,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         limits = self.limits  # bad limits fail before anything is created
         self._remove_sandbox()
+        if self.submission is not None and self.submission.accepts(kw.get("cwd")):
+            return await self._pre_start_in_submission(self.submission, limits, **kw)
         box = self._sandbox = Sandbox(kw.get("cwd"), self.extra_read_only, self.max_copy_bytes)
         self.transport = "ipc"
         self.ip = str(box.sockets / "kernel")
@@ -479,6 +542,24 @@ class SandboxedKernelManager(AsyncKernelManager):
         box.give_to_nobody(Path(self.connection_file))
         env = kernel_env(kw.get("env") or os.environ, self.kernel_spec.env)
         kw.update(env={"PATH": os.defpath}, cwd=str(box.root))
+        return box.command(kernel_cmd, env, limits), kw
+
+    async def _pre_start_in_submission(self, submission: SubmissionKernels, limits: Limits,
+                                       **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        """Start in the submission's sandbox: forked by its zygote when the kernel command
+        is the usual ipykernel one, else as a new process in the same sandbox."""
+        box = submission.sandbox(self.extra_read_only, self.max_copy_bytes)
+        self.transport = "ipc"
+        self.ip, self.connection_file = submission.kernel_files()
+        self._connection_file_written = False
+        self.kernel_spec.interrupt_mode = "message"
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        box.give_to_nobody(Path(self.connection_file))
+        env = kernel_env(kw.get("env") or os.environ, self.kernel_spec.env)
+        kw.update(env={"PATH": os.defpath}, cwd=str(box.root))
+        if is_ipykernel_command(kernel_cmd) and submission.start_zygote(kernel_cmd[0], env,
+                                                                        limits):
+            return submission.launcher(kernel_cmd, env), kw
         return box.command(kernel_cmd, env, limits), kw
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
@@ -496,6 +577,84 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._remove_sandbox()
         except Exception:
             pass
+
+
+def is_ipykernel_command(command: Sequence[str]) -> bool:
+    """``PYTHON -m ipykernel_launcher ARGS``: a command the fork server can start."""
+    return len(command) >= 3 and list(command[1:3]) == ["-m", "ipykernel_launcher"]
+
+
+class SubmissionKernels:
+    """One sandbox for all the kernels of one submission (``course grade``).
+
+    The sandbox (a private copy of the submission's folder, as for a single kernel) is
+    built at the first kernel; a zygote (:mod:`course.kernel_forkserver`) then runs in
+    it and forks each of the submission's kernels, so that ipykernel is imported once
+    per submission instead of once per notebook. Every kernel is still a fresh process;
+    as under stock nbgrader, a student's notebooks share their working folder. Another
+    student's submission always gets another sandbox. :meth:`close` ends it all.
+    """
+
+    def __init__(self, cwd: str | os.PathLike) -> None:
+        self.cwd = Path(cwd).resolve()
+        self.box: Sandbox | None = None
+        self.process: subprocess.Popen | None = None
+        self._zygote_key: tuple | None = None
+        self._kernels = 0
+
+    def accepts(self, cwd: str | os.PathLike | None) -> bool:
+        return cwd is not None and Path(cwd).resolve() == self.cwd
+
+    def sandbox(self, extra_read_only: Sequence[str] = (), max_copy_bytes: int = 256 * MiB
+                ) -> Sandbox:
+        if self.box is None:
+            self.box = Sandbox(self.cwd, extra_read_only, max_copy_bytes)
+        return self.box
+
+    @property
+    def socket(self) -> Path:
+        return self.sandbox().sockets / "forkserver"
+
+    def kernel_files(self) -> tuple[str, str]:
+        """IPC socket base and connection file of the next kernel."""
+        self._kernels += 1
+        base = self.sandbox().sockets / f"kernel-{self._kernels}"
+        return str(base), f"{base}.json"
+
+    def start_zygote(self, python: str, env: Mapping[str, str], limits: Limits) -> bool:
+        """Start the zygote (once). False when it cannot serve this kernel: another
+        interpreter, environment or limits than its own, or it has stopped."""
+        key = (python, tuple(sorted(env.items())), limits)
+        if self.process is None:
+            box = self.sandbox()
+            command = [python, "-m", "course.kernel_forkserver", "serve", str(self.socket)]
+            self.process = subprocess.Popen(box.command(command, env, limits),
+                                            env={"PATH": os.defpath}, cwd=str(box.root),
+                                            stdin=subprocess.DEVNULL)
+            self._zygote_key = key
+        return key == self._zygote_key and self.process.poll() is None
+
+    def launcher(self, kernel_cmd: Sequence[str], env: Mapping[str, str]) -> list[str]:
+        """The command jupyter_client runs for a forked kernel (outside the sandbox)."""
+        import json
+
+        request = json.dumps({"args": list(kernel_cmd[3:]), "cwd": str(self.cwd),
+                              "env": dict(env)})
+        return [sys.executable, "-I", "-S", str(PACKAGE_DIR / "kernel_forkserver.py"),
+                "launch", str(self.socket), str(self.process.pid), request]
+
+    def close(self) -> None:
+        """Stop the zygote and every kernel in the sandbox; remove its folder."""
+        if self.process is not None:
+            self.process.kill()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                log.warning("the zygote of %s did not stop", self.cwd)
+            self.process = None
+        if self.box is not None:
+            self.box.remove()
+            self.box = None
 
 
 def choose_kernel_manager(mode: str = "auto", logger: logging.Logger | None = None) -> type:

@@ -1,0 +1,242 @@
+"""One sandbox per submission, its kernels forked by a zygote (course/kernel_forkserver.py).
+
+Pure tests check the launcher and request handling. The kernel tests start real
+kernels through SandboxedKernelManager in a SubmissionKernels sandbox and check what
+"a fresh kernel per notebook" has to mean: a new process that has run nothing of the
+previous notebook, in the submission's working folder, as nobody; a kernel that stops
+or is killed is reported; another student's submission sees nothing of this one.
+They skip where bubblewrap cannot run, unless COURSE_REQUIRE_SANDBOX=1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+from jupyter_core.utils import run_sync
+from nbclient import NotebookClient
+
+from course import kernel_forkserver
+from course.nbgrader_plugins import CompiledSchemas
+from course.paths import PACKAGE_DIR
+from course.sandbox import (
+    NOBODY,
+    SandboxedKernelManager,
+    SubmissionKernels,
+    is_ipykernel_command,
+)
+
+from .test_sandbox import python3_notebook, require_sandbox, results
+
+LAUNCHER = [sys.executable, "-I", "-S", str(PACKAGE_DIR / "kernel_forkserver.py")]
+
+
+# ---------------------------------------------------------------- pure
+
+
+def test_requests_are_checked() -> None:
+    good = {"args": ["-f", "k.json"], "cwd": "/tmp", "env": {"A": "1"}}
+    assert kernel_forkserver.parse_request(json.dumps(good).encode()) == good
+    for bad in ({"args": "-f", "cwd": "/tmp", "env": {}},
+                {"args": [1], "cwd": "/tmp", "env": {}},
+                {"args": [], "cwd": None, "env": {}},
+                {"args": [], "cwd": "/tmp", "env": {"A": 1}}):
+        with pytest.raises(ValueError):
+            kernel_forkserver.parse_request(json.dumps(bad).encode())
+    with pytest.raises(ValueError):
+        kernel_forkserver.parse_request(b"not json")
+
+
+def test_launcher_gives_up_when_its_zygote_is_gone(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    started = time.monotonic()
+    done = subprocess.run([*LAUNCHER, "launch", str(tmp_path / "none"), str(dead.pid), "{}"],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 1
+    assert "no zygote listening" in done.stderr
+    assert time.monotonic() - started < 20
+
+
+def test_launcher_usage_error() -> None:
+    done = subprocess.run([*LAUNCHER, "launch", "socket"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    assert "usage:" in done.stderr
+
+
+def test_launcher_exits_with_the_reported_code(tmp_path: Path) -> None:
+    path = str(tmp_path / "zygote")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    launcher = subprocess.Popen([*LAUNCHER, "launch", path, str(os.getpid()), '{"x": 1}'])
+    conn, _ = server.accept()
+    assert conn.makefile("rb").readline() == b'{"x": 1}\n'
+    conn.sendall(b"7\n")
+    assert launcher.wait(timeout=30) == 7
+    conn.close()
+    server.close()
+
+
+def test_launcher_fails_when_the_zygote_stops_without_a_reply(tmp_path: Path) -> None:
+    path = str(tmp_path / "zygote")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(1)
+    launcher = subprocess.Popen([*LAUNCHER, "launch", path, str(os.getpid()), "{}"],
+                                stderr=subprocess.PIPE, text=True)
+    conn, _ = server.accept()
+    conn.close()
+    assert launcher.wait(timeout=30) == 1
+    assert "without a reply" in launcher.stderr.read()
+    server.close()
+
+
+def test_only_the_ipykernel_command_is_forked() -> None:
+    assert is_ipykernel_command(["python", "-m", "ipykernel_launcher", "-f", "k.json"])
+    assert not is_ipykernel_command(["python", "-m", "other_kernel", "-f", "k.json"])
+    assert not is_ipykernel_command(["R", "--slave"])
+
+
+def test_compiled_schemas_raise_what_jsonschema_raises() -> None:
+    schema = {"type": "object", "properties": {"points": {"type": "number"},
+                                               "grade_id": {"type": "string"}},
+              "required": ["grade_id"], "additionalProperties": False}
+    compiled = CompiledSchemas(jsonschema)
+    compiled.validate({"grade_id": "a", "points": 1}, schema)
+    for bad in ({"points": "x", "grade_id": "a"}, {"points": 1}, {"grade_id": "a", "z": 1}):
+        with pytest.raises(jsonschema.ValidationError) as ours:
+            compiled.validate(bad, schema)
+        with pytest.raises(jsonschema.ValidationError) as stock:
+            jsonschema.validate(bad, schema)
+        assert str(ours.value) == str(stock.value)
+    assert len(compiled._compiled) == 1
+    with pytest.raises(jsonschema.SchemaError):
+        compiled.validate({}, {"type": 12})
+
+
+# ---------------------------------------------------------------- real kernels
+
+
+@pytest.fixture
+def submission(tmp_path: Path):
+    require_sandbox()
+    folder = tmp_path / "autograded" / "student" / "assignment"
+    folder.mkdir(parents=True)
+    (folder / "data.txt").write_text("submitted\n", encoding="utf-8")
+    kernels = SubmissionKernels(folder)
+    yield kernels
+    kernels.close()
+
+
+def run(submission: SubmissionKernels, cells: list[str], timeout: int = 30,
+        forked: bool = True):
+    """Run ``cells`` in a new kernel of ``submission`` (``forked=False``: a kernel in a
+    sandbox of its own, as nbgrader autograde starts them); the executed notebook."""
+    km = SandboxedKernelManager(kernel_name="python3")
+    if forked:
+        km.submission = submission
+    run_sync(km.start_kernel)(cwd=str(submission.cwd))
+    nb = python3_notebook(cells)
+    try:
+        NotebookClient(nb, km=km, timeout=timeout, allow_errors=True).execute()
+    finally:
+        run_sync(km.shutdown_kernel)(now=True)
+    return nb
+
+
+PROBE = ("import json, os, sys; print('RESULT ' + json.dumps({'name': 'probe', 'pid': os.getpid(), "
+         "'uid': os.getuid(), 'cwd': os.getcwd(), 'files': sorted(os.listdir('.')), "
+         "'leftover': 'secret_of_the_last_notebook' in globals(), "
+         "'path': sys.path, 'argv0': sys.argv[0], 'modules': 'debugpy' in sys.modules}))")
+
+
+def test_each_notebook_gets_a_fresh_forked_kernel(submission: SubmissionKernels) -> None:
+    first = results(run(submission, [PROBE, "secret_of_the_last_notebook = 42",
+                                     "open('written.txt', 'w').write('1')"]))["probe"]
+    assert submission.process is not None and submission.process.poll() is None
+    zygote = submission.process.pid
+    second = results(run(submission, [PROBE]))["probe"]
+    assert submission.process.pid == zygote  # one zygote for the submission
+    assert first["pid"] != second["pid"]
+    assert not second["leftover"]  # nothing of the last notebook's state
+    cold = results(run(submission, [PROBE], forked=False))["probe"]
+    for probe in (first, second):
+        assert probe["uid"] == NOBODY
+        assert probe["cwd"] == str(submission.cwd)
+        assert probe["path"] == cold["path"]  # as python -m ipykernel_launcher sets it
+        assert probe["argv0"] == cold["argv0"]
+        assert not probe["modules"]  # no debugger loaded (and none imported by accident)
+    assert first["files"] == ["data.txt"]
+    assert second["files"] == ["data.txt", "written.txt"]  # one folder, as under nbgrader
+    assert sorted(os.listdir(submission.cwd)) == ["data.txt"]  # the grader's copy: untouched
+
+
+def test_a_killed_or_stopped_kernel_is_gone(submission: SubmissionKernels) -> None:
+    km = SandboxedKernelManager(kernel_name="python3")
+    km.submission = submission
+    run_sync(km.start_kernel)(cwd=str(submission.cwd))
+    nb = python3_notebook(["import os; print('RESULT {\"name\": \"pid\", \"pid\": %d}' "
+                           "% os.getpid())"])
+    NotebookClient(nb, km=km, timeout=30).execute(cleanup_kc=False)
+    pid = results(nb)["pid"]["pid"]
+    run_sync(km.shutdown_kernel)(now=True)  # kills the launcher: the zygote kills the kernel
+    check = (f"import os, time\nfor _ in range(100):\n    try:\n        os.kill({pid}, 0)\n"
+             "    except ProcessLookupError:\n        print('RESULT {\"name\": \"gone\"}')\n"
+             "        break\n    time.sleep(0.05)")
+    assert "gone" in results(run(submission, [check]))
+
+    km = SandboxedKernelManager(kernel_name="python3")
+    km.submission = submission
+    run_sync(km.start_kernel)(cwd=str(submission.cwd))
+    client = km.client()
+    client.start_channels()
+    run_sync(client.wait_for_ready)(timeout=60)
+    client.execute("import os; os._exit(3)")
+    deadline = time.monotonic() + 30
+    while run_sync(km.is_alive)() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not run_sync(km.is_alive)()
+    assert km.provisioner.process.returncode == 3  # the launcher reports the exit code
+    client.stop_channels()
+    run_sync(km.shutdown_kernel)(now=True)
+
+
+def test_students_never_share_a_sandbox(submission: SubmissionKernels, tmp_path: Path
+                                        ) -> None:
+    run(submission, ["open('/tmp/mark', 'w').write('a'); open('mine.txt', 'w').write('a')"])
+    other_folder = tmp_path / "autograded" / "other" / "assignment"
+    other_folder.mkdir(parents=True)
+    other = SubmissionKernels(other_folder)
+    try:
+        seen = results(run(other, [
+            "import json, os; print('RESULT ' + json.dumps({'name': 'other', "
+            "'tmp': os.path.exists('/tmp/mark'), 'files': os.listdir('.'), "
+            f"'first': os.path.exists({str(submission.cwd)!r})}}))"]))["other"]
+    finally:
+        other.close()
+    assert seen == {"tmp": False, "files": [], "first": False}
+    assert other.box is None and other.process is None
+
+
+def test_close_removes_the_sandbox(submission: SubmissionKernels) -> None:
+    run(submission, ["x = 1"])
+    root = submission.box.root
+    process = submission.process
+    submission.close()
+    assert not root.exists()
+    assert process.poll() is not None
+
+
+def test_another_folder_is_not_forked(submission: SubmissionKernels, tmp_path: Path) -> None:
+    assert submission.accepts(submission.cwd)
+    assert not submission.accepts(tmp_path)
+    assert not submission.accepts(None)
