@@ -121,7 +121,8 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LMS_FILE_PATTERN = r".*_(?P<student_id>\w+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.*)"
 ROSTER_COLUMNS = ("id", "first_name", "last_name", "email")
 MAX_WORKERS = 64
-TASKS_PER_WORKER = 2  # one running, one whose kernel is warming up
+WARM_AHEAD = 2  # kernels a worker starts ahead of the notebook it runs
+TASKS_PER_WORKER = 1 + WARM_AHEAD  # one running, the others' kernels warming up
 _EXTRA_FIELDS = "__extra__"
 
 
@@ -744,14 +745,14 @@ def _serve(runner: _NotebookRunner, inbox: Any, results: Any) -> None:
                 if task is None:
                     break
                 job = runner.prepare(task)
-            if runner.tuning.warm_kernels and more:
+            while runner.tuning.warm_kernels and more and len(ahead) < WARM_AHEAD:
                 try:
                     task = inbox.get_nowait()
                 except queue.Empty:
-                    task = False
+                    break
                 if task is None:
                     more = False
-                elif task:
+                else:
                     ahead.append(runner.prepare(task))
             results.put(runner.run(job))
     finally:  # stopped early (SIGTERM): kill the kernels started ahead
@@ -878,9 +879,10 @@ def _converter_class() -> type:
     from traitlets import Any as AnyTrait
     from traitlets.utils.importstring import import_item
 
-    from course.nbgrader_plugins import compile_nbgrader_metadata_schema
+    from course.nbgrader_plugins import compile_nbgrader_metadata_schema, share_gradebook_engines
 
     compile_nbgrader_metadata_schema()  # same checks, each schema compiled once
+    share_gradebook_engines()  # same queries, each compiled once per database
 
     def is_execute(item: Any) -> bool:
         cls = import_item(item) if isinstance(item, str) else item

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from types import ModuleType
 from typing import Any
 
@@ -13,8 +14,10 @@ from traitlets import Bool
 from course.sandbox import SandboxedKernels
 from course.trusted_tests import is_test_cell
 
+SHARED_ENGINES = 4  # databases whose engine is kept (connections pooled) at a time
+
 __all__ = ["CompiledSchemas", "ExecuteWithTrustedTests", "ShortenTestTracebacks",
-           "compile_nbgrader_metadata_schema", "is_test_cell"]
+           "compile_nbgrader_metadata_schema", "is_test_cell", "share_gradebook_engines"]
 
 
 class CompiledSchemas:
@@ -47,6 +50,36 @@ class CompiledSchemas:
         if error is not None:
             raise error
         return None
+
+
+def share_gradebook_engines() -> None:
+    """In this process, every nbgrader ``Gradebook`` for one database URL uses one
+    SQLAlchemy engine.
+
+    nbgrader opens a new Gradebook, with a new engine, for nearly every step of every
+    notebook, so SQLAlchemy compiles each query again and reconnects each time (about a
+    fifth of ``course grade``'s own CPU). ``Gradebook.close`` never disposes of its
+    engine, so sharing one changes only that: the queries, sessions and commits are
+    nbgrader's own.
+    """
+    from nbgrader import api
+
+    if getattr(api.create_engine, "shared_by_course", False):
+        return
+    original = api.create_engine
+    engines: OrderedDict[tuple, Any] = OrderedDict()
+
+    def create_engine(url: Any, *args: Any, **kwargs: Any) -> Any:
+        key = (str(url), args, tuple(sorted(kwargs.items())))
+        if key not in engines:
+            engines[key] = original(url, *args, **kwargs)
+            while len(engines) > SHARED_ENGINES:  # a Gradebook still using it reconnects
+                engines.popitem(last=False)[1].dispose()
+        engines.move_to_end(key)
+        return engines[key]
+
+    create_engine.shared_by_course = True  # type: ignore[attr-defined]
+    api.create_engine = create_engine
 
 
 def compile_nbgrader_metadata_schema() -> CompiledSchemas:

@@ -18,13 +18,11 @@ import sys
 import time
 from pathlib import Path
 
-import jsonschema
 import pytest
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 from course import kernel_forkserver
-from course.nbgrader_plugins import CompiledSchemas
 from course.paths import PACKAGE_DIR
 from course.sandbox import (
     NOBODY,
@@ -104,23 +102,6 @@ def test_only_the_ipykernel_command_is_forked() -> None:
     assert is_ipykernel_command(["python", "-m", "ipykernel_launcher", "-f", "k.json"])
     assert not is_ipykernel_command(["python", "-m", "other_kernel", "-f", "k.json"])
     assert not is_ipykernel_command(["R", "--slave"])
-
-
-def test_compiled_schemas_raise_what_jsonschema_raises() -> None:
-    schema = {"type": "object", "properties": {"points": {"type": "number"},
-                                               "grade_id": {"type": "string"}},
-              "required": ["grade_id"], "additionalProperties": False}
-    compiled = CompiledSchemas(jsonschema)
-    compiled.validate({"grade_id": "a", "points": 1}, schema)
-    for bad in ({"points": "x", "grade_id": "a"}, {"points": 1}, {"grade_id": "a", "z": 1}):
-        with pytest.raises(jsonschema.ValidationError) as ours:
-            compiled.validate(bad, schema)
-        with pytest.raises(jsonschema.ValidationError) as stock:
-            jsonschema.validate(bad, schema)
-        assert str(ours.value) == str(stock.value)
-    assert len(compiled._compiled) == 1
-    with pytest.raises(jsonschema.SchemaError):
-        compiled.validate({}, {"type": 12})
 
 
 # ---------------------------------------------------------------- real kernels
