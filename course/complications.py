@@ -431,7 +431,7 @@ def card_html(event_id: str) -> str:
     return (
         f'<section class="course-complication-card" aria-labelledby="{heading_id}" '
         f'style="border:1px solid #999999;padding:6px 12px;margin:6px 0">'
-        f'<h4 id="{heading_id}">{escape(event.name)}</h4><dl>{rows}</dl></section>'
+        f'<h3 id="{heading_id}">{escape(event.name)}</h3><dl>{rows}</dl></section>'
     )
 
 

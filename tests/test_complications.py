@@ -166,7 +166,7 @@ def test_card_html_has_the_same_sections_and_is_escaped(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     html = card_html("haematoma")
     assert html.count("<dt>") == len(card_text("haematoma").splitlines()) - 1
-    assert "<h4" in html and "Haematoma" in html
+    assert "<h3" in html and "Haematoma" in html
     path = _write(tmp_path, VALID.replace('name = "Vasovagal episode"',
                                           'name = "Faint <script>alert(1)</script> & fall"'))
     monkeypatch.setattr(complications, "complication_data", lambda: load_complications(path))
