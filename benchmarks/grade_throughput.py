@@ -8,6 +8,10 @@ one infinite loop and one corrupted file; grades it with stock `nbgrader autogra
 gradebooks agree, and prints submissions per second, the ratio, CPU time and peak
 memory. It prints figures; it is not a test.
 
+CPU time: "machine CPU busy" is the whole machine's busy time during the run (from
+/proc/stat; run it on an otherwise quiet machine). "CPU of reaped processes" is rusage,
+which misses processes that are killed rather than waited for, such as sandboxed kernels.
+
 The per-cell limit is lowered to 5 s for both runs (`--Execute.timeout=5` and
 `course grade --timeout 5`; the course's nbgrader_config.py says 30 s), so that the
 infinite loop costs 5 s instead of 30 s in each. Change it with --timeout.
@@ -260,16 +264,29 @@ def _tree_rss(pid: int) -> int:
 @dataclass
 class Measurement:
     seconds: float
-    cpu_seconds: float
+    cpu_seconds: float           # rusage of reaped descendants (misses killed kernels)
     max_rss_mb: float
     peak_total_mb: float
     returncode: int
+    machine_cpu_seconds: float | None = None  # whole machine's busy CPU during the run
+
+
+def machine_busy_seconds() -> float | None:
+    """Busy CPU time of the whole machine since boot (Linux ``/proc/stat``: user, nice,
+    system, irq and softirq), or None elsewhere."""
+    try:
+        first = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0].split()
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in first[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(command: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path
             ) -> Measurement:
     """Run a command; wall time, CPU time and peak memory of it and its descendants."""
     peak = 0
+    busy_before = machine_busy_seconds()
     with log.open("w") as out:
         started = time.perf_counter()
         process = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdout=out,
@@ -288,8 +305,11 @@ def measure(command: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path
         done.set()
         sampler.join()
         process.returncode = os.waitstatus_to_exitcode(status)
+    busy_after = machine_busy_seconds()
+    machine = (busy_after - busy_before if busy_before is not None and busy_after is not None
+               else None)
     return Measurement(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024,
-                       peak / 2**20, process.returncode)
+                       peak / 2**20, process.returncode, machine)
 
 
 def stock_command(assignment: str, timeout: int) -> list[str]:
@@ -326,10 +346,13 @@ def compare(stock: Mapping[tuple, tuple], ours: Mapping[tuple, tuple], kinds: Ma
 
 
 def _line(label: str, m: Measurement, count: int) -> str:
+    machine = ("" if m.machine_cpu_seconds is None else
+               f"machine CPU busy {m.machine_cpu_seconds:6.1f} s "
+               f"({m.machine_cpu_seconds / count:4.2f} s each)  ")
     return (f"{label:<30} {m.seconds:8.1f} s  {count / m.seconds:6.3f} submissions/s  "
-            f"{m.seconds / count:6.2f} s each  CPU {m.cpu_seconds:7.1f} s  "
-            f"peak RSS: largest process {m.max_rss_mb:5.0f} MB, all processes "
-            f"{m.peak_total_mb:5.0f} MB  (exit {m.returncode})")
+            f"{m.seconds / count:6.2f} s each  {machine}CPU of reaped processes "
+            f"{m.cpu_seconds:7.1f} s  peak RSS: largest process {m.max_rss_mb:5.0f} MB, "
+            f"all processes {m.peak_total_mb:5.0f} MB  (exit {m.returncode})")
 
 
 def run_benchmark(count: int, assignment: str, timeout: int, workers: int | None,
