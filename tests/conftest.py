@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -19,6 +20,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def skip_or_fail(tests: str, reason: str, require_env: str) -> NoReturn:
+    """Skip with ``reason``; fail instead where ``require_env`` is 1 (CI sets it, so that
+    ``tests`` always run there)."""
+    import os
+
+    if os.environ.get(require_env) == "1":
+        pytest.fail(f"{tests} are required here but {reason}")
+    pytest.skip(reason)
 
 
 def unsandboxed_args() -> list[str]:

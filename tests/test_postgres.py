@@ -21,7 +21,7 @@ import pytest
 
 from benchmarks.grade_throughput import build_cohort, generate, grade_rows, make_course, tool_env
 
-from .conftest import ROOT, unsandboxed_args
+from .conftest import ROOT, skip_or_fail, unsandboxed_args
 
 ASSIGNMENT = "00-orientation"
 NOTEBOOK = "00-start-here"
@@ -42,9 +42,7 @@ def _require_postgres() -> Path:
         return found
     reason = ("PostgreSQL's server is not installed (make test installs Debian's postgresql "
               "when run as root)" if not found else "runuser is missing (needed as root)")
-    if os.environ.get("COURSE_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"the PostgreSQL tests are required here but {reason}")
-    pytest.skip(reason)
+    skip_or_fail("the PostgreSQL tests", reason, "COURSE_REQUIRE_POSTGRES")
 
 
 def _as_server_user(command: list[str]) -> list[str]:

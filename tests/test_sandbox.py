@@ -49,7 +49,7 @@ from course.sandbox import (
     sandboxed_autograde_preprocessors,
 )
 
-from .conftest import ROOT
+from .conftest import ROOT, skip_or_fail
 
 MiB = 1024**2
 SECRET = "HIDDEN-KEY-4f1c9"
@@ -60,9 +60,8 @@ def require_sandbox() -> None:
     ok, reason = sandbox_available()
     if ok:
         return
-    if os.environ.get("COURSE_REQUIRE_SANDBOX") == "1":
-        pytest.fail(f"the sandbox is required here but cannot run: {reason}")
-    pytest.skip(f"bubblewrap sandbox unavailable: {reason}")
+    skip_or_fail("the sandbox tests", f"bubblewrap sandbox unavailable: {reason}",
+                 "COURSE_REQUIRE_SANDBOX")
 
 
 def python3_notebook(cells: list[str]) -> nbformat.NotebookNode:

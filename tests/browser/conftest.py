@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import ROOT, free_port
+from ..conftest import ROOT, free_port, skip_or_fail
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -31,9 +31,7 @@ def _require_browser() -> None:
     if CHROMIUM.exists():
         return
     reason = f"{CHROMIUM} is not installed (make test installs it from Debian when run as root)"
-    if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"browser tests are required here but {reason}")
-    pytest.skip(reason)
+    skip_or_fail("browser tests", reason, "COURSE_REQUIRE_BROWSER")
 
 
 def wait_until_serving(url: str, process: subprocess.Popen, log: Path, what: str) -> None:

@@ -21,7 +21,6 @@ test`` runs it). Without it the tests skip, unless COURSE_REQUIRE_BROWSER=1.
 from __future__ import annotations
 
 import json
-import os
 import re
 import urllib.request
 from collections.abc import Iterator
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING
 import nbformat
 import pytest
 
-from ..conftest import ROOT
+from ..conftest import ROOT, skip_or_fail
 from .conftest import CHROMIUM, CHROMIUM_ARGS, OUTPUT
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -109,9 +108,7 @@ def _require_axe() -> None:
     if AXE_JS.is_file():
         return
     reason = f"{AXE_JS.relative_to(ROOT)} is missing (install it: {AXE_INSTALL})"
-    if os.environ.get("COURSE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"the axe tests are required here but {reason}")
-    pytest.skip(reason)
+    skip_or_fail("the axe tests", reason, "COURSE_REQUIRE_BROWSER")
 
 
 def answer_code_cells(learner: Path, source: Path, target: Path) -> None:

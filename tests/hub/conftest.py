@@ -42,7 +42,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import ROOT, free_port
+from ..conftest import ROOT, free_port, skip_or_fail
 
 COURSE_ID = "mesotherapy"
 GRADER = "cmhub-grader"
@@ -90,9 +90,7 @@ def require_hub() -> str:
         command = _proxy_command()
         assert command is not None
         return command
-    if os.environ.get("COURSE_REQUIRE_HUB") == "1":
-        pytest.fail(f"the hub tests are required here but {reason}")
-    pytest.skip(reason)
+    skip_or_fail("the hub tests", reason, "COURSE_REQUIRE_HUB")
 
 
 # --- HTTP ------------------------------------------------------------------------------------
