@@ -580,8 +580,8 @@ class Tuning:
 class _Task:
     task_id: int
     path: str
-    student: str = ""
-    last: bool = True  # the student's last notebook: its sandbox can go
+    student: str
+    last: bool  # the student's last notebook: its sandbox can go
 
 
 @dataclass
@@ -659,7 +659,7 @@ class _NotebookRunner:
         try:
             job.nb = nbformat.read(task.path, as_version=4)
             job.ep = self.execute_class(config=self.config, log=self.log)
-            if self.tuning.fork_kernels and task.student:
+            if self.tuning.fork_kernels:
                 job.submission = self._submission(task)
             if self.tuning.warm_kernels:
                 job.km = self._start_kernel(job)

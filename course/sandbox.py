@@ -50,6 +50,7 @@ as require. Limits are traits: ``c.SandboxedKernelManager.cpu_seconds`` and so o
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import shutil
@@ -636,8 +637,6 @@ class SubmissionKernels:
 
     def launcher(self, kernel_cmd: Sequence[str], env: Mapping[str, str]) -> list[str]:
         """The command jupyter_client runs for a forked kernel (outside the sandbox)."""
-        import json
-
         request = json.dumps({"args": list(kernel_cmd[3:]), "cwd": str(self.cwd),
                               "env": dict(env)})
         return [sys.executable, "-I", "-S", str(PACKAGE_DIR / "kernel_forkserver.py"),
