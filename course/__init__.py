@@ -15,6 +15,10 @@ The package holds everything the notebooks use, so that it can be tested:
 
 __version__ = "0.1.0"
 
+from course.startup import defer_iri_grammar
+
+defer_iri_grammar()  # before anything imports jsonschema: see course.startup
+
 LIMITS_STATEMENT = (
     "This course is education, not clinical guidance. It cannot certify hands-on "
     "competence: supervised practice is required before treating patients. Local "

@@ -765,30 +765,58 @@ def _exit_on_signal(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)
 
 
-def _worker_main(root: str, overrides: Mapping[str, Any], execute_class: str, tuning: Tuning,
-                 log_path: str, inbox: Any, results: Any) -> None:
-    """A worker process: executes notebooks, never touches the gradebook."""
+@dataclass(frozen=True)
+class _WorkerSettings:
+    """What a worker learns once the parent has set up: sent as its first message."""
+
+    execute_class: str
+    log_path: str
+
+
+def _worker_main(root: str, overrides: Mapping[str, Any], tuning: Tuning, inbox: Any,
+                 results: Any) -> None:
+    """A worker process: executes notebooks, never touches the gradebook.
+
+    It starts while the parent sets up, so it loads nbgrader's configuration (and the
+    modules that brings in) first, then waits for its settings.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    _quiet_warnings()
+    os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it for the kernel
+    try:
+        config = load_config(Path(root), overrides)
+        import nbclient  # noqa: F401  (loaded now, while the parent is still setting up)
+    except Exception as error:  # the parent meets it too; reported in the log if not
+        config, failed = None, error
+    else:
+        failed = None
+    settings: _WorkerSettings | None = inbox.get()
+    if settings is None:  # the parent stopped before it was ready
+        return
+    log_fd = os.open(settings.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(log_fd, 1)  # kernels inherit these: their chatter goes to the log
     os.dup2(log_fd, 2)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"[worker {os.getpid()}] %(levelname)s %(message)s")
-    _quiet_warnings()
-    os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it for the kernel
-    runner = _NotebookRunner(load_config(Path(root), overrides), execute_class, tuning)
+    if failed is not None:
+        raise failed
+    runner = _NotebookRunner(config, settings.execute_class, tuning)
     _serve(runner, inbox, results)
 
 
 class _WorkerPool:
-    """Worker processes in numbered slots, each with its own inbox (worked in order)."""
+    """Worker processes in numbered slots, each with its own inbox (worked in order).
 
-    def __init__(self, root: Path, overrides: Mapping[str, Any], execute_class: str,
-                 tuning: Tuning, log_path: Path) -> None:
+    Workers start at once and get ready while the parent sets up; :meth:`configure`
+    sends them what they need before the first task.
+    """
+
+    def __init__(self, root: Path, overrides: Mapping[str, Any], tuning: Tuning) -> None:
         self._ctx = multiprocessing.get_context("spawn")
-        self._args = (str(root), {k: dict(v) for k, v in overrides.items()}, execute_class,
-                      tuning, str(log_path))
+        self._args = (str(root), {k: dict(v) for k, v in overrides.items()}, tuning)
+        self._settings: _WorkerSettings | None = None
+        self._closed = False
         self._results = self._ctx.Queue()
         self._workers: dict[int, tuple[Any, Any]] = {}
         self.held: dict[int, deque[_Task]] = {}
@@ -806,11 +834,24 @@ class _WorkerPool:
 
     def _spawn(self, slot: int) -> None:
         inbox = self._ctx.Queue()
+        if self._settings is not None:  # a replacement worker
+            inbox.put(self._settings)
         process = self._ctx.Process(target=_worker_main,
                                     args=(*self._args, inbox, self._results),
                                     name=f"course-grade-worker-{slot}", daemon=True)
         process.start()
         self._workers[slot] = (process, inbox)
+
+    def __enter__(self) -> _WorkerPool:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        self.close(wait=0 if kind else 15.0)  # interrupted or failed: stop the kernels now
+
+    def configure(self, execute_class: str, log_path: Path) -> None:
+        self._settings = _WorkerSettings(execute_class, str(log_path))
+        for _process, inbox in self._workers.values():
+            inbox.put(self._settings)
 
     def assign(self, slot: int, task: _Task) -> None:
         self.held[slot].append(task)
@@ -852,6 +893,9 @@ class _WorkerPool:
 
     def close(self, wait: float = 15.0) -> None:
         """Ask the workers to stop; after ``wait`` seconds, terminate them."""
+        if self._closed:
+            return
+        self._closed = True
         for _process, inbox in self._workers.values():
             inbox.put(None)
         deadline = time.monotonic() + wait
@@ -1285,12 +1329,22 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
     overrides = {k: dict(v) for k, v in (overrides or {}).items()}
     ensure_tools_on_path()
     _quiet_warnings()
+    if not allow_unsandboxed:  # cohort grading runs untrusted code: never unsandboxed by default
+        overrides.setdefault("SandboxedKernels", {})["sandbox"] = "require"
+    with _WorkerPool(root, overrides, tuning) as pool:  # ready while this process sets up
+        return _grade(root, assignment, pool, started, tuning, overrides, submissions,
+                      roster, progress, execute_unscored, allow_unsandboxed)
+
+
+def _grade(root: Path, assignment: str, pool: _WorkerPool, started: float, tuning: Tuning,
+           overrides: Mapping[str, Mapping[str, Any]], submissions: Path | None,
+           roster: Path | None, progress: Progress | None, execute_unscored: bool,
+           allow_unsandboxed: bool) -> CohortReport:
+    """:func:`grade_cohort` once its workers are starting."""
     from nbgrader.api import Gradebook
     from nbgrader.coursedir import CourseDirectory
     from traitlets.utils.importstring import import_item
 
-    if not allow_unsandboxed:  # cohort grading runs untrusted code: never unsandboxed by default
-        overrides.setdefault("SandboxedKernels", {})["sandbox"] = "require"
     config = load_config(root, overrides)
     sandbox_notice = _sandbox_notice(config, allow_unsandboxed)
     coursedir = CourseDirectory(config=config)
@@ -1319,15 +1373,11 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
                      execute_unscored)
     if progress:
         progress.start(len(intake.students))
-    pool = _WorkerPool(root, overrides, execute_class, tuning, log_path)
-    try:
-        with _working_directory(Path(coursedir.root)), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # nbformat/nbconvert chatter would break the bar
-            outcomes = cohort.run(intake.students, pool, progress)
-    except BaseException:
-        pool.close(wait=0)  # interrupted: stop the workers (and their kernels) now
-        raise
-    pool.close()
+    pool.configure(execute_class, log_path)
+    with _working_directory(Path(coursedir.root)), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbformat/nbconvert chatter would break the bar
+        outcomes = cohort.run(intake.students, pool, progress)
+    pool.close()  # waits for the workers to stop their kernels
     outcomes.sort(key=lambda o: o.student)
     report = CohortReport(assignment, outcomes, problems, time.monotonic() - started,
                           tuning.workers, log_file=log_path, sandbox=sandbox_notice)
