@@ -16,7 +16,7 @@ ifeq ($(shell id -u),0)
 LAB_ARGS += --allow-root
 endif
 
-.PHONY: lab test release start benchmark lint clean help browser postgres hub-proxy sandbox axe
+.PHONY: lab test release start benchmark lint clean help browser postgres hub-proxy sandbox axe bytecode
 
 help:
 	@echo "make lab        set up .venv, refresh release/, copy the learner's notebooks, start JupyterLab"
@@ -34,7 +34,12 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	touch $@
 
-release: $(VENV)/.installed
+# The course's own modules, compiled once: every grading kernel, worker and test process
+# imports them, and PYTHONDONTWRITEBYTECODE (set on some machines) stops Python saving .pyc.
+bytecode: $(VENV)/.installed
+	@$(BIN)/python -m compileall -q course
+
+release: $(VENV)/.installed bytecode
 	$(BIN)/course release
 
 start: release
@@ -97,7 +102,7 @@ axe:
 		npm install --prefix .cache/axe --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION); \
 	else echo "npm is not installed: the axe tests will skip."; fi
 
-test: $(VENV)/.installed-test browser postgres hub-proxy sandbox axe
+test: $(VENV)/.installed-test bytecode browser postgres hub-proxy sandbox axe
 	$(BIN)/python -m pytest
 
 benchmark: $(VENV)/.installed
