@@ -9,6 +9,7 @@ The package holds everything the notebooks use, so that it can be tested:
 - :mod:`course.notebooks` notebook anatomy, hygiene and leak checks
 - :mod:`course.grading`   release, learner copies and self-study checking with nbgrader
 - :mod:`course.cli`       the ``course`` command line
+- :mod:`course.startup`   start-up work put off until it is needed
 
 ``import course`` stays light: nothing here imports nbgrader, matplotlib or ipywidgets.
 """
