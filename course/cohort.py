@@ -21,8 +21,10 @@ course's ``nbgrader_config.py`` -- in this process, one phase at a time:
    a new kernel, as in nbgrader; a kernel never runs a second notebook. A student's
    kernels share one sandbox (a private copy of the student's folder, as nbgrader runs
    all of a student's notebooks in one folder), in which a zygote that has imported
-   ipykernel once forks each new kernel (:mod:`course.kernel_forkserver`); another
-   student always gets another sandbox. A worker starts the kernel for its next
+   ipykernel once forks each new kernel (:mod:`course.kernel_forkserver`). A worker
+   keeps a few such sandboxes (:class:`course.sandbox.SandboxPool`) and reuses one for
+   a later student only after every process in it has been killed, its ``/tmp``
+   emptied and its folder replaced by that student's alone. A worker starts the kernel for its next
    notebook while the current one runs ("warm" kernels: the next kernel boots, it runs
    nothing until its turn), and kills a kernel as soon as its notebook's last cell has
    replied (nbclient's ``shutdown_kernel = "immediate"``) instead of waiting for a
@@ -574,6 +576,8 @@ class Tuning:
     warm_kernels: bool = True   # start the next notebook's kernel while one runs
     kill_kernels: bool = True   # kill a kernel once its last cell replied
     fork_kernels: bool = True   # one sandbox per submission; its kernels forked by a zygote
+    reuse_sandboxes: bool = True  # a worker's sandboxes (and zygotes) serve one student
+    #                               after another, emptied in between (SandboxPool)
 
 
 @dataclass(frozen=True)
@@ -629,13 +633,17 @@ class _NotebookRunner:
         self.tuning = tuning
         self.log = logging.getLogger("course.cohort.worker")
         self._submissions: dict[str, Any] = {}  # student -> SubmissionKernels
+        self._pool: Any = None  # course.sandbox.SandboxPool, with reuse_sandboxes
 
     def _submission(self, task: _Task) -> Any:
         """The shared sandbox of the task's submission (made at its first notebook)."""
-        from course.sandbox import SubmissionKernels
+        from course.sandbox import SandboxPool, SubmissionKernels
 
+        if self.tuning.reuse_sandboxes and self._pool is None:
+            self._pool = SandboxPool(size=WARM_AHEAD + 1)
         if task.student not in self._submissions:
-            self._submissions[task.student] = SubmissionKernels(os.path.dirname(task.path))
+            self._submissions[task.student] = SubmissionKernels(os.path.dirname(task.path),
+                                                                self._pool)
         return self._submissions[task.student]
 
     def _release(self, job: _Job) -> None:
@@ -650,6 +658,8 @@ class _NotebookRunner:
         for submission in self._submissions.values():
             submission.close()
         self._submissions.clear()
+        if self._pool is not None:
+            self._pool.close()
 
     def prepare(self, task: _Task) -> _Job:
         """Read the notebook and, with warm kernels, start its kernel now."""
@@ -914,6 +924,7 @@ class _WorkerPool:
 def _converter_class() -> type:
     """nbgrader's Autograde converter, driven one phase at a time (built lazily so that
     importing this module stays cheap)."""
+    import nbformat
     from nbconvert.preprocessors import ExecutePreprocessor
     from nbconvert.writers import FilesWriter
     from nbgrader.converters import Autograde
@@ -942,8 +953,22 @@ def _converter_class() -> type:
                 raise GradingError("the executed notebook does not match the sanitized one")
             return self.executed, resources
 
+    class ValidateNotebook(NbGraderPreprocessor):
+        """The check nbconvert makes after every step: ``nbformat.validate``."""
+
+        def preprocess(self, nb: Any, resources: Any) -> tuple[Any, Any]:
+            nbformat.validate(nb, relax_add_props=True)
+            return nb, resources
+
     class CohortAutograde(Autograde):
-        """nbgrader's Autograde with its two passes callable separately."""
+        """nbgrader's Autograde with its two passes callable separately.
+
+        nbconvert validates the notebook after every step of a pass (about a fifth of
+        this process's CPU). Here it validates after a pass's first step (the input,
+        as nbconvert first checks it) and after its last (``optimistic_validation``):
+        the steps in between only restore cells and metadata from the gradebook and
+        record grades, so a notebook they left invalid is still refused, at the end.
+        """
 
         executed = AnyTrait(None)
 
@@ -955,6 +980,7 @@ def _converter_class() -> type:
             self.create_student = True
             self.writer = FilesWriter(parent=self, config=self.config)
             self.exporter = self.exporter_class(parent=self, config=self.config)
+            self.exporter.optimistic_validation = True
             for pp in self.preprocessors:
                 self.exporter.register_preprocessor(pp)
 
@@ -969,12 +995,14 @@ def _converter_class() -> type:
         def _init_preprocessors(self) -> None:
             if self._sanitizing:
                 super()._init_preprocessors()
-                return
-            self.exporter._preprocessors = []
-            for item in self.autograde_preprocessors:
-                if is_execute(item):
-                    item = ExecutedElsewhere(executed=self.executed, parent=self.exporter)
-                self.exporter.register_preprocessor(item)
+            else:
+                self.exporter._preprocessors = []
+                for item in self.autograde_preprocessors:
+                    if is_execute(item):
+                        item = ExecutedElsewhere(executed=self.executed,
+                                                 parent=self.exporter)
+                    self.exporter.register_preprocessor(item)
+            self.exporter._preprocessors.insert(1, ValidateNotebook(parent=self.exporter))
 
         def submitted_notebooks(self, student: str) -> list[str]:
             folder = self._format_source(self.coursedir.assignment_id, student)
@@ -1311,11 +1339,12 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
                  overrides: Mapping[str, Mapping[str, Any]] | None = None,
                  progress: Progress | None = None, warm_kernels: bool = True,
                  kill_kernels: bool = True, execute_unscored: bool = True,
-                 allow_unsandboxed: bool = False, fork_kernels: bool = True) -> CohortReport:
+                 allow_unsandboxed: bool = False, fork_kernels: bool = True,
+                 reuse_sandboxes: bool = True) -> CohortReport:
     """Autograde every submission of ``assignment`` in the course at ``root``.
 
-    ``warm_kernels``, ``kill_kernels`` and ``fork_kernels`` switch the speed-ups off for
-    measurement.
+    ``warm_kernels``, ``kill_kernels``, ``fork_kernels`` and ``reuse_sandboxes`` switch
+    the speed-ups off for measurement.
     ``execute_unscored=False`` (opt-in, not nbgrader's behaviour) does not run notebooks
     worth 0 points: same grades, but their autograded copies and feedback have no
     outputs. Raises CohortInputError for unusable arguments (nothing graded) and
@@ -1325,7 +1354,8 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
     from course.grading import ensure_tools_on_path
 
     started = time.monotonic()
-    tuning = Tuning(check_workers(workers), warm_kernels, kill_kernels, fork_kernels)
+    tuning = Tuning(check_workers(workers), warm_kernels, kill_kernels, fork_kernels,
+                    reuse_sandboxes)
     overrides = {k: dict(v) for k, v in (overrides or {}).items()}
     ensure_tools_on_path()
     _quiet_warnings()

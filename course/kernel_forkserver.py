@@ -20,11 +20,20 @@ it would a kernel: when the launcher dies, the zygote kills the kernel's process
 
 Every kernel is still a new process that has run no notebook code: no state passes from
 one notebook's kernel to the next (only files in the shared working folder, as under
-stock nbgrader, where all of a student's notebooks run in one folder). Students never
-share a zygote. What the zygote loads ahead: ipykernel, and the course's content and
-question bank that every lesson's set-up cell reads (read-only data, parsed from the same
-files a kernel would parse). The debugger (debugpy) is not loaded: graded kernels are
-never debugged.
+stock nbgrader, where all of a student's notebooks run in one folder). A zygote runs
+no notebook code itself, and serves one student at a time. What the zygote loads ahead:
+ipykernel, and the course's content and question bank that every lesson's set-up cell
+reads (read-only data, parsed from the same files a kernel would parse). The debugger
+(debugpy) is not loaded: graded kernels are never debugged.
+
+A zygote may serve one submission after another (``course grade`` keeps a few per
+worker, see :class:`course.sandbox.SandboxPool`). Between two submissions the grader
+writes ``reset`` on the zygote's standard input; the zygote kills every other process
+in its sandbox (its pid namespace: kernels, and whatever they left running), empties
+``/tmp`` and ``/dev/shm``, binds its socket afresh and answers ``ready`` on its standard
+output. Only the grader holds those pipes: a kernel gets ``/dev/null`` and the log
+instead, and the zygote is not dumpable, so no kernel can trace it, read its memory or
+reach its pipes through ``/proc``. The grader then replaces the working folder.
 
 The launcher half imports only the standard library (it runs with ``-S``).
 """
@@ -40,8 +49,14 @@ import signal
 import socket
 import sys
 import time
+from typing import Any
 
 REQUEST_LIMIT = 1 << 20        # bytes of one launch request
+RESET_SECONDS = 10.0           # how long a reset may try to stop the sandbox's processes
+RESET = b"reset\n"             # grader -> zygote, on its standard input
+READY = b"ready\n"             # zygote -> grader, on its standard output
+EMPTIED_ON_RESET = ("/tmp", "/dev/shm")
+PR_SET_DUMPABLE = 4
 CONNECT_SECONDS = 120.0        # how long a launcher waits for its zygote to listen
 POLL_SECONDS = 0.1             # how often the zygote looks for ended kernels
 LAUNCHER_MODULE = "ipykernel_launcher"
@@ -145,10 +160,113 @@ def parse_request(line: bytes) -> dict:
     return request
 
 
+def set_dumpable(dumpable: bool) -> bool:
+    """prctl(PR_SET_DUMPABLE): a process that is not dumpable cannot be traced, nor its
+    ``/proc`` files read, by other processes of its user. False where unsupported."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_DUMPABLE, int(dumpable), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _stat(pid: int | str) -> tuple[str, int] | None:
+    """(state, parent pid) of a process from ``/proc``, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as file:
+            fields = file.read().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
+def ancestors(pid: int) -> set[int]:
+    """``pid``'s parent, its parent and so on (bwrap and the pid namespace's init)."""
+    found: set[int] = set()
+    info = _stat(pid)
+    while info is not None and info[1] > 0 and info[1] not in found:
+        found.add(info[1])
+        info = _stat(info[1])
+    return found
+
+
+def other_processes(keep: set[int]) -> list[int]:
+    """Live processes visible in ``/proc`` (zombies aside) that are not in ``keep``."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit() and int(name) not in keep:
+            info = _stat(name)
+            if info is not None and info[0] not in ("Z", "X"):
+                found.append(int(name))
+    return found
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _empty(folder: str) -> None:
+    """Remove what is in ``folder`` (what cannot be removed, such as a read-only
+    mount, stays)."""
+    import shutil
+
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def stop_everything_else(seconds: float = RESET_SECONDS) -> bool:
+    """Kill every process of the sandbox except this one and its ancestors; True once
+    none is left (run in the zygote, whose pid namespace is the sandbox)."""
+    keep = {os.getpid(), *ancestors(os.getpid())}
+    deadline = time.monotonic() + seconds
+    while True:
+        others = other_processes(keep)
+        if not others:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        for pid in others:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        _reap()
+        time.sleep(0.002)
+
+
+def _listen(path: str) -> socket.socket:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(16)
+    return listener
+
+
 def become_kernel(request: dict) -> int:
     """In the forked child: run ipykernel as ``python -m ipykernel_launcher ARGS`` would."""
     import runpy
 
+    empty, writer = os.pipe()  # standard input at its end, as /dev/null (which nobody
+    os.close(writer)           # may not open here): never the grader's control pipe
+    os.dup2(empty, 0)
+    os.close(empty)
+    os.dup2(2, 1)
+    set_dumpable(True)  # an ordinary process again (the zygote is not dumpable)
     os.setsid()  # its own process group, killed as a whole when the launcher goes
     for number in (signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(number, signal.SIG_DFL)
@@ -196,13 +314,34 @@ def _read_request(conn: socket.socket) -> bytes:
 def serve(path: str) -> None:
     """Listen at ``path``; fork a kernel per request; report each end; never returns."""
     preload()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(16)
+    set_dumpable(False)
+    listener = _listen(path)
     kernels: dict[int, socket.socket] = {}   # kernel pid -> its launcher's connection
+    control = sys.stdin.buffer
+    watched: list[Any] = [control]
     while True:
-        readable, _, _ = select.select([listener, *kernels.values()], [], [], POLL_SECONDS)
+        readable, _, _ = select.select([listener, *watched, *kernels.values()], [], [],
+                                       POLL_SECONDS)
         for ready in readable:
+            if ready is control:
+                command = control.readline()
+                if not command:  # the grader closed the pipe: serve on, stop listening
+                    watched = []
+                elif command == RESET:
+                    for pid, conn in kernels.items():
+                        _kill_group(pid)
+                        conn.close()
+                    kernels.clear()
+                    listener.close()
+                    if not stop_everything_else():
+                        os._exit(1)  # the grader builds a new sandbox instead
+                    _reap()
+                    for folder in EMPTIED_ON_RESET:
+                        _empty(folder)
+                    listener = _listen(path)
+                    sys.stdout.buffer.write(READY)
+                    sys.stdout.buffer.flush()
+                break  # the listener may be new: select again
             if ready is listener:
                 conn, _ = listener.accept()
                 try:

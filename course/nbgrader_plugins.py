@@ -57,10 +57,10 @@ def share_gradebook_engines() -> None:
     SQLAlchemy engine.
 
     nbgrader opens a new Gradebook, with a new engine, for nearly every step of every
-    notebook, so SQLAlchemy compiles each query again and reconnects each time (about a
-    fifth of ``course grade``'s own CPU). ``Gradebook.close`` never disposes of its
-    engine, so sharing one changes only that: the queries, sessions and commits are
-    nbgrader's own.
+    notebook, so SQLAlchemy compiles each query again each time (about a fifth of
+    ``course grade``'s own CPU). A shared engine keeps its compiled queries;
+    ``Gradebook.close`` still disposes of its connections, as before. The queries,
+    sessions and commits are nbgrader's own.
     """
     from nbgrader import api
 

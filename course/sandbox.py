@@ -30,9 +30,13 @@ nbgrader runs a learner's code with the grader's permissions. :class:`SandboxedK
 
 ``course grade`` starts all the kernels of one submission in one sandbox
 (:class:`SubmissionKernels`): the folder is copied once, and a zygote in the sandbox
-(:mod:`course.kernel_forkserver`) forks each kernel, so that ipykernel is imported once
-per submission. Each kernel is still a new process with the limits above; the
-process count is then per submission. No two submissions ever share a sandbox.
+(:mod:`course.kernel_forkserver`) forks each kernel. Each kernel is still a new process
+with the limits above; the process count is then per submission. A grading worker
+reuses its sandboxes and zygotes from one submission to the next (:class:`SandboxPool`),
+so that ipykernel is imported once per worker: between two submissions the zygote kills
+every other process in the sandbox and empties its ``/tmp`` and ``/dev/shm``, and the
+grader replaces the working folder with the next submission's copy. Two submissions are
+never in one sandbox at the same time, and nothing of one is left for the next.
 
 Interrupts go over the control channel (``interrupt_mode = "message"``): a signal to the
 launcher's process group would reach bwrap, not the kernel.
@@ -49,6 +53,7 @@ as require. Limits are traits: ``c.SandboxedKernelManager.cpu_seconds`` and so o
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -74,6 +79,7 @@ from traitlets.config import Configurable
 from course.paths import PACKAGE_DIR
 
 NOBODY = 65534  # uid of nobody and gid of nogroup on Debian
+ZYGOTE_RESET_SECONDS = 15.0  # a zygote's reset between two submissions, at most
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 REQUIRE_ENV = "COURSE_REQUIRE_SANDBOX"
 HOME = "/tmp"
@@ -345,22 +351,29 @@ class Sandbox:
     """The folder of one sandboxed kernel: sockets, the work copy, passwd and group."""
 
     def __init__(self, cwd: str | os.PathLike | None, extra_read_only: Sequence[str] = (),
-                 max_copy_bytes: int = 256 * MiB) -> None:
+                 max_copy_bytes: int = 256 * MiB, mount: str | os.PathLike | None = None
+                 ) -> None:
+        """``cwd``: the folder copied in and mounted at its own path. ``mount`` instead:
+        an empty work folder mounted at that path, filled later (:class:`SandboxPool`)."""
         self.root = Path(tempfile.mkdtemp(prefix="course-sandbox-"))
         self.as_root = os.geteuid() == 0
         try:
-            self._build(cwd, extra_read_only, max_copy_bytes)
+            self._build(cwd, extra_read_only, max_copy_bytes, mount)
         except BaseException:
             self.remove()
             raise
 
     def _build(self, cwd: str | os.PathLike | None, extra: Sequence[str],
-               max_copy_bytes: int) -> None:
+               max_copy_bytes: int, mount: str | os.PathLike | None) -> None:
         roots = course_roots()
         self.sockets = self.root / "sockets"
         self.sockets.mkdir(mode=0o700)
         self.work = self.root / "work"
-        if cwd is None:
+        if mount is not None:
+            self.cwd = Path(mount).resolve()
+            check_visible(self.cwd, roots, "working folder")
+            self.work.mkdir()
+        elif cwd is None:
             self.cwd = Path(HOME) / "work"
             self.work.mkdir()
         else:
@@ -401,6 +414,23 @@ class Sandbox:
         """Make a file the grader wrote (the connection file) readable by the kernel."""
         if self.as_root:
             os.chown(path, NOBODY, NOBODY)
+
+    def stage(self, folder: Path, max_copy_bytes: int) -> None:
+        """Empty the work folder (it stays: the sandbox has it mounted) and the sockets
+        folder, but for the zygote's socket; copy ``folder`` (inside the mount) in."""
+        for parent, keep in ((self.work, None), (self.sockets, "forkserver")):
+            for entry in os.scandir(parent):
+                if entry.name == keep:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+        target = self.work / folder.resolve().relative_to(self.cwd)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        copy_folder(folder, target, max_copy_bytes)
+        if self.as_root:
+            chown_tree(self.work, NOBODY, NOBODY)
 
     def remove(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -589,19 +619,23 @@ class SubmissionKernels:
     """One sandbox for all the kernels of one submission (``course grade``).
 
     The sandbox (a private copy of the submission's folder, as for a single kernel) is
-    built at the first kernel; a zygote (:mod:`course.kernel_forkserver`) then runs in
-    it and forks each of the submission's kernels, so that ipykernel is imported once
+    made ready at the first kernel; a zygote (:mod:`course.kernel_forkserver`) then runs
+    in it and forks each of the submission's kernels, so that ipykernel is imported once
     per submission instead of once per notebook. Every kernel is still a fresh process;
-    as under stock nbgrader, a student's notebooks share their working folder. Another
-    student's submission always gets another sandbox. :meth:`close` ends it all.
+    as under stock nbgrader, a student's notebooks share their working folder. With a
+    :class:`SandboxPool`, the sandbox and its zygote come from the pool and go back to
+    it at :meth:`close`; without one, they are made for this submission and removed.
     """
 
-    def __init__(self, cwd: str | os.PathLike) -> None:
+    def __init__(self, cwd: str | os.PathLike, pool: SandboxPool | None = None) -> None:
         self.cwd = Path(cwd).resolve()
+        self.pool = pool
         self.box: Sandbox | None = None
-        self.process: subprocess.Popen | None = None
-        self._zygote_key: tuple | None = None
-        self._kernels = 0
+        self.zygote: Zygote | None = None
+
+    @property
+    def process(self) -> subprocess.Popen | None:
+        return self.zygote.process if self.zygote is not None else None
 
     def accepts(self, cwd: str | os.PathLike | None) -> bool:
         return cwd is not None and Path(cwd).resolve() == self.cwd
@@ -609,7 +643,11 @@ class SubmissionKernels:
     def sandbox(self, extra_read_only: Sequence[str] = (), max_copy_bytes: int = 256 * MiB
                 ) -> Sandbox:
         if self.box is None:
-            self.box = Sandbox(self.cwd, extra_read_only, max_copy_bytes)
+            if self.pool is not None:
+                self.zygote = self.pool.lease(self.cwd, tuple(extra_read_only), max_copy_bytes)
+            if self.zygote is None:  # no pool, or this folder cannot be pooled
+                self.zygote = Zygote(Sandbox(self.cwd, extra_read_only, max_copy_bytes))
+            self.box = self.zygote.box
         return self.box
 
     @property
@@ -618,22 +656,14 @@ class SubmissionKernels:
 
     def kernel_files(self) -> tuple[str, str]:
         """IPC socket base and connection file of the next kernel."""
-        self._kernels += 1
-        base = self.sandbox().sockets / f"kernel-{self._kernels}"
-        return str(base), f"{base}.json"
+        self.sandbox()
+        return self.zygote.kernel_files()
 
     def start_zygote(self, python: str, env: Mapping[str, str], limits: Limits) -> bool:
         """Start the zygote (once). False when it cannot serve this kernel: another
         interpreter, environment or limits than its own, or it has stopped."""
-        key = (python, tuple(sorted(env.items())), limits)
-        if self.process is None:
-            box = self.sandbox()
-            command = [python, "-m", "course.kernel_forkserver", "serve", str(self.socket)]
-            self.process = subprocess.Popen(box.command(command, env, limits),
-                                            env={"PATH": os.defpath}, cwd=str(box.root),
-                                            stdin=subprocess.DEVNULL)
-            self._zygote_key = key
-        return key == self._zygote_key and self.process.poll() is None
+        self.sandbox()
+        return self.zygote.start(python, env, limits)
 
     def launcher(self, kernel_cmd: Sequence[str], env: Mapping[str, str]) -> list[str]:
         """The command jupyter_client runs for a forked kernel (outside the sandbox)."""
@@ -643,17 +673,153 @@ class SubmissionKernels:
                 "launch", str(self.socket), str(self.process.pid), request]
 
     def close(self) -> None:
-        """Stop the zygote and every kernel in the sandbox; remove its folder."""
+        """Give the sandbox back to the pool, or stop its zygote and every kernel in it
+        and remove its folder."""
+        if self.zygote is not None:
+            if self.pool is not None and self.pool.owns(self.zygote):
+                self.pool.give_back(self.zygote)
+            else:
+                self.zygote.close()
+        self.zygote = self.box = None
+
+
+class Zygote:
+    """A sandbox and the zygote running in it (started at its first forked kernel)."""
+
+    def __init__(self, box: Sandbox) -> None:
+        self.box = box
+        self.process: subprocess.Popen | None = None
+        self.key: tuple | None = None
+        self._kernels = 0
+
+    def kernel_files(self) -> tuple[str, str]:
+        self._kernels += 1
+        base = self.box.sockets / f"kernel-{self._kernels}"
+        return str(base), f"{base}.json"
+
+    def start(self, python: str, env: Mapping[str, str], limits: Limits) -> bool:
+        key = (python, tuple(sorted(env.items())), limits)
+        if self.process is None:
+            command = [python, "-m", "course.kernel_forkserver", "serve",
+                       str(self.box.sockets / "forkserver")]
+            self.process = subprocess.Popen(self.box.command(command, env, limits),
+                                            env={"PATH": os.defpath}, cwd=str(self.box.root),
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.key = key
+        return key == self.key and self.process.poll() is None
+
+    def reset(self, seconds: float = ZYGOTE_RESET_SECONDS) -> bool:
+        """Ask the zygote to stop every other process of its sandbox and empty its /tmp;
+        True once it says it is ready (a sandbox without a zygote is ready as it is)."""
+        if self.process is None:
+            return True
+        if self.process.poll() is not None:
+            return False
+        import select
+
+        from course.kernel_forkserver import READY, RESET
+
+        try:
+            self.process.stdin.write(RESET)
+            self.process.stdin.flush()
+            readable, _, _ = select.select([self.process.stdout], [], [], seconds)
+            return bool(readable) and self.process.stdout.readline() == READY
+        except (OSError, ValueError):
+            return False
+
+    def close(self) -> None:
         if self.process is not None:
             self.process.kill()
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                log.warning("the zygote of %s did not stop", self.cwd)
+                log.warning("the zygote of %s did not stop", self.box.cwd)
+            for pipe in (self.process.stdin, self.process.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()
             self.process = None
-        if self.box is not None:
-            self.box.remove()
-            self.box = None
+        self.box.remove()
+
+
+class SandboxPool:
+    """Sandboxes (and their zygotes) that one grading worker reuses from one submission
+    to the next, so that a zygote imports ipykernel once per worker, not once per student.
+
+    A pooled sandbox mounts an empty work folder at the grandparent of the submission's
+    folder (``autograded/``); for each submission, its zygote first kills every process
+    left in the sandbox and empties its ``/tmp`` (:func:`course.kernel_forkserver.serve`),
+    then the grader empties the work folder and copies in that submission's folder alone.
+    Nothing of one student -- process, file or kernel -- is left when the next one's
+    kernels start. A submission leases a sandbox no other submission is using, so warm
+    kernels of the next student never share one with the current student. A sandbox
+    whose reset fails is removed, and another made.
+    """
+
+    def __init__(self, size: int = 3, reset_seconds: float = ZYGOTE_RESET_SECONDS) -> None:
+        self.size = size  # idle sandboxes kept
+        self.reset_seconds = reset_seconds
+        self._idle: list[tuple[tuple, Zygote]] = []
+        self._leased: dict[int, tuple] = {}
+
+    def owns(self, zygote: Zygote) -> bool:
+        return id(zygote) in self._leased
+
+    def lease(self, cwd: Path, extra_read_only: tuple[str, ...], max_copy_bytes: int
+              ) -> Zygote | None:
+        """A sandbox holding only ``cwd``'s copy, or None if ``cwd`` cannot be pooled."""
+        mount = cwd.parent.parent
+        key = (mount, extra_read_only)
+        zygote = self._reset_idle(key)
+        if zygote is not None:
+            try:
+                zygote.box.stage(cwd, max_copy_bytes)
+            except OSError:  # e.g. a kernel took the folder's permissions away
+                log.warning("a pooled sandbox could not be emptied; it is replaced")
+                zygote.close()
+                zygote = None
+            except BaseException:
+                zygote.close()
+                raise
+        if zygote is None:
+            try:
+                zygote = Zygote(Sandbox(None, extra_read_only, max_copy_bytes, mount=mount))
+            except ValueError:  # the mount would show a course root
+                return None
+            try:
+                if any(p.is_relative_to(zygote.box.cwd) for p in
+                       (*zygote.box.read_only, zygote.box.sockets)):
+                    zygote.close()
+                    return None
+                zygote.box.stage(cwd, max_copy_bytes)
+            except BaseException:
+                zygote.close()
+                raise
+        self._leased[id(zygote)] = key
+        return zygote
+
+    def _reset_idle(self, key: tuple) -> Zygote | None:
+        """An idle sandbox for ``key``, reset; those that fail to reset are removed."""
+        while True:
+            found = next((i for i, (k, _) in enumerate(self._idle) if k == key), None)
+            if found is None:
+                return None
+            zygote = self._idle.pop(found)[1]
+            if zygote.reset(self.reset_seconds):
+                return zygote
+            log.warning("a pooled sandbox did not reset; it is replaced")
+            zygote.close()
+
+    def give_back(self, zygote: Zygote) -> None:
+        key = self._leased.pop(id(zygote))
+        self._idle.append((key, zygote))
+        while len(self._idle) > self.size:
+            self._idle.pop(0)[1].close()
+
+    def close(self) -> None:
+        """Stop every idle sandbox (leased ones are closed by their submission)."""
+        for _key, zygote in self._idle:
+            zygote.close()
+        self._idle.clear()
 
 
 def choose_kernel_manager(mode: str = "auto", logger: logging.Logger | None = None) -> type:

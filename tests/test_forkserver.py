@@ -1,10 +1,13 @@
-"""One sandbox per submission, its kernels forked by a zygote (course/kernel_forkserver.py).
+"""One sandbox for a submission's kernels, forked by a zygote (course/kernel_forkserver.py).
 
 Pure tests check the launcher and request handling. The kernel tests start real
 kernels through SandboxedKernelManager in a SubmissionKernels sandbox and check what
 "a fresh kernel per notebook" has to mean: a new process that has run nothing of the
 previous notebook, in the submission's working folder, as nobody; a kernel that stops
 or is killed is reported; another student's submission sees nothing of this one.
+A SandboxPool lets one sandbox and its zygote serve one student after another: the
+pool tests check that nothing of the first student (process, file, /tmp) reaches the
+second, and that a kernel cannot reach the zygote that outlives it.
 They skip where bubblewrap cannot run, unless COURSE_REQUIRE_SANDBOX=1.
 """
 
@@ -26,7 +29,9 @@ from course import kernel_forkserver
 from course.paths import PACKAGE_DIR
 from course.sandbox import (
     NOBODY,
+    Sandbox,
     SandboxedKernelManager,
+    SandboxPool,
     SubmissionKernels,
     is_ipykernel_command,
 )
@@ -221,3 +226,163 @@ def test_another_folder_is_not_forked(submission: SubmissionKernels, tmp_path: P
     assert submission.accepts(submission.cwd)
     assert not submission.accepts(tmp_path)
     assert not submission.accepts(None)
+
+
+# ---------------------------------------------------------------- a pool of sandboxes
+
+
+def student_folder(root: Path, student: str, files: dict[str, str]) -> Path:
+    folder = root / "autograded" / student / "assignment"
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_staging_replaces_the_work_folder_and_keeps_the_zygote_socket(tmp_path: Path
+                                                                      ) -> None:
+    first = student_folder(tmp_path, "ada", {"a.txt": "ada"})
+    second = student_folder(tmp_path, "ben", {"b.txt": "ben"})
+    box = Sandbox(None, mount=tmp_path / "autograded")
+    try:
+        assert box.cwd == (tmp_path / "autograded").resolve()
+        box.stage(first, max_copy_bytes=1 << 20)
+        (box.work / "ada" / "assignment" / "made.txt").write_text("by a kernel")
+        (box.sockets / "forkserver").write_text("the zygote's socket")
+        (box.sockets / "kernel-1.json").write_text("{}")
+        box.stage(second, max_copy_bytes=1 << 20)
+        assert [p.name for p in box.work.iterdir()] == ["ben"]
+        assert sorted(p.name for p in (box.work / "ben" / "assignment").iterdir()) == [
+            "b.txt"]
+        assert sorted(p.name for p in box.sockets.iterdir()) == ["forkserver"]
+        with pytest.raises(ValueError, match="larger than"):
+            box.stage(first, max_copy_bytes=1)
+    finally:
+        box.remove()
+
+
+def test_a_folder_whose_grandparent_is_a_course_root_is_not_pooled(tmp_path: Path) -> None:
+    (tmp_path / "nbgrader_config.py").write_text("")
+    (tmp_path / "source").mkdir()
+    folder = tmp_path / "ada" / "assignment"
+    folder.mkdir(parents=True)
+    pool = SandboxPool()
+    assert pool.lease(folder.resolve(), (), 1 << 20) is None
+    submission = SubmissionKernels(folder, pool)  # a sandbox of its own instead
+    try:
+        assert submission.sandbox().cwd == folder.resolve()
+        assert not pool.owns(submission.zygote)
+    finally:
+        submission.close()
+    assert not submission.zygote
+
+
+LEAVE_TRACES = (
+    "import json, os, subprocess\n"
+    "open('/tmp/mark', 'w').write('ada'); open('/dev/shm/mark', 'w').write('ada')\n"
+    "open('mine.txt', 'w').write('ada')\n"
+    "left = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+    "print('RESULT ' + json.dumps({'name': 'ada', 'left': left.pid, 'pid': os.getpid()}))")
+
+LOOK_AROUND = (
+    "import json, os\n"
+    "def alive(pid):\n"
+    "    try:\n"
+    "        os.kill(pid, 0)\n"
+    "    except ProcessLookupError:\n"
+    "        return False\n"
+    "    return True\n"
+    "print('RESULT ' + json.dumps({'name': 'ben', 'tmp': os.path.exists('/tmp/mark'), "
+    "'shm': os.listdir('/dev/shm'), 'files': sorted(os.listdir('.')), "
+    "'others': sorted(os.listdir('../..')), 'left': alive(LEFT), 'pid': os.getpid()}))")
+
+
+def test_a_pooled_sandbox_serves_the_next_student_with_nothing_of_the_last(
+        tmp_path: Path) -> None:
+    require_sandbox()
+    pool = SandboxPool()
+    ada = SubmissionKernels(student_folder(tmp_path, "ada", {"a.txt": "ada"}), pool)
+    ben = SubmissionKernels(student_folder(tmp_path, "ben", {"b.txt": "ben"}), pool)
+    try:
+        traces = results(run(ada, [LEAVE_TRACES]))["ada"]
+        zygote = ada.process.pid
+        ada.close()  # back to the pool: its zygote and the process left behind stay
+        seen = results(run(ben, [LOOK_AROUND.replace("LEFT", str(traces["left"]))]))["ben"]
+        assert ben.process.pid == zygote  # the same zygote serves the next student
+    finally:
+        ada.close()
+        ben.close()
+        pool.close()
+    assert seen["left"] is False  # the first student's process was killed
+    assert seen["tmp"] is False  # /tmp was emptied
+    assert seen["shm"] == []
+    assert seen["files"] == ["b.txt"]
+    assert seen["others"] == ["ben"]  # no other student's folder
+    assert seen["pid"] != traces["pid"]
+
+
+def test_a_kernel_cannot_reach_its_long_lived_zygote(tmp_path: Path) -> None:
+    require_sandbox()
+    pool = SandboxPool()
+    ada = SubmissionKernels(student_folder(tmp_path, "ada", {}), pool)
+    probe = (
+        "import json, os\n"
+        "found = {}\n"
+        "for what, path in (('environ', '/proc/%d/environ'), ('mem', '/proc/%d/mem'),\n"
+        "                   ('control', '/proc/%d/fd/0')):\n"
+        "    try:\n"
+        "        open(path % os.getppid(), 'rb').read(1)\n"
+        "        found[what] = 'read'\n"
+        "    except OSError as error:\n"
+        "        found[what] = type(error).__name__\n"
+        "found['stdin'] = os.read(0, 10).decode()\n"
+        "print('RESULT ' + json.dumps({'name': 'probe', **found}))")
+    try:
+        seen = results(run(ada, [probe]))["probe"]
+    finally:
+        ada.close()
+        pool.close()
+    assert seen == {"environ": "PermissionError", "mem": "PermissionError",
+                    "control": "PermissionError", "stdin": ""}
+
+
+def test_a_zygote_that_stopped_is_replaced(tmp_path: Path) -> None:
+    require_sandbox()
+    pool = SandboxPool()
+    ada = SubmissionKernels(student_folder(tmp_path, "ada", {}), pool)
+    ben = SubmissionKernels(student_folder(tmp_path, "ben", {"b.txt": "ben"}), pool)
+    try:
+        run(ada, ["x = 1"])
+        first = ada.process
+        first.kill()  # the zygote stops (a student's code may kill it)
+        first.wait()
+        ada.close()
+        seen = results(run(ben, [PROBE]))["probe"]
+        assert ben.process is not first and ben.process.poll() is None
+        assert first.poll() is not None
+    finally:
+        ada.close()
+        ben.close()
+        pool.close()
+    assert seen["files"] == ["b.txt"]
+
+
+def test_a_zygote_stopped_by_a_student_is_replaced_not_waited_for(tmp_path: Path) -> None:
+    require_sandbox()
+    pool = SandboxPool(reset_seconds=1)
+    ada = SubmissionKernels(student_folder(tmp_path, "ada", {}), pool)
+    ben = SubmissionKernels(student_folder(tmp_path, "ben", {"b.txt": "ben"}), pool)
+    try:
+        run(ada, ["import os, signal; os.kill(os.getppid(), signal.SIGSTOP)"])
+        first = ada.process
+        ada.close()
+        started = time.monotonic()
+        seen = results(run(ben, [PROBE]))["probe"]
+        assert time.monotonic() - started < 20
+        assert ben.process is not first
+        assert first.poll() is not None  # the stopped one was killed
+    finally:
+        ada.close()
+        ben.close()
+        pool.close()
+    assert seen["files"] == ["b.txt"]
