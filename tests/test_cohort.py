@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -254,16 +255,19 @@ def test_each_failure_is_named_and_leaves_no_zero_in_the_gradebook(course: Path,
     answer.source += "\nimport os\nos._exit(1)"
     (folder / "erin.ipynb").write_text(nbformat.writes(dies), encoding="utf-8")
     (folder / "bad name.ipynb").write_text(notebook_text("correct"), encoding="utf-8")
+    invalid = json.loads(notebook_text("correct"))  # JSON, but not nbformat's schema
+    invalid["cells"].append({"cell_type": "markdown", "metadata": {}, "source": 42})
+    (folder / "frank.ipynb").write_text(json.dumps(invalid), encoding="utf-8")
 
     result = grade(course, "--submissions", str(folder), "--timeout", "3")
     assert result.returncode == 1, result.stdout + result.stderr
     rows = status_rows(course)
-    assert set(rows) == {"alice", "bob", "carol", "dave", "erin"}
+    assert set(rows) == {"alice", "bob", "carol", "dave", "erin", "frank"}
     assert (rows["alice"]["status"], rows["alice"]["score"]) == (GRADED, "1")
     assert rows["dave"]["status"] == GRADED and rows["dave"]["score"] == "1"
     assert "interrupted" in rows["dave"]["detail"]  # the loop timed out; the answer counts
     for student, why in (("bob", "not a valid notebook"), ("carol", "missing notebook"),
-                         ("erin", "kernel died")):
+                         ("erin", "kernel died"), ("frank", "not a valid notebook")):
         assert rows[student]["status"] == FAILED and why in rows[student]["detail"], rows
         assert rows[student]["score"] == ""
         assert not has_submission(course, student)  # nothing that exports as a real 0
