@@ -31,9 +31,10 @@ worker, see :class:`course.sandbox.SandboxPool`). Between two submissions the gr
 writes ``reset`` on the zygote's standard input; the zygote kills every other process
 in its sandbox (its pid namespace: kernels, and whatever they left running), empties
 ``/tmp`` and ``/dev/shm``, binds its socket afresh and answers ``ready`` on its standard
-output. Only the grader holds those pipes: a kernel gets ``/dev/null`` and the log
-instead, and the zygote is not dumpable, so no kernel can trace it, read its memory or
-reach its pipes through ``/proc``. The grader then replaces the working folder.
+output; System V IPC objects left behind are removed too. Only the grader holds those
+pipes: a kernel gets an empty pipe and the log instead, and the zygote is not dumpable,
+so no kernel can trace it, read its memory or reach its pipes through ``/proc``. The
+grader then replaces the working folder.
 
 The launcher half imports only the standard library (it runs with ``-S``).
 """
@@ -230,6 +231,19 @@ def _empty(folder: str) -> None:
                 os.unlink(entry.path)
 
 
+def remove_ipc_objects() -> None:
+    """Remove the System V shared memory, semaphores and message queues left in the
+    sandbox's IPC namespace (they outlive the processes that made them)."""
+    import shutil
+    import subprocess
+
+    tool = shutil.which("ipcrm", path="/usr/bin:/bin")
+    if tool is not None:  # input=b"": never the control pipe (nobody cannot open /dev/null)
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run([tool, "--all"], input=b"", capture_output=True, timeout=10,
+                           check=False)
+
+
 def stop_everything_else(seconds: float = RESET_SECONDS) -> bool:
     """Kill every process of the sandbox except this one and its ancestors; True once
     none is left (run in the zygote, whose pid namespace is the sandbox)."""
@@ -338,6 +352,7 @@ def serve(path: str) -> None:
                     _reap()
                     for folder in EMPTIED_ON_RESET:
                         _empty(folder)
+                    remove_ipc_objects()
                     listener = _listen(path)
                     sys.stdout.buffer.write(READY)
                     sys.stdout.buffer.flush()

@@ -282,6 +282,8 @@ LEAVE_TRACES = (
     "open('/tmp/mark', 'w').write('ada'); open('/dev/shm/mark', 'w').write('ada')\n"
     "open('mine.txt', 'w').write('ada')\n"
     "left = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+    "import ctypes; assert ctypes.CDLL(None).shmget(0, 4096, 0o1600) >= 0\n"
+    "assert len(open('/proc/sysvipc/shm').readlines()) == 2\n"
     "print('RESULT ' + json.dumps({'name': 'ada', 'left': left.pid, 'pid': os.getpid()}))")
 
 LOOK_AROUND = (
@@ -294,6 +296,7 @@ LOOK_AROUND = (
     "    return True\n"
     "print('RESULT ' + json.dumps({'name': 'ben', 'tmp': os.path.exists('/tmp/mark'), "
     "'shm': os.listdir('/dev/shm'), 'files': sorted(os.listdir('.')), "
+    "'sysv': open('/proc/sysvipc/shm').readlines()[1:], "
     "'others': sorted(os.listdir('../..')), 'left': alive(LEFT), 'pid': os.getpid()}))")
 
 
@@ -316,6 +319,7 @@ def test_a_pooled_sandbox_serves_the_next_student_with_nothing_of_the_last(
     assert seen["left"] is False  # the first student's process was killed
     assert seen["tmp"] is False  # /tmp was emptied
     assert seen["shm"] == []
+    assert seen["sysv"] == []  # System V shared memory removed
     assert seen["files"] == ["b.txt"]
     assert seen["others"] == ["ben"]  # no other student's folder
     assert seen["pid"] != traces["pid"]
