@@ -24,10 +24,10 @@ course's ``nbgrader_config.py`` -- in this process, one phase at a time:
    ipykernel once forks each new kernel (:mod:`course.kernel_forkserver`). A worker
    keeps a few such sandboxes (:class:`course.sandbox.SandboxPool`) and reuses one for
    a later student only after every process in it has been killed, its ``/tmp``
-   emptied and its folder replaced by that student's alone. A worker starts the kernel for its next
-   notebook while the current one runs ("warm" kernels: the next kernel boots, it runs
-   nothing until its turn), and kills a kernel as soon as its notebook's last cell has
-   replied (nbclient's ``shutdown_kernel = "immediate"``) instead of waiting for a
+   emptied and its folder replaced by that student's alone. A worker starts the kernel
+   for its next notebook while the current one runs ("warm" kernels: the next kernel
+   boots, it runs nothing until its turn), and kills a kernel as soon as its notebook's
+   last cell has replied (nbclient's ``shutdown_kernel = "immediate"``) instead of waiting for a
    graceful shutdown;
 3. back in this process, the autograde pass with ``Execute`` replaced by the notebook
    the worker returned: SaveAutoGrades and AssignLatePenalties write the gradebook here,
@@ -576,8 +576,7 @@ class Tuning:
     warm_kernels: bool = True   # start the next notebook's kernel while one runs
     kill_kernels: bool = True   # kill a kernel once its last cell replied
     fork_kernels: bool = True   # one sandbox per submission; its kernels forked by a zygote
-    reuse_sandboxes: bool = True  # a worker's sandboxes (and zygotes) serve one student
-    #                               after another, emptied in between (SandboxPool)
+    reuse_sandboxes: bool = True  # sandboxes serve student after student (SandboxPool)
 
 
 @dataclass(frozen=True)

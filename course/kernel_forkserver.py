@@ -50,6 +50,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 REQUEST_LIMIT = 1 << 20        # bytes of one launch request
@@ -204,14 +205,22 @@ def other_processes(keep: set[int]) -> list[int]:
     return found
 
 
-def _reap() -> None:
+def _ended_children() -> Iterator[tuple[int, int]]:
+    """(pid, wait status) of each child that has ended, reaping it; stops at the first
+    moment none is waiting."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        yield pid, status
+
+
+def _reap() -> None:
+    for _ in _ended_children():
+        pass
 
 
 def _empty(folder: str) -> None:
@@ -328,7 +337,9 @@ def _read_request(conn: socket.socket) -> bytes:
 def serve(path: str) -> None:
     """Listen at ``path``; fork a kernel per request; report each end; never returns."""
     preload()
-    set_dumpable(False)
+    if not set_dumpable(False):
+        print("kernel fork server: could not make the zygote undumpable; kernels could "
+              "trace it", file=sys.stderr)
     listener = _listen(path)
     kernels: dict[int, socket.socket] = {}   # kernel pid -> its launcher's connection
     control = sys.stdin.buffer
@@ -382,13 +393,9 @@ def serve(path: str) -> None:
                 for pid, conn in list(kernels.items()):
                     if conn is ready:
                         _kill_group(pid)
-        while kernels:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
+        if not kernels:
+            continue
+        for pid, status in _ended_children():
             conn = kernels.pop(pid, None)
             _kill_group(pid)  # whatever the kernel left running in its group
             if conn is not None:
