@@ -16,11 +16,12 @@ ifeq ($(shell id -u),0)
 LAB_ARGS += --allow-root
 endif
 
-.PHONY: lab test release start benchmark lint clean help browser postgres hub-proxy sandbox axe bytecode
+.PHONY: lab test test-fast release start benchmark lint clean help browser postgres hub-proxy sandbox axe bytecode
 
 help:
 	@echo "make lab        set up .venv, refresh release/, copy the learner's notebooks, start JupyterLab"
 	@echo "make test       set up .venv with the test extra and run the whole test suite"
+	@echo "make test-fast  the quick loop: unit, content and CLI tests (no browser, hub, PostgreSQL, sandbox or nbgrader runs)"
 	@echo "make benchmark  print notebook execution times and the cold 'import course' time"
 
 $(VENV)/bin/python:
@@ -104,6 +105,12 @@ axe:
 
 test: $(VENV)/.installed-test bytecode browser postgres hub-proxy sandbox axe
 	$(BIN)/python -m pytest
+
+# The quick loop while working: tests marked neither slow (nbgrader, kernels, sandboxes,
+# subprocess timings) nor browser, and no notebook execution (nbval runs only over source/).
+FAST_PYTEST := tests -m "not slow and not browser" --ignore=tests/browser --ignore=tests/hub -q
+test-fast: $(VENV)/.installed-test bytecode
+	$(BIN)/python -m pytest $(FAST_PYTEST)
 
 benchmark: $(VENV)/.installed
 	$(BIN)/python benchmarks/notebooks.py

@@ -107,6 +107,7 @@ def _gradebook_with(tmp_path: Path, final_score: float) -> str:
     return db_url
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("score", "passed"), [(8, True), (6, False)])
 def test_gradebook_scores_feed_the_summary(tmp_path: Path, score: float, passed: bool) -> None:
     scores = scores_from_gradebook(_gradebook_with(tmp_path, score),
@@ -119,6 +120,7 @@ def test_gradebook_scores_feed_the_summary(tmp_path: Path, score: float, passed:
             summarise("ana", scores, TODAY, "gradebook")
 
 
+@pytest.mark.slow
 def test_unknown_student_in_gradebook_is_clear(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="'zed' is not in the gradebook"):
         scores_from_gradebook(_gradebook_with(tmp_path, 8), "mesotherapy-practitioner", "zed")

@@ -145,6 +145,7 @@ PROBE = ("import json, os, sys; print('RESULT ' + json.dumps({'name': 'probe', '
          "'path': sys.path, 'argv0': sys.argv[0], 'modules': 'debugpy' in sys.modules}))")
 
 
+@pytest.mark.slow
 def test_each_notebook_gets_a_fresh_forked_kernel(submission: SubmissionKernels) -> None:
     first = results(run(submission, [PROBE, "secret_of_the_last_notebook = 42",
                                      "open('written.txt', 'w').write('1')"]))["probe"]
@@ -166,6 +167,7 @@ def test_each_notebook_gets_a_fresh_forked_kernel(submission: SubmissionKernels)
     assert sorted(os.listdir(submission.cwd)) == ["data.txt"]  # the grader's copy: untouched
 
 
+@pytest.mark.slow
 def test_a_killed_or_stopped_kernel_is_gone(submission: SubmissionKernels) -> None:
     km = SandboxedKernelManager(kernel_name="python3")
     km.submission = submission
@@ -196,6 +198,7 @@ def test_a_killed_or_stopped_kernel_is_gone(submission: SubmissionKernels) -> No
     run_sync(km.shutdown_kernel)(now=True)
 
 
+@pytest.mark.slow
 def test_students_never_share_a_sandbox(submission: SubmissionKernels, tmp_path: Path
                                         ) -> None:
     run(submission, ["open('/tmp/mark', 'w').write('a'); open('mine.txt', 'w').write('a')"])
@@ -213,6 +216,7 @@ def test_students_never_share_a_sandbox(submission: SubmissionKernels, tmp_path:
     assert other.box is None and other.process is None
 
 
+@pytest.mark.slow
 def test_close_removes_the_sandbox(submission: SubmissionKernels) -> None:
     run(submission, ["x = 1"])
     root = submission.box.root
@@ -222,6 +226,7 @@ def test_close_removes_the_sandbox(submission: SubmissionKernels) -> None:
     assert process.poll() is not None
 
 
+@pytest.mark.slow
 def test_another_folder_is_not_forked(submission: SubmissionKernels, tmp_path: Path) -> None:
     assert submission.accepts(submission.cwd)
     assert not submission.accepts(tmp_path)
@@ -239,6 +244,7 @@ def student_folder(root: Path, student: str, files: dict[str, str]) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_staging_replaces_the_work_folder_and_keeps_the_zygote_socket(tmp_path: Path
                                                                       ) -> None:
     first = student_folder(tmp_path, "ada", {"a.txt": "ada"})
@@ -300,6 +306,7 @@ LOOK_AROUND = (
     "'others': sorted(os.listdir('../..')), 'left': alive(LEFT), 'pid': os.getpid()}))")
 
 
+@pytest.mark.slow
 def test_a_pooled_sandbox_serves_the_next_student_with_nothing_of_the_last(
         tmp_path: Path) -> None:
     require_sandbox()
@@ -325,6 +332,7 @@ def test_a_pooled_sandbox_serves_the_next_student_with_nothing_of_the_last(
     assert seen["pid"] != traces["pid"]
 
 
+@pytest.mark.slow
 def test_a_kernel_cannot_reach_its_long_lived_zygote(tmp_path: Path) -> None:
     require_sandbox()
     pool = SandboxPool()
@@ -350,6 +358,7 @@ def test_a_kernel_cannot_reach_its_long_lived_zygote(tmp_path: Path) -> None:
                     "control": "PermissionError", "stdin": ""}
 
 
+@pytest.mark.slow
 def test_a_zygote_that_stopped_is_replaced(tmp_path: Path) -> None:
     require_sandbox()
     pool = SandboxPool()
@@ -371,6 +380,7 @@ def test_a_zygote_that_stopped_is_replaced(tmp_path: Path) -> None:
     assert seen["files"] == ["b.txt"]
 
 
+@pytest.mark.slow
 def test_a_zygote_stopped_by_a_student_is_replaced_not_waited_for(tmp_path: Path) -> None:
     require_sandbox()
     pool = SandboxPool(reset_seconds=1)

@@ -30,6 +30,7 @@ def test_compiled_schemas_raise_what_jsonschema_raises() -> None:
         compiled.validate({}, {"type": 12})
 
 
+@pytest.mark.slow
 def test_gradebooks_for_one_database_share_one_engine(tmp_path: Path) -> None:
     share_gradebook_engines()
     share_gradebook_engines()  # a second call changes nothing
@@ -48,6 +49,7 @@ def test_gradebooks_for_one_database_share_one_engine(tmp_path: Path) -> None:
         assert sorted(s.id for s in again.students) == ["ada", "ben"]
 
 
+@pytest.mark.slow
 def test_only_a_few_engines_are_kept(tmp_path: Path) -> None:
     share_gradebook_engines()
     urls = [f"sqlite:///{tmp_path / f'g{n}.db'}" for n in range(6)]

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 IRIS = ["http://example.org/a b", "http://example.org/ä", "x", "", "http://[::1",
         "urn:isbn:0451450523", "//host/path?q#f", "http://exa mple.org"]
 
@@ -27,6 +29,7 @@ def _run(prelude: str, code: str = CHECK) -> dict:
     return json.loads(done.stdout)
 
 
+@pytest.mark.slow
 def test_importing_course_defers_the_grammar_and_checks_stay_the_same():
     plain = _run("")
     deferred = _run("import course, nbformat\n")
@@ -38,6 +41,7 @@ def test_importing_course_defers_the_grammar_and_checks_stay_the_same():
     assert False in plain["iri"] and True in plain["iri"]  # the inputs do tell IRIs apart
 
 
+@pytest.mark.slow
 def test_the_stand_in_gives_the_real_names():
     code = """
 import json, rfc3987_syntax
@@ -49,6 +53,7 @@ print(json.dumps([kind, names, bool(parse("iri", "http://example.org/"))]))
     assert _run("import course\n", code) == _run("", code)
 
 
+@pytest.mark.slow
 def test_a_module_already_imported_is_left_alone():
     code = """
 import sys, rfc3987_syntax
