@@ -11,11 +11,13 @@ Decisions documented here:
 - **Age is an ``IntText``, not a bounded box**, so an out-of-range age reaches the
   engine and the learner sees the engine's own message (a bounded box would silently
   clamp it). Invalid input never raises in the widget: the result shows the message.
-- **Blank means "not given"**: an empty area and the "Not recorded" product source are
-  left out of the patient record, so the engine applies its documented meaning of a
-  missing field (``product_source`` not recorded → proceed with precautions).
-- **Allergies** are typed as text, separated by commas, semicolons or new lines; the
-  engine matches them to the substance and its ingredients.
+- **Blank means "not given"**: an empty area and the "Not recorded" choices of product
+  source, sex and "could become pregnant" are left out of the patient record, so the engine
+  applies its documented meaning of a missing field (``product_source`` not recorded →
+  proceed with precautions; ``childbearing_potential`` not recorded is asked about before an
+  antiandrogen).
+- **Allergies** are free text, separated by commas, semicolons or new lines; the engine
+  matches them by allergen class to the product's ingredients and cross-reactions.
 - When an input changes after a screen, the result says that it is out of date until
   Screen is pressed again, so a shown decision always matches the shown inputs.
 """
@@ -32,6 +34,7 @@ from course.risk import (
     BOOLEAN_FIELDS,
     DIABETES_STATES,
     PRODUCT_SOURCES,
+    SEXES,
     Assessment,
     assess,
     rules,
@@ -58,6 +61,8 @@ FIELD_LABELS = {
     "area": "Area treated",
     "substance": "Substance",
     "product_source": "Product source",
+    "sex": "Sex",
+    "childbearing_potential": "Could become pregnant",
     "diabetes": "Diabetes",
     "allergies": "Allergies",
     "pregnant": "Pregnant",
@@ -77,11 +82,14 @@ FIELD_LABELS = {
     "epilepsy": "Epilepsy",
     "dysphagia_history": "Current or past dysphagia",
     "bdd_screen_positive": "BDD screen positive",
+    "thrombosis_history": "Venous thrombosis or thrombophilia",
 }
 """A label for every patient field of the contract."""
 
 NOT_RECORDED_CHOICE = ""
-"""The product-source menu's "Not recorded" value: the field is left out of the patient."""
+"""The "Not recorded" value of a menu: the field is left out of the patient."""
+NOT_RECORDED_FIELDS = ("area", "product_source", "sex", "childbearing_potential")
+"""Fields left out of the patient record when blank or None."""
 DEFAULT_PATIENT: dict[str, Any] = {
     "age": 40, "indication": "skin_rejuvenation", "substance": "hyaluronic_acid",
     "product_source": "licensed",
@@ -98,14 +106,17 @@ _SEPARATORS = re.compile(r"[,;\n]")
 def patient_from_values(values: dict[str, Any]) -> dict[str, Any]:
     """Turn form values into a patient record for :func:`course.risk.assess`.
 
-    Conversion only, no checking (the engine checks): a blank ``area`` and a blank or
-    None ``product_source`` are left out; ``allergies`` given as text is split at commas,
-    semicolons and new lines, blank entries dropped, and left out when empty. Every other
-    value, and any unknown field, is passed through for the engine to judge.
+    Conversion only, no checking (the engine checks): a blank or None ``area``,
+    ``product_source``, ``sex`` or ``childbearing_potential`` is left out; ``allergies``
+    given as text is split at commas, semicolons and new lines, blank entries dropped, and
+    left out when empty. Every other value, and any unknown field, is passed through for
+    the engine to judge.
     """
     patient = dict(values)
-    for name in ("area", "product_source"):
-        value = patient.get(name)
+    for name in NOT_RECORDED_FIELDS:
+        if name not in patient:
+            continue
+        value = patient[name]
         if value is None or (isinstance(value, str) and not value.strip()):
             patient.pop(name, None)
         elif isinstance(value, str):
@@ -137,8 +148,8 @@ def _refs(code: str) -> tuple[str, ...]:
 
 def rules_table() -> str:
     """Every screening rule as a text table (code, decision, references) with the label."""
-    lines = [f"{'Code':<42} {'Decision':<26} References"]
-    lines += [f"{rule.code:<42} {rule.decision:<26} {', '.join(rule.refs)}"
+    lines = [f"{'Code':<48} {'Decision':<26} References"]
+    lines += [f"{rule.code:<48} {rule.decision:<26} {', '.join(rule.refs)}"
               for rule in rules().rules]
     return "\n".join([*lines, "", TEACHING_AID_LABEL])
 
@@ -246,11 +257,18 @@ class ScreeningForm:
                 options=[*((p.replace("_", " ").capitalize(), p) for p in PRODUCT_SOURCES),
                          ("Not recorded", NOT_RECORDED_CHOICE)],
                 description=FIELD_LABELS["product_source"], style=style, layout=wide),
+            "sex": widgets.Dropdown(
+                options=[("Not recorded", NOT_RECORDED_CHOICE),
+                         *((x.capitalize(), x) for x in SEXES)],
+                description=FIELD_LABELS["sex"], style=style, layout=wide),
+            "childbearing_potential": widgets.Dropdown(
+                options=[("Not recorded", NOT_RECORDED_CHOICE), ("Yes", True), ("No", False)],
+                description=FIELD_LABELS["childbearing_potential"], style=style, layout=wide),
             "diabetes": widgets.Dropdown(
                 options=[(d.replace("_", " ").capitalize(), d) for d in DIABETES_STATES],
                 description=FIELD_LABELS["diabetes"], style=style, layout=wide),
             "allergies": widgets.Text(
-                value="", placeholder="comma-separated, e.g. lidocaine, fish",
+                value="", placeholder="free text, comma-separated, e.g. lignocaine, salmon",
                 description=FIELD_LABELS["allergies"], style=style, layout=wide),
         }
         for name in BOOLEAN_FIELDS:
@@ -270,8 +288,8 @@ class ScreeningForm:
         for control in self.inputs.values():
             control.observe(self._changed, names="value")
         details = [self.inputs[n] for n in
-                   ("age", "indication", "area", "substance", "product_source", "diabetes",
-                    "allergies")]
+                   ("age", "sex", "indication", "area", "substance", "product_source",
+                    "childbearing_potential", "diabetes", "allergies")]
         # Columns as wide as the longest label (ipywidgets cuts a checkbox label off with
         # an ellipsis), as many as fit the notebook's width.
         longest = max(len(FIELD_LABELS[n]) for n in BOOLEAN_FIELDS)
@@ -294,7 +312,7 @@ class ScreeningForm:
                                  f"{', '.join(self.inputs)})")
             if name == "allergies" and isinstance(value, list | tuple):
                 value = ", ".join(str(v) for v in value)
-            elif name in ("area", "product_source") and value is None:
+            elif name in NOT_RECORDED_FIELDS and value is None:
                 value = ""
             try:
                 self.inputs[name].value = value

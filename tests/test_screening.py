@@ -17,6 +17,7 @@ from course.risk import (
     DECISIONS,
     DIABETES_STATES,
     PRODUCT_SOURCES,
+    SEXES,
     Assessment,
     Reason,
     assess,
@@ -33,7 +34,7 @@ from course.screening import (
 )
 
 CONTRACT_FIELDS = {"age", "indication", "area", "substance", "product_source", "diabetes",
-                   "allergies", *BOOLEAN_FIELDS}
+                   "allergies", "sex", "childbearing_potential", *BOOLEAN_FIELDS}
 
 PATIENTS: list[dict[str, Any]] = [
     {"age": 40, "indication": "skin_rejuvenation", "substance": "hyaluronic_acid",
@@ -54,11 +55,20 @@ PATIENTS: list[dict[str, Any]] = [
      "product_source": "licensed", "immunosuppressed": True, "antiplatelet": True},
     {"age": 38, "indication": "localized_fat", "substance": "deoxycholic_acid",
      "area": "Under the chin", "product_source": "licensed", "heart_disease": True},
+    # Contract v2: new fields and free-text allergies matched by class
+    {"age": 57, "sex": "female", "childbearing_potential": False, "indication": "melasma",
+     "substance": "tranexamic_acid", "product_source": "licensed", "thrombosis_history": True},
+    {"age": 34, "sex": "female", "indication": "hair_loss", "substance": "dutasteride",
+     "product_source": "licensed"},
+    {"age": 41, "sex": "male", "childbearing_potential": True, "indication": "other",
+     "substance": "hyaluronidase", "product_source": "licensed",
+     "allergies": ["Wasp stings", "penicillin"]},
 ]
 
 
 BLANK: dict[str, Any] = {"area": "", "product_source": "", "diabetes": "none",
-                         "allergies": "", **dict.fromkeys(BOOLEAN_FIELDS, False)}
+                         "allergies": "", "sex": "", "childbearing_potential": "",
+                         **dict.fromkeys(BOOLEAN_FIELDS, False)}
 """What the form shows for a field the patient record leaves out."""
 
 
@@ -83,8 +93,10 @@ def test_patient_from_values_only_converts() -> None:
         "allergies": ["lidocaine", "fish", "procaine"], "pregnant": False, "epilepsy": True,
     }
     blank = patient_from_values({"age": 30, "area": " ", "product_source": None,
-                                 "allergies": " , "})
+                                 "allergies": " , ", "sex": "", "childbearing_potential": ""})
     assert blank == {"age": 30}
+    recorded = patient_from_values({"sex": "female", "childbearing_potential": False})
+    assert recorded == {"sex": "female", "childbearing_potential": False}
     assert patient_from_values({"allergies": [" fish ", ""]}) == {"allergies": ["fish"]}
     # Nothing is judged here: bad values and unknown fields pass through to the engine.
     assert patient_from_values({"age": 999, "shoe_size": 9}) == {"age": 999, "shoe_size": 9}
@@ -138,7 +150,8 @@ def test_form_has_one_input_per_contract_field_with_the_engines_choices() -> Non
     assert set(form.inputs) == CONTRACT_FIELDS
     kinds = {name: type(widget).__name__ for name, widget in form.inputs.items()}
     assert kinds["age"] in ("IntText", "BoundedIntText")
-    for name in ("indication", "substance", "product_source", "diabetes"):
+    for name in ("indication", "substance", "product_source", "diabetes", "sex",
+                 "childbearing_potential"):
         assert kinds[name] == "Dropdown", name
     assert kinds["area"] == "Text" and kinds["allergies"] in ("Text", "TagsInput")
     for name in BOOLEAN_FIELDS:
@@ -152,6 +165,8 @@ def test_form_has_one_input_per_contract_field_with_the_engines_choices() -> Non
     assert values("substance") == list(content().substances)
     assert values("diabetes") == list(DIABETES_STATES)
     assert values("product_source")[:-1] == list(PRODUCT_SOURCES)
+    assert values("sex") == ["", *SEXES]
+    assert values("childbearing_potential") == ["", True, False]
     assert form.screen_button.description == "Screen"
 
 
@@ -245,5 +260,22 @@ def test_rules_table_lists_every_rule_with_the_label() -> None:
 
     table = rules_table()
     for rule in rules().rules:
-        assert f"{rule.code:<42} {rule.decision:<26} {', '.join(rule.refs)}" in table
+        assert f"{rule.code:<48} {rule.decision:<26} {', '.join(rule.refs)}" in table
     assert table.endswith("Teaching aid — not a validated clinical tool")
+
+
+def test_the_form_records_sex_and_pregnancy_potential_or_leaves_them_out() -> None:
+    patient = {"age": 34, "indication": "hair_loss", "substance": "dutasteride",
+               "product_source": "licensed"}
+    form = screening_form({**patient, "sex": "female"})
+    form.screen()
+    assert "PRECAUTION_CHILDBEARING_POTENTIAL_NOT_RECORDED" in form.text.value
+    form.inputs["childbearing_potential"].value = True
+    form.screen()
+    assert form.text.value == assessment_text(assess({**patient, "sex": "female",
+                                                      "childbearing_potential": True}))
+    assert "Decline" in form.text.value
+    form.set_values({"sex": None, "childbearing_potential": None})
+    assert patient_from_values(form.values()).keys() >= patient.keys()
+    assert "sex" not in patient_from_values(form.values())
+    assert "childbearing_potential" not in patient_from_values(form.values())
