@@ -2,38 +2,44 @@
 
 The case catalogue (``course/data/cases.toml``) is learner-visible: vignettes, each
 patient's screening record (course-design.md §6), a reason menu and a management menu,
-and, for branching cases, what happens after each decision. It holds **no answer keys**.
-Keys live only in the hidden tests of ``source/04-case-studies/01-cases.ipynb`` (nbgrader
-strips them from the student version) and in the course's test suite, which is not
-shipped to learners; :func:`score_case` receives the key as an argument.
+each case's answer limits (``max_reasons``, ``max_management``) and, for a branching case,
+a follow-up (a second decision point asked whatever the learner decided). It holds **no
+answer keys** and no decision-specific consequences. Keys live only in the hidden tests
+of ``source/04-case-studies/01-cases.ipynb`` (nbgrader strips them from the student
+version) and in the course's test suite, which is not shipped to learners;
+:func:`score_case` receives the key as an argument and :func:`consequence` the story of
+what follows each decision, so both reach the learner only in the graded feedback.
 
 An answer is a dict ``{"decision": str, "reasons": [codes], "management": [codes]}``:
-one of the five decisions of :data:`course.risk.DECISIONS`, up to :data:`MAX_REASONS`
-codes from the case's reason menu and up to :data:`MAX_MANAGEMENT` codes from its
+one of the five decisions of :data:`course.risk.DECISIONS`, up to ``case.max_reasons``
+codes from the case's reason menu and up to ``case.max_management`` codes from its
 management menu. Decisions are read case-insensitively, with spaces or hyphens as
-underscores; codes are read case-insensitively. The caps keep "choose everything" from
-scoring, as in key-feature problems ("select up to N").
+underscores; codes are read case-insensitively.
 
-Scoring rules (key-feature design, learning-design.md "Decisions, not recall"). A key is
-``{"case", "decision", "decisive", "harmful_decisions", "harmful_actions", "management",
-"points"}`` with two optional fields, ``"harmful_reasons"`` (reason codes that are
-dangerous beliefs; default none) and ``"management_points"`` (default: half the points,
-rounded down, when the key requires management steps, else 0). A case has three parts:
+Scoring rules (key-feature design, learning-design.md "Decisions, not recall"). A key
+classifies every option of the case as data::
 
-- **decision** — worth half of ``points - management_points``: credited when the decision
-  is the key decision;
-- **reasons** — worth the other half: credited when the decision is the key decision AND
-  every decisive reason was chosen. So the right decision with incomplete reasons earns
-  half of the decision-and-reasons share; the decisive reasons without the right
-  decision earn nothing;
-- **management** — worth ``management_points``: credited when every required step was
-  chosen (all or nothing: the required steps are the minimum safe plan).
+    {"case", "decision", "harmful_decisions",
+     "decisive", "neutral_reasons", "harmful_reasons",
+     "management", "neutral_actions", "harmful_actions",
+     "points", "management_points" (optional: default half the points)}
 
-A reason or step that is neither decisive/required nor harmful costs nothing (within the
-caps). **Any harmful choice** — a decision in ``harmful_decisions``, a reason in
-``harmful_reasons`` or a step in ``harmful_actions`` — scores **0 for the whole case**,
-whatever else is right (key-feature gating). In the notebook each part is one nbgrader
-test cell with its own points, so the nbgrader grade equals :attr:`CaseScore.points`.
+``decisive``/``management`` are the key reasons and required steps, ``neutral_*`` are
+acceptable choices that cost nothing, ``harmful_*`` are dangerous; every other code of the
+menu is **wrong**. A case has three parts, each a whole number of points:
+
+- **decision**, worth half of ``points - management_points``: the key decision;
+- **reasons**, worth the other half: with the key decision, credit in proportion to the
+  decisive reasons chosen (rounded down), minus :data:`WRONG_PENALTY` for each wrong
+  reason, never below 0;
+- **management**, worth ``management_points``: credit in proportion to the required steps
+  chosen (rounded down), minus :data:`WRONG_PENALTY` for each wrong step, never below 0.
+
+So over-selection costs points: a plan that adds "weekly sessions" or a promise to the
+key steps loses one point per wrong step. **Any harmful choice** (a harmful decision,
+reason or step) scores **0 for the whole case**, whatever else is right (key-feature
+gating). In the notebook every point is one nbgrader test cell that passes when its part
+has reached that point, so the nbgrader grade equals :attr:`CaseScore.points`.
 
 Invalid answers or keys raise ValueError naming the field; :func:`format_problems` gives
 the same checks as learner-facing messages, without raising, for the visible format check.
@@ -50,23 +56,21 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from course import TEACHING_AID_LABEL
 from course.content import TEXT, ContentError, Rule, read_toml, validated
-from course.lesson import Rich, _table
+from course.lesson import Rich
 from course.paths import DATA_DIR
 from course.risk import DECISIONS, assess
 
 CASES_PATH = DATA_DIR / "cases.toml"
 
-MAX_REASONS = 3
-"""The most reason codes an answer may choose."""
-MAX_MANAGEMENT = 4
-"""The most management codes an answer may choose."""
 MENU_SIZE = (4, 8)
 """How many options a reason or management menu offers."""
+WRONG_PENALTY = 1
+"""Points a wrong (neither key, acceptable nor harmful) reason or step costs its part."""
 ANSWER_FIELDS = ("decision", "reasons", "management")
 ANSWER_TEMPLATE = '{"decision": "...", "reasons": ["CODE", ...], "management": ["CODE", ...]}'
 CODE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+QUESTION_ID = re.compile(r"^q\d+(_\d+)+$")
 
 
 # ---------------------------------------------------------------- the catalogue
@@ -81,8 +85,16 @@ class Option:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A second decision point: the story goes on, whatever the learner decided."""
+
+    intro: str
+    question: str
+
+
+@dataclass(frozen=True)
 class Case:
-    """A patient vignette with its screening record and menus (no answer key); read-only."""
+    """A patient vignette with its screening record, menus and limits (no key); read-only."""
 
     id: str
     number: int
@@ -95,10 +107,12 @@ class Case:
     findings: str
     question: str
     management_question: str
+    max_reasons: int
+    max_management: int
     patient: Mapping[str, Any] = field(hash=False)
     reasons: tuple[Option, ...]
     management: tuple[Option, ...]
-    branches: Mapping[str, str] = field(default_factory=dict, hash=False)
+    follow_up: FollowUp | None = None
 
     @property
     def reason_codes(self) -> tuple[str, ...]:
@@ -110,8 +124,8 @@ class Case:
 
     @property
     def branching(self) -> bool:
-        """True when :func:`reveal` tells what happens after each decision."""
-        return bool(self.branches)
+        """True when the case goes on to a second decision point (:func:`follow_up`)."""
+        return self.follow_up is not None
 
 
 @dataclass(frozen=True)
@@ -129,6 +143,8 @@ def _menu_rule(what: str) -> Rule:
     )
 
 
+LIMIT = Rule(lambda v: type(v) is int and 1 <= v <= MENU_SIZE[1],
+             f"a whole number from 1 to {MENU_SIZE[1]}")
 CASE_FIELDS = {
     "number": Rule(lambda v: type(v) is int and v >= 1, "a whole number from 1"),
     "title": TEXT, "who": TEXT,
@@ -136,12 +152,22 @@ CASE_FIELDS = {
     "request": TEXT, "history": TEXT, "findings": TEXT,
     "medications": Rule(lambda v: isinstance(v, list) and all(TEXT.check(x) for x in v),
                         "a list of non-empty strings (empty when there are none)"),
-    "question": TEXT, "management_question": TEXT,
+    "question": TEXT,
+    "management_question": Rule(lambda v: TEXT.check(v) and "choose up to" not in v.lower(),
+                                "a non-empty string without the limit (\"Choose up to N\" "
+                                "is added from max_management)"),
+    "max_reasons": LIMIT, "max_management": LIMIT,
     "patient": Rule(lambda v: isinstance(v, dict), "a table of patient fields"),
     "reasons": _menu_rule("reasons"),
     "management": _menu_rule("management steps"),
 }
-BRANCHES = Rule(
+FOLLOW_UP = Rule(
+    lambda v: isinstance(v, dict) and set(v) == {"intro", "question"}
+    and TEXT.check(v["intro"]) and isinstance(v["question"], str)
+    and bool(QUESTION_ID.match(v["question"])),
+    "a table with intro (text) and question (a practice question id such as \"q4_1_12\")",
+)
+DECISION_TEXTS = Rule(
     lambda v: isinstance(v, dict) and set(v) == set(DECISIONS)
     and all(TEXT.check(t) for t in v.values()),
     f"a table with one text for each decision ({', '.join(DECISIONS)})",
@@ -149,9 +175,9 @@ BRANCHES = Rule(
 
 
 def _case(case_id: str, record: Any, where: str) -> Case:
-    fields = validated(record, where, CASE_FIELDS, {"branches": BRANCHES})
+    fields = validated(record, where, CASE_FIELDS, {"follow_up": FOLLOW_UP})
     try:
-        assess(fields["patient"])
+        assess(dict(fields["patient"]))
     except ValueError as error:
         raise ContentError(f"{where}: field 'patient' is not a valid screening record "
                            f"({error})") from None
@@ -162,15 +188,21 @@ def _case(case_id: str, record: Any, where: str) -> Case:
     if shared:
         raise ContentError(f"{where}: code(s) {', '.join(sorted(shared))} appear in both "
                            "menus; a code must be unique within a case")
+    for limit, menu in (("max_reasons", "reasons"), ("max_management", "management")):
+        if fields[limit] > len(fields[menu]):
+            raise ContentError(f"{where}: field {limit!r} ({fields[limit]}) is larger than "
+                               f"the {menu} menu ({len(fields[menu])} entries)")
+    follow = fields.get("follow_up")
     return Case(
         id=case_id, number=fields["number"], title=fields["title"], who=fields["who"],
         age=fields["age"], request=fields["request"], history=fields["history"],
         medications=tuple(fields["medications"]), findings=fields["findings"],
         question=fields["question"], management_question=fields["management_question"],
+        max_reasons=fields["max_reasons"], max_management=fields["max_management"],
         patient=MappingProxyType(dict(fields["patient"])),
         reasons=tuple(Option(c, t) for c, t in fields["reasons"].items()),
         management=tuple(Option(c, t) for c, t in fields["management"].items()),
-        branches=MappingProxyType(dict(fields.get("branches", {}))),
+        follow_up=FollowUp(follow["intro"], follow["question"]) if follow else None,
     )
 
 
@@ -179,8 +211,8 @@ def load_cases(path: Path = CASES_PATH) -> Catalogue:
     where = path.name
     top = validated(
         read_toml(path), where,
-        {"decisions": BRANCHES, "cases": Rule(lambda v: isinstance(v, dict) and bool(v),
-                                              "a non-empty table of cases")},
+        {"decisions": DECISION_TEXTS,
+         "cases": Rule(lambda v: isinstance(v, dict) and bool(v), "a non-empty table of cases")},
     )
     cases = {}
     for case_id, record in top["cases"].items():
@@ -215,6 +247,12 @@ def get_case(case_id: object) -> Case:
     return known[case_id]
 
 
+def limits(case_id: str) -> dict[str, int]:
+    """The answer limits of one case, for forms: ``{"max_reasons": n, "max_management": m}``."""
+    case = get_case(case_id)
+    return {"max_reasons": case.max_reasons, "max_management": case.max_management}
+
+
 # ---------------------------------------------------------------- the vignette
 
 
@@ -237,9 +275,10 @@ def case_markdown(case_id: str) -> str:
     lines.append(f"**Decision.** {case.question} Choose one:\n")
     lines += [f"- `{d}`: {decisions[d]}" for d in DECISIONS]
     lines.append(f"\n**Reasons.** Which findings decide the case? Choose up to "
-                 f"{MAX_REASONS}:\n")
+                 f"{case.max_reasons}:\n")
     lines += [f"- `{o.code}`: {o.text}" for o in case.reasons]
-    lines.append(f"\n**Management.** {case.management_question}\n")
+    lines.append(f"\n**Management.** {case.management_question} Choose up to "
+                 f"{case.max_management}:\n")
     lines += [f"- `{o.code}`: {o.text}" for o in case.management]
     return "\n".join(lines)
 
@@ -252,9 +291,10 @@ def case_text(case_id: str) -> str:
     lines += [f"{label}. {text}" for label, text in _sections(case)]
     lines.append(f"Decision. {case.question} Choose one:")
     lines += [f"  {d}: {decisions[d]}" for d in DECISIONS]
-    lines.append(f"Reasons. Which findings decide the case? Choose up to {MAX_REASONS}:")
+    lines.append(f"Reasons. Which findings decide the case? Choose up to {case.max_reasons}:")
     lines += [f"  {o.code}: {o.text}" for o in case.reasons]
-    lines.append(f"Management. {case.management_question}")
+    lines.append(f"Management. {case.management_question} Choose up to "
+                 f"{case.max_management}:")
     lines += [f"  {o.code}: {o.text}" for o in case.management]
     return "\n".join(lines)
 
@@ -263,7 +303,10 @@ def case_text(case_id: str) -> str:
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except Exception:  # a learner's object with a broken __repr__
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -289,10 +332,10 @@ def _codes(name: str, value: object, menu: tuple[str, ...], cap: int) -> list[st
             continue
         code = item.strip().upper()
         if code not in menu:
-            problems.append(f"'{name}': {item!r} is not a code of this case's menu of "
+            problems.append(f"'{name}': {_short(item)} is not a code of this case's menu of "
                             f"{name} ({', '.join(menu) or 'none'})")
         elif code in seen:
-            problems.append(f"'{name}': {item!r} is listed twice")
+            problems.append(f"'{name}': {_short(item)} is listed twice")
         seen.add(code)
     if len(value) > cap:
         problems.append(f"'{name}': choose at most {cap}; you chose {len(value)}")
@@ -315,16 +358,16 @@ def _answer_problems(case: Case, answer: object) -> list[str]:
     if "decision" in answer and _decision(answer["decision"]) is None:
         value = answer["decision"]
         if type(value) is str:
-            problems.append(f"'decision' {value!r} is not one of: {', '.join(DECISIONS)}")
+            problems.append(f"'decision' {_short(value)} is not one of: {', '.join(DECISIONS)}")
         else:
             problems.append(f"'decision' must be one decision in quotes, one of: "
                             f"{', '.join(DECISIONS)}; you gave {type(value).__name__} "
                             f"{_short(value)}")
     if "reasons" in answer:
-        problems += _codes("reasons", answer["reasons"], case.reason_codes, MAX_REASONS)
+        problems += _codes("reasons", answer["reasons"], case.reason_codes, case.max_reasons)
     if "management" in answer:
         problems += _codes("management", answer["management"], case.management_codes,
-                           MAX_MANAGEMENT)
+                           case.max_management)
     return problems
 
 
@@ -352,6 +395,10 @@ class PartScore:
         """True when the part is worth something and earned all of it."""
         return self.max_points > 0 and self.points == self.max_points
 
+    def reached(self, point: int) -> bool:
+        """True when the part earned at least ``point`` points (one notebook cell each)."""
+        return self.points >= point
+
 
 @dataclass(frozen=True)
 class CaseScore:
@@ -370,8 +417,8 @@ class CaseScore:
                          f"{', '.join(p.name for p in self.parts)})")
 
 
-KEY_FIELDS = ("case", "decision", "decisive", "harmful_decisions", "harmful_actions",
-              "management", "points")
+KEY_FIELDS = ("case", "decision", "harmful_decisions", "decisive", "neutral_reasons",
+              "management", "neutral_actions", "harmful_actions", "points")
 KEY_OPTIONAL = ("harmful_reasons", "management_points")
 
 
@@ -392,13 +439,30 @@ def _key_codes(key: Mapping[str, Any], name: str, menu: tuple[str, ...], allow_e
 class _Key:
     case: Case
     decision: str
-    decisive: frozenset[str]
     harmful_decisions: frozenset[str]
+    decisive: frozenset[str]
+    neutral_reasons: frozenset[str]
     harmful_reasons: frozenset[str]
-    harmful_actions: frozenset[str]
     management: frozenset[str]
+    neutral_actions: frozenset[str]
+    harmful_actions: frozenset[str]
     points: int
     management_points: int
+
+    @property
+    def share(self) -> int:
+        """Points of the decision part, and of the reasons part."""
+        return (self.points - self.management_points) // 2
+
+
+def _disjoint(what: str, **groups: frozenset[str]) -> None:
+    names = list(groups)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            both = groups[first] & groups[second]
+            if both:
+                raise ValueError(f"key: {what} {', '.join(sorted(both))} cannot be both "
+                                 f"{first} and {second}")
 
 
 def _key(key: object) -> _Key:
@@ -421,16 +485,18 @@ def _key(key: object) -> _Key:
         raise ValueError("key: field 'harmful_decisions' must be a list of decisions")
     if key["decision"] in harmful_decisions:
         raise ValueError("key: field 'harmful_decisions' contains the key decision")
-    decisive = _key_codes(key, "decisive", case.reason_codes, allow_empty=False)
-    harmful_reasons = _key_codes(key, "harmful_reasons", case.reason_codes, allow_empty=True)
-    required = _key_codes(key, "management", case.management_codes, allow_empty=True)
-    harmful_actions = _key_codes(key, "harmful_actions", case.management_codes,
-                                 allow_empty=True)
-    if decisive & harmful_reasons or required & harmful_actions:
-        raise ValueError("key: a code cannot be both decisive/required and harmful")
-    if len(decisive) > MAX_REASONS or len(required) > MAX_MANAGEMENT:
-        raise ValueError(f"key: at most {MAX_REASONS} decisive reasons and "
-                         f"{MAX_MANAGEMENT} required steps (the answer caps)")
+    reasons, steps = case.reason_codes, case.management_codes
+    decisive = _key_codes(key, "decisive", reasons, allow_empty=False)
+    neutral_reasons = _key_codes(key, "neutral_reasons", reasons, allow_empty=True)
+    harmful_reasons = _key_codes(key, "harmful_reasons", reasons, allow_empty=True)
+    required = _key_codes(key, "management", steps, allow_empty=True)
+    neutral_actions = _key_codes(key, "neutral_actions", steps, allow_empty=True)
+    harmful_actions = _key_codes(key, "harmful_actions", steps, allow_empty=True)
+    _disjoint("reason(s)", decisive=decisive, neutral=neutral_reasons, harmful=harmful_reasons)
+    _disjoint("step(s)", required=required, neutral=neutral_actions, harmful=harmful_actions)
+    if len(decisive) > case.max_reasons or len(required) > case.max_management:
+        raise ValueError(f"key: at most {case.max_reasons} decisive reasons and "
+                         f"{case.max_management} required steps (the case's limits)")
     points = key["points"]
     if type(points) is not int or points < 2:
         raise ValueError("key: field 'points' must be a whole number from 2")
@@ -439,12 +505,26 @@ def _key(key: object) -> _Key:
             (0 < management_points <= points - 2) if required else management_points == 0):
         raise ValueError("key: field 'management_points' must be a whole number from 1 to "
                          "points - 2 when steps are required, and 0 when none are")
-    return _Key(case, key["decision"], decisive, frozenset(harmful_decisions),
-                harmful_reasons, harmful_actions, required, points, management_points)
+    if (points - management_points) % 2:
+        raise ValueError("key: points - management_points must be even (the decision and "
+                         "the reasons are worth the same whole number of points)")
+    return _Key(case, key["decision"], frozenset(harmful_decisions), decisive,
+                neutral_reasons, harmful_reasons, required, neutral_actions, harmful_actions,
+                points, management_points)
 
 
 def _listing(codes: set[str] | frozenset[str]) -> str:
     return ", ".join(sorted(codes))
+
+
+def _part(credit: int, wrong: int) -> int:
+    """Credit less the penalty for wrong choices, never below 0."""
+    return max(0, credit - WRONG_PENALTY * wrong)
+
+
+def _proportion(worth: int, chosen: int, needed: int) -> int:
+    """``worth`` in proportion to ``chosen`` of ``needed``, rounded down (0 when none)."""
+    return worth * chosen // needed if needed else 0
 
 
 def score_case(answer: dict, key: dict) -> CaseScore:
@@ -460,26 +540,31 @@ def score_case(answer: dict, key: dict) -> CaseScore:
     decision = _decision(answer["decision"])
     reasons = {c.strip().upper() for c in answer["reasons"]}
     steps = {c.strip().upper() for c in answer["management"]}
-    share = (k.points - k.management_points) / 2
     header = f"Case {k.case.number}"
     harms = ([f"decision '{decision}'"] if decision in k.harmful_decisions else []) \
         + [f"reason {c}" for c in sorted(reasons & k.harmful_reasons)] \
         + [f"action {c}" for c in sorted(steps & k.harmful_actions)]
     if harms:
-        parts = (PartScore("decision", 0.0, share), PartScore("reasons", 0.0, share),
-                 PartScore("management", 0.0, float(k.management_points)))
+        parts = (PartScore("decision", 0, k.share), PartScore("reasons", 0, k.share),
+                 PartScore("management", 0, k.management_points))
         feedback = (f"{header}: 0 of {k.points} points. Harmful choice: {'; '.join(harms)}. "
                     "A harmful decision, reason or action scores 0 for the whole case "
                     "(key-feature gating), whatever else is right.")
-        return CaseScore(0.0, k.points, True, feedback, parts)
+        return CaseScore(0, k.points, True, feedback, parts)
     right = decision == k.decision
     missing = k.decisive - reasons
+    wrong_reasons = reasons - k.decisive - k.neutral_reasons
     absent = k.management - steps
+    wrong_steps = steps - k.management - k.neutral_actions
+    reason_credit = _proportion(k.share, len(reasons & k.decisive), len(k.decisive))
     parts = (
-        PartScore("decision", share if right else 0.0, share),
-        PartScore("reasons", share if right and not missing else 0.0, share),
-        PartScore("management", float(k.management_points) if not absent else 0.0,
-                  float(k.management_points)),
+        PartScore("decision", k.share if right else 0, k.share),
+        PartScore("reasons", _part(reason_credit, len(wrong_reasons)) if right else 0,
+                  k.share),
+        PartScore("management",
+                  _part(_proportion(k.management_points, len(steps & k.management),
+                                    len(k.management)), len(wrong_steps)),
+                  k.management_points),
     )
     lines = [f"Decision '{decision}': " + ("the key decision." if right else
                                            "not the key decision.")]
@@ -489,55 +574,60 @@ def score_case(answer: dict, key: dict) -> CaseScore:
         lines.append(f"Reasons: a decisive reason is missing ({_listing(missing)}).")
     else:
         lines.append("Reasons: every decisive reason chosen.")
-    others = reasons - k.decisive
-    if others:
-        lines.append(f"Other reasons chosen (no penalty): {_listing(others)}.")
+    if wrong_reasons:
+        lines.append(f"Reasons that do not decide this case (minus {WRONG_PENALTY} each): "
+                     f"{_listing(wrong_reasons)}.")
+    if reasons & k.neutral_reasons:
+        lines.append(f"Acceptable reasons (no penalty): {_listing(reasons & k.neutral_reasons)}.")
     if k.management:
         lines.append("Management: every required step chosen." if not absent else
                      f"Management: a required step is missing ({_listing(absent)}).")
+    if wrong_steps:
+        lines.append(f"Steps that do not belong in this plan (minus {WRONG_PENALTY} each): "
+                     f"{_listing(wrong_steps)}.")
+    if steps & k.neutral_actions:
+        lines.append(f"Acceptable steps (no penalty): {_listing(steps & k.neutral_actions)}.")
     points = sum(p.points for p in parts)
-    detail = " ".join(lines)
     scored = ", ".join(f"{p.name} {p.points:g}/{p.max_points:g}" for p in parts if p.max_points)
     return CaseScore(points, k.points, False,
-                     f"{header}: {points:g} of {k.points} points ({scored}). {detail}", parts)
+                     f"{header}: {points:g} of {k.points} points ({scored}). "
+                     + " ".join(lines), parts)
 
 
-# ---------------------------------------------------------------- branching and screening
+# ---------------------------------------------------------------- branching
 
 
-def reveal(case_id: str, answer: object) -> Rich:
-    """What happens next in a branching case, after the decision the learner recorded.
+def consequence(answer: object, consequences: Mapping[str, str]) -> str:
+    """What happened next after the learner's decision (shown in the graded feedback).
 
-    ``answer`` is the learner's answer dict or a decision string. An answer without a
-    valid decision gets a message, never an exception (it is the learner's data); an
-    unknown or non-branching case raises ValueError.
+    ``consequences`` has one text per decision (instructor data kept in the hidden tests:
+    ValueError if it is not). An answer without a valid decision gets a sentence, never an
+    exception: it is the learner's data.
     """
-    case = get_case(case_id)
-    if not case.branching:
-        branching = [c.id for c in cases().values() if c.branching]
-        raise ValueError(f"case_id: {case_id!r} does not branch (branching cases: "
-                         f"{', '.join(branching)})")
+    if not DECISION_TEXTS.check(dict(consequences) if isinstance(consequences, Mapping)
+                                else consequences):
+        raise ValueError(f"consequences: must be {DECISION_TEXTS.expected}")
     value = answer.get("decision") if type(answer) is dict else answer
     decision = _decision(value)
     if decision is None:
-        text = ("No decision recorded yet: set \"decision\" in your answer to one of "
-                f"{', '.join(DECISIONS)}, run your answer cell, then run this cell again.")
-        return Rich(f"<p>{escape(text)}</p>", text)
-    story = case.branches[decision]
-    heading = f"What happens next (Case {case.number}, your decision: {decision})"
+        return ("What happens next: no decision was recorded, so the story cannot go on. "
+                f"Choose one of {', '.join(DECISIONS)}.")
+    return f"What happened next after your decision ({decision}): {consequences[decision]}"
+
+
+def follow_up(case_id: str) -> Rich:
+    """A branching case's second decision point: its intro and practice question."""
+    from course.lesson import question  # the practice questions (course/data/questions.toml)
+
+    case = get_case(case_id)
+    if case.follow_up is None:
+        branching = [c.id for c in cases().values() if c.branching]
+        raise ValueError(f"case_id: {case_id!r} has no follow-up (branching cases: "
+                         f"{', '.join(branching)})")
+    shown = question(case.follow_up.question)
+    heading = f"Case {case.number}, second decision point (practice, not graded)"
     return Rich(
-        f"<blockquote role='note'><strong>{escape(heading)}.</strong> {escape(story)}"
-        "</blockquote>",
-        f"{heading}. {story}",
+        f"<section aria-label='{escape(heading)}'><p><strong>{escape(heading)}.</strong> "
+        f"{escape(case.follow_up.intro)}</p>{shown.html}</section>",
+        f"{heading}. {case.follow_up.intro}\n{shown.text}",
     )
-
-
-def screening_table() -> Rich:
-    """The screening aid's decision on every case record, with the teaching-aid label."""
-    rows = []
-    for case in cases().values():
-        assessment = assess(dict(case.patient))
-        rows.append([str(case.number), case.title, assessment.decision.replace("_", " "),
-                     ", ".join(r.code for r in assessment.reasons)])
-    return _table(["Case", "Title", "Screening aid says", "Rules that fired"], rows,
-                  f"The screening aid on each case's record. {TEACHING_AID_LABEL}")

@@ -1,9 +1,10 @@
 """Module 04 case studies: the catalogue, key-feature scoring, branching and the notebook.
 
-KEYS are the answer keys of the graded cases. They exist only here and in the hidden
-tests of source/04-case-studies/01-cases.ipynb (tests/ and source/ are never shipped to
-learners); a test below checks that the notebook's hidden keys are identical. Decisions
-follow clinical-brief.md §3, §5, §6 and §7 and the screening rules of course/risk.py.
+KEYS are the answer keys of the graded cases: for every case they classify each option as
+key, acceptable (neutral), harmful or, by default, wrong. They exist only here and in the
+hidden tests of source/04-case-studies/01-cases.ipynb (tests/ and source/ are never
+shipped to learners); a test below checks that the notebook's hidden keys are identical.
+Decisions follow clinical-brief.md §3, §5, §6, §7 and §9.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import ast
 import contextlib
 import copy
 import io
+import itertools
 import re
 import tomllib
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +26,21 @@ from hypothesis import strategies as st
 
 from course.cases import (
     CASES_PATH,
-    MAX_MANAGEMENT,
-    MAX_REASONS,
+    WRONG_PENALTY,
     case_markdown,
     case_text,
     cases,
+    consequence,
+    follow_up,
     format_problems,
     get_case,
+    limits,
     load_cases,
-    reveal,
     score_case,
-    screening_table,
 )
 from course.content import ContentError
 from course.notebooks import read_notebook
+from course.questions import questions
 from course.risk import DECISIONS, assess
 
 from .conftest import ROOT
@@ -46,12 +50,14 @@ UNSAFE = ["proceed", "proceed_with_precautions"]
 
 
 def _key(case: str, decision: str, decisive: list[str], management: list[str], *,
-         harmful_decisions: list[str], harmful_actions: list[str],
-         harmful_reasons: list[str] | None = None) -> dict[str, Any]:
+         harmful_decisions: list[str], neutral_reasons: list[str], neutral_actions: list[str],
+         harmful_actions: list[str], harmful_reasons: list[str] | None = None
+         ) -> dict[str, Any]:
     key: dict[str, Any] = {
-        "case": case, "decision": decision, "decisive": decisive,
-        "harmful_decisions": harmful_decisions, "harmful_actions": harmful_actions,
-        "management": management, "points": 4, "management_points": 2,
+        "case": case, "decision": decision, "harmful_decisions": harmful_decisions,
+        "decisive": decisive, "neutral_reasons": neutral_reasons,
+        "management": management, "neutral_actions": neutral_actions,
+        "harmful_actions": harmful_actions, "points": 4, "management_points": 2,
     }
     if harmful_reasons:
         key["harmful_reasons"] = harmful_reasons
@@ -59,61 +65,75 @@ def _key(case: str, decision: str, decisive: list[str], management: list[str], *
 
 
 KEYS: dict[str, dict[str, Any]] = {
-    # Licensed deoxycholic acid on its label, nothing found at screening [R23, R20].
+    # Licensed deoxycholic acid on its label, nothing found at screening [R23, R20]; the
+    # session follows a cooling-off period after the consultation [GK].
     "submental_dca": _key(
         "submental_dca", "proceed", ["LICENSED_ON_LABEL", "SCREEN_CLEAR"],
-        ["CONSENT_LABEL_RISKS", "LABEL_SCHEDULE"],
-        harmful_decisions=[], harmful_actions=["TREAT_JOWLS_TOO"]),
+        ["CONSENT_LABEL_RISKS", "LABEL_SCHEDULE"], harmful_decisions=[],
+        neutral_reasons=["CONSIDERED_DECISION"], neutral_actions=["CHECK_RECORD_BATCH"],
+        harmful_actions=["TREAT_JOWLS_TOO"]),
     # PC/DC is unapproved and unlicensed [R24, R25, R60, R10]; deoxycholic acid is approved
-    # for submental fat only [R23].
+    # for submental fat only [R23]; device "fat dissolvers" are not medicines [GK].
     "lipodissolve_request": _key(
         "lipodissolve_request", "decline", ["PCDC_UNAPPROVED"],
-        ["EXPLAIN_UNAPPROVED", "DCA_CHIN_ONLY"],
-        harmful_decisions=UNSAFE,
-        harmful_actions=["INJECT_PCDC_WITH_CONSENT", "DCA_ABDOMEN_INSTEAD", "HALF_STRENGTH"]),
+        ["EXPLAIN_UNAPPROVED", "DCA_CHIN_ONLY"], harmful_decisions=UNSAFE,
+        neutral_reasons=["DETERGENT_HARMS"], neutral_actions=["WARN_OTHER_PROVIDERS"],
+        harmful_actions=["INJECT_PCDC_WITH_CONSENT", "DCA_ABDOMEN_INSTEAD", "DEVICE_DISSOLVER",
+                         "HALF_STRENGTH"]),
     # Anticoagulant: caution [R23, R26]; never stop it for a cosmetic procedure [GK].
     "apixaban_rejuvenation": _key(
         "apixaban_rejuvenation", "proceed_with_precautions",
         ["ANTICOAGULANT", "PRESCRIBER_CONSULTED"], ["CONTINUE_APIXABAN", "CONSENT_BRUISING"],
-        harmful_decisions=[], harmful_actions=["STOP_APIXABAN_48H", "SKIP_MORNING_DOSE"],
+        harmful_decisions=[], neutral_reasons=["ATRIAL_FIBRILLATION"],
+        neutral_actions=["REALISTIC_OUTCOME"],
+        harmful_actions=["STOP_APIXABAN_48H", "SKIP_MORNING_DOSE"],
         harmful_reasons=["APIXABAN_CAN_PAUSE"]),
-    # Teratogenic substance while a pregnancy is planned [GK]: declined (course/risk.py).
+    # Teratogenic antiandrogen while a pregnancy is planned; no licensed injectable
+    # dutasteride or minoxidil exists [GK, §9].
     "dutasteride_pregnancy": _key(
         "dutasteride_pregnancy", "decline", ["TRYING_TO_CONCEIVE", "DUTASTERIDE_TERATOGEN"],
-        ["EXPLAIN_NOT_WHEN_CONCEIVING", "DISCUSS_ALTERNATIVES"],
-        harmful_decisions=UNSAFE, harmful_actions=["LOWER_DOSE", "CONTRACEPTION_DURING_COURSE"]),
-    # Positive BDD screen: refer; procedures "virtually never helpful" [R61].
+        ["EXPLAIN_NOT_WHEN_CONCEIVING", "DISCUSS_ALTERNATIVES"], harmful_decisions=UNSAFE,
+        neutral_reasons=["UNLICENSED_PREPARATION"], neutral_actions=["HAIR_EVIDENCE_POOR"],
+        harmful_actions=["LOWER_DOSE", "CONTRACEPTION_DURING_COURSE", "MINOXIDIL_INSTEAD"]),
+    # Positive BDD screen: procedures "virtually never helpful" [R61]; severe distress and
+    # housebound: ask about suicidal thoughts, urgent mental-health referral [GK, §9].
     "bdd_screen": _key(
-        "bdd_screen", "refer", ["BDD_SCREEN_POSITIVE"], ["REFER_SENSITIVELY", "DOCUMENT_SCREEN"],
-        harmful_decisions=UNSAFE, harmful_actions=["TRIAL_SESSION", "SUGGEST_LASER_ELSEWHERE"]),
+        "bdd_screen", "refer", ["BDD_SCREEN_POSITIVE", "SEVERE_DISTRESS"],
+        ["ASK_SUICIDAL_THOUGHTS", "URGENT_MH_REFERRAL"], harmful_decisions=UNSAFE,
+        neutral_reasons=["UNHAPPY_ELSEWHERE"], neutral_actions=["DOCUMENT_SCREEN"],
+        harmful_actions=["TRIAL_SESSION", "SUGGEST_LASER_ELSEWHERE"]),
     # Active herpes at the site: defer [GK].
     "herpes_at_site": _key(
         "herpes_at_site", "defer", ["ACTIVE_HERPES"], ["REBOOK_WHEN_HEALED", "RECORD_AND_RESCREEN"],
-        harmful_decisions=UNSAFE,
+        harmful_decisions=UNSAFE, neutral_reasons=["RECURRENT_COLD_SORES"],
+        neutral_actions=["PHOTOGRAPH_LESION"],
         harmful_actions=["TREAT_AROUND_LESION", "ANTISEPTIC_THEN_TREAT", "SHORTER_NEEDLE"]),
     # Suspected NTM infection: culture ± PCR and specialist care [R35, R37, R38]; standard
-    # antibiotics typically fail [GK]; no injection into an infected site [R23].
+    # antibiotics typically fail [GK]; no injection into an infected site [R23]; hyaluronidase
+    # is a wasp venom allergen [GK, §9].
     "ntm_nodules": _key(
         "ntm_nodules", "refer", ["NODULES_WEEKS_AFTER"],
         ["CULTURE_MYCOBACTERIA", "REFER_SPECIALIST"],
         harmful_decisions=UNSAFE,
+        neutral_reasons=["NO_BENEFIT_FLUCLOXACILLIN", "WASP_STING_ALLERGY"],
+        neutral_actions=["RECORD_SPA_DETAILS"],
         harmful_actions=["LONGER_STANDARD_ANTIBIOTIC", "ENZYME_INTO_NODULE", "REASSURE_SETTLE"]),
     # Anaphylaxis: adrenaline 500 micrograms IM = 0.5 mL of 1 mg/mL, thigh, repeat at 5 min;
-    # antihistamines third-line [R58]; call for help [GK].
+    # lie flat with legs raised (sit if breathing is the problem); high-flow oxygen;
+    # antihistamines not initial treatment [R58]; call for help [GK].
     "anaphylaxis_session": _key(
         "anaphylaxis_session", "refer", ["ANAPHYLAXIS_FEATURES"],
-        ["ADRENALINE_IM_THIGH", "CALL_FOR_HELP", "REPEAT_AFTER_5_MIN"],
-        harmful_decisions=UNSAFE,
-        harmful_actions=["ANTIHISTAMINE_FIRST", "ADRENALINE_5_ML", "FINISH_SLOWLY"]),
+        ["ADRENALINE_IM_THIGH", "CALL_FOR_HELP", "LIE_FLAT_LEGS_RAISED", "HIGH_FLOW_OXYGEN",
+         "REPEAT_AFTER_5_MIN"],
+        harmful_decisions=UNSAFE, neutral_reasons=[], neutral_actions=[],
+        harmful_actions=["ANTIHISTAMINE_FIRST", "ADRENALINE_5_ML", "STAND_AND_WALK"]),
 }
 
 ENGINE_APPLIES = ("submental_dca", "lipodissolve_request", "apixaban_rejuvenation",
                   "dutasteride_pregnancy", "bdd_screen", "herpes_at_site")
-"""Cases whose record is a pre-treatment screen: the screening aid must agree with the key.
-
-Not here: ntm_nodules (a complication of treatment elsewhere: the aid can only say not to
-inject into an infected site, it cannot diagnose) and anaphylaxis_session (an emergency
-during a session whose screen was clear)."""
+"""Cases whose record is a pre-treatment screen: the screening aid must agree with the key
+(a consistency check between the cases and course/risk.py; the notebook no longer shows
+the aid's output, which would give the keys away)."""
 
 
 def solution(case_id: str) -> dict[str, Any]:
@@ -121,6 +141,18 @@ def solution(case_id: str) -> dict[str, Any]:
     key = KEYS[case_id]
     return {"decision": key["decision"], "reasons": list(key["decisive"]),
             "management": list(key["management"])}
+
+
+def wrong_reasons(case_id: str) -> list[str]:
+    key = KEYS[case_id]
+    named = {*key["decisive"], *key["neutral_reasons"], *key.get("harmful_reasons", [])}
+    return [c for c in get_case(case_id).reason_codes if c not in named]
+
+
+def wrong_steps(case_id: str) -> list[str]:
+    key = KEYS[case_id]
+    named = {*key["management"], *key["neutral_actions"], *key["harmful_actions"]}
+    return [c for c in get_case(case_id).management_codes if c not in named]
 
 
 def parts(score) -> dict[str, float]:
@@ -135,7 +167,7 @@ def test_catalogue_has_the_required_spread_of_cases() -> None:
     assert len(catalogue) >= 8
     assert [c.number for c in catalogue.values()] == list(range(1, len(catalogue) + 1))
     assert set(KEYS) == set(catalogue)
-    assert sum(c.branching for c in catalogue.values()) >= 2
+    assert sum(c.branching for c in catalogue.values()) >= 6
     substances = {c.patient["substance"] for c in catalogue.values()}
     assert {"deoxycholic_acid", "pc_dc", "dutasteride", "hyaluronic_acid"} <= substances
     assert catalogue["apixaban_rejuvenation"].patient.get("anticoagulant") is True
@@ -157,44 +189,86 @@ def test_screening_aid_agrees_with_the_key(case_id: str) -> None:
 
 
 def test_where_the_aid_does_not_apply_it_still_never_allows_injecting_an_infection() -> None:
-    ntm = assess(dict(get_case("ntm_nodules").patient))
-    assert ntm.decision == "defer" and KEYS["ntm_nodules"]["decision"] == "refer"
+    assert assess(dict(get_case("ntm_nodules").patient)).decision not in UNSAFE
     # The screen before the session was clear: anaphylaxis cannot be screened out.
     assert assess(dict(get_case("anaphylaxis_session").patient)).decision == "proceed"
 
 
-def test_the_catalogue_holds_no_answer_key() -> None:
+def test_the_catalogue_holds_no_answer_key_and_no_consequence() -> None:
     raw = tomllib.loads(CASES_PATH.read_text(encoding="utf-8"))
     for record in raw["cases"].values():
-        assert not {"key", "decision", "decisive", "harmful", "answer", "correct"} & set(record)
+        assert not {"key", "decision", "decisive", "harmful", "answer", "correct", "neutral",
+                    "branches", "consequences"} & set(record)
     for case in cases().values():  # decisive and harmful options sit among the others
-        codes = case.reason_codes
-        decisive = KEYS[case.id]["decisive"]
-        assert len(codes) - len(decisive) >= 3, case.id
+        assert len(case.reason_codes) - len(KEYS[case.id]["decisive"]) >= 3, case.id
+
+
+def test_limits_are_explicit_data_in_the_catalogue() -> None:
+    raw = tomllib.loads(CASES_PATH.read_text(encoding="utf-8"))
+    for case_id, record in raw["cases"].items():
+        case = get_case(case_id)
+        assert (record["max_reasons"], record["max_management"]) == \
+            (case.max_reasons, case.max_management)
+        assert limits(case_id) == {"max_reasons": case.max_reasons,
+                                   "max_management": case.max_management}
+        md = case_markdown(case_id)
+        assert f"Choose up to {case.max_reasons}:" in md
+        assert f"Choose up to {case.max_management}:" in md
+    # Case 8 needs five first steps; the others allow four.
+    assert limits("anaphylaxis_session")["max_management"] == 5
+    five = {**solution("anaphylaxis_session")}
+    assert len(five["management"]) == 5 and format_problems("anaphylaxis_session", five) == []
+    too_many = {**solution("herpes_at_site"),
+                "management": list(get_case("herpes_at_site").management_codes[:5])}
+    assert any("choose at most 4" in p for p in format_problems("herpes_at_site", too_many))
 
 
 @pytest.mark.parametrize("case_id", list(KEYS))
 def test_every_key_is_valid_for_its_case_and_its_solution_scores_full(case_id: str) -> None:
     score = score_case(solution(case_id), KEYS[case_id])
     assert score.points == score.max_points == 4 and not score.harmful
+    assert parts(score) == {"decision": 1, "reasons": 1, "management": 2}
 
 
 @pytest.mark.parametrize("case_id", list(KEYS))
-def test_menus_offer_a_tempting_harmful_or_irrelevant_option(case_id: str) -> None:
-    key, case = KEYS[case_id], get_case(case_id)
+def test_menus_offer_wrong_and_harmful_options(case_id: str) -> None:
+    key = KEYS[case_id]
     assert key["harmful_actions"], "each case offers at least one harmful action"
-    irrelevant = set(case.reason_codes) - set(key["decisive"]) - set(key.get("harmful_reasons", []))
-    assert len(irrelevant) >= 3
+    assert len(wrong_reasons(case_id)) >= 3
 
 
 def test_vignettes_read_as_markdown_and_as_text() -> None:
     md = case_markdown("herpes_at_site")
     assert md.startswith("**Patient.** Mrs F., a hairdresser, aged 45.")
     assert "- `ACTIVE_HERPES`: She has an active cold sore" in md
-    assert f"Choose up to {MAX_REASONS}" in md and "`proceed_with_precautions`" in md
+    assert "Choose up to 3" in md and "`proceed_with_precautions`" in md
     text = case_text("herpes_at_site")
     assert text.startswith("Case 6: ") and "`" not in text and "**" not in text
     assert "Medications. None." in case_text("lipodissolve_request")
+
+
+def test_case_content_follows_the_december_corrections() -> None:
+    """clinical-brief.md §9 and the revision issue, where the cases touch them."""
+    def everything(case_id: str) -> str:
+        return case_text(case_id).lower()
+
+    first = everything("submental_dca")  # cooling-off: consultation 2 weeks before
+    assert "consultation 2 weeks ago" in first and "think it over" in first
+    assert "belkyra" in first and "kybella" in first
+    hair = everything("dutasteride_pregnancy")
+    assert "no licensed injectable dutasteride exists" in hair
+    assert get_case("dutasteride_pregnancy").patient["product_source"] != "licensed"
+    assert "licensed dutasteride" not in hair.replace("no licensed injectable dutasteride", "")
+    bdd = everything("bdd_screen")
+    assert "thoughts of harming himself or of ending his life" in bdd
+    assert "urgent mental-health assessment" in bdd and "routine letter" in bdd
+    anaphylaxis = everything("anaphylaxis_session")
+    assert "legs raised" in anaphylaxis and "sit up if breathing" in anaphylaxis
+    assert "high-flow oxygen" in anaphylaxis and "500 micrograms" in anaphylaxis
+    ntm = everything("ntm_nodules")
+    assert "wasp" in ntm and "hyaluronidase" in ntm
+    assert "device" in everything("lipodissolve_request")
+    assert "uncontrolled" in everything("apixaban_rejuvenation")
 
 
 def test_unknown_case_id_is_refused_clearly() -> None:
@@ -233,10 +307,19 @@ def _edit(path: Path, old: str, new: str) -> None:
          r"case 'submental_dca': field 'patient' is not a valid screening record"),
         ('OVER_FORTY = "She is over 40."', 'over_forty = "She is over 40."',
          r"field 'reasons' must be a table of 4–8 reasons"),
-        ('decline = "You tell her that you will not treat her again.', 'declined = "x',
-         r"field 'branches' must be a table with one text for each decision"),
+        ('question = "q4_1_13"', 'question = "the cold sore"',
+         r"field 'follow_up' must be a table with intro"),
         ('PHOTOGRAPH_LESION = "Photograph', 'ACTIVE_HERPES = "Photograph',
          r"ACTIVE_HERPES appear in both menus"),
+        ("max_reasons = 3\nmax_management = 4\n\n[cases.submental_dca.patient]",
+         "max_reasons = 8\nmax_management = 4\n\n[cases.submental_dca.patient]",
+         r"field 'max_reasons' \(8\) is larger than the reasons menu \(7 entries\)"),
+        ("max_reasons = 3\nmax_management = 4\n\n[cases.submental_dca.patient]",
+         "max_reasons = 3\n\n[cases.submental_dca.patient]",
+         r"missing required field 'max_management'"),
+        ('management_question = "Which steps belong in your plan?"',
+         'management_question = "Which steps belong in your plan? Choose up to 4."',
+         r"field 'management_question' must be a non-empty string without the limit"),
     ],
 )
 def test_invalid_case_data_is_refused_naming_case_and_field(case_file: Path, old: str, new: str,
@@ -249,56 +332,98 @@ def test_invalid_case_data_is_refused_naming_case_and_field(case_file: Path, old
 # ---------------------------------------------------------------- scoring rules
 
 
-def test_full_credit_needs_decision_decisive_reasons_and_required_steps() -> None:
+def test_exact_key_scores_full_credit() -> None:
     score = score_case(solution("herpes_at_site"), KEYS["herpes_at_site"])
     assert score.points == 4 and parts(score) == {"decision": 1, "reasons": 1, "management": 2}
     assert all(p.full for p in score.parts)
     assert "4 of 4 points" in score.feedback
 
 
-def test_right_decision_with_incomplete_reasons_earns_half_of_the_decision_share() -> None:
-    answer = solution("apixaban_rejuvenation")
-    answer["reasons"] = ["ANTICOAGULANT"]  # PRESCRIBER_CONSULTED missing
+@pytest.mark.parametrize("case_id", list(KEYS))
+def test_key_plus_one_wrong_reason_scores_less(case_id: str) -> None:
+    answer = solution(case_id)
+    extra = wrong_reasons(case_id)[0]
+    answer["reasons"] = [*answer["reasons"], extra]
+    score = score_case(answer, KEYS[case_id])
+    assert score.points == 4 - WRONG_PENALTY and not score.harmful
+    assert parts(score)["reasons"] == 0 and extra in score.feedback
+
+
+@pytest.mark.parametrize("case_id", [c for c in KEYS if wrong_steps(c)])
+def test_key_plus_one_wrong_step_scores_less(case_id: str) -> None:
+    answer = solution(case_id)
+    extra = wrong_steps(case_id)[0]
+    answer["management"] = [*answer["management"], extra]
+    score = score_case(answer, KEYS[case_id])
+    assert parts(score)["management"] == 2 - WRONG_PENALTY and score.points == 3
+    assert extra in score.feedback and "minus 1 each" in score.feedback
+
+
+def test_over_selection_in_the_first_case_loses_points() -> None:
+    """The reviewer's examples: weekly sessions, and promising that the fat will be gone."""
+    answer = solution("submental_dca")
+    answer["management"] = [*answer["management"], "WEEKLY_SESSIONS", "PROMISE_RESULT"]
+    score = score_case(answer, KEYS["submental_dca"])
+    assert parts(score)["management"] == 0 and score.points == 2
+    answer["management"] = [*solution("submental_dca")["management"], "CHECK_RECORD_BATCH"]
+    assert score_case(answer, KEYS["submental_dca"]).points == 4  # acceptable: no penalty
+
+
+@pytest.mark.parametrize("case_id", list(KEYS))
+def test_acceptable_extras_cost_nothing(case_id: str) -> None:
+    key, answer = KEYS[case_id], solution(case_id)
+    case = get_case(case_id)
+    answer["reasons"] = [*answer["reasons"], *key["neutral_reasons"]][:case.max_reasons]
+    answer["management"] = [*answer["management"],
+                            *key["neutral_actions"]][:case.max_management]
+    score = score_case(answer, key)
+    assert score.points == 4
+    if key["neutral_reasons"] or key["neutral_actions"]:
+        assert "no penalty" in score.feedback
+
+
+def test_half_the_required_steps_earn_half_the_management_points() -> None:
+    answer = {**solution("herpes_at_site"), "management": ["REBOOK_WHEN_HEALED"]}
+    score = score_case(answer, KEYS["herpes_at_site"])
+    assert parts(score) == {"decision": 1, "reasons": 1, "management": 1}
+    assert "RECORD_AND_RESCREEN" in score.feedback
+    four_of_five = {**solution("anaphylaxis_session"),
+                    "management": KEYS["anaphylaxis_session"]["management"][:4]}
+    assert parts(score_case(four_of_five, KEYS["anaphylaxis_session"]))["management"] == 1
+
+
+def test_right_decision_with_incomplete_reasons_earns_the_decision_point_only() -> None:
+    answer = {**solution("apixaban_rejuvenation"), "reasons": ["ANTICOAGULANT"]}
     score = score_case(answer, KEYS["apixaban_rejuvenation"])
     assert parts(score) == {"decision": 1, "reasons": 0, "management": 2}
-    assert score.points == 3 and not score.harmful
-    assert "PRESCRIBER_CONSULTED" in score.feedback
+    assert score.points == 3 and "PRESCRIBER_CONSULTED" in score.feedback
 
 
-def test_decisive_reasons_without_the_right_decision_earn_nothing_for_the_decision() -> None:
+def test_decisive_reasons_without_the_right_decision_earn_nothing_for_them() -> None:
     answer = {**solution("herpes_at_site"), "decision": "decline"}
     score = score_case(answer, KEYS["herpes_at_site"])
     assert parts(score) == {"decision": 0, "reasons": 0, "management": 2}
     assert not score.harmful
 
 
-def test_missing_a_required_step_loses_the_management_part_only() -> None:
-    answer = {**solution("anaphylaxis_session"),
-              "management": ["ADRENALINE_IM_THIGH", "CALL_FOR_HELP"]}
-    score = score_case(answer, KEYS["anaphylaxis_session"])
-    assert parts(score) == {"decision": 1, "reasons": 1, "management": 0}
-    assert "REPEAT_AFTER_5_MIN" in score.feedback
-
-
-def test_a_harmful_decision_scores_zero_whatever_else_is_right() -> None:
-    answer = {**solution("herpes_at_site"), "decision": "proceed_with_precautions"}
-    score = score_case(answer, KEYS["herpes_at_site"])
-    assert score.points == 0 and score.harmful and score.max_points == 4
-    assert not any(p.points for p in score.parts) and not any(p.full for p in score.parts)
-    assert "key-feature gating" in score.feedback
-
-
 @pytest.mark.parametrize(("case_id", "action"), [
-    ("apixaban_rejuvenation", "STOP_APIXABAN_48H"),
-    ("herpes_at_site", "TREAT_AROUND_LESION"),
-    ("ntm_nodules", "LONGER_STANDARD_ANTIBIOTIC"),
-    ("anaphylaxis_session", "ANTIHISTAMINE_FIRST"),
-])
-def test_a_harmful_action_scores_zero_for_the_whole_case(case_id: str, action: str) -> None:
+    (case_id, action) for case_id, key in KEYS.items() for action in key["harmful_actions"]])
+def test_key_plus_a_harmful_action_scores_zero_for_the_whole_case(case_id: str,
+                                                                   action: str) -> None:
     answer = solution(case_id)
-    answer["management"] = [*answer["management"], action]
+    cap = get_case(case_id).max_management
+    answer["management"] = [*answer["management"][:cap - 1], action]
     score = score_case(answer, KEYS[case_id])
     assert score.points == 0 and score.harmful and action in score.feedback
+    assert not any(p.points for p in score.parts)
+
+
+@pytest.mark.parametrize("case_id", [c for c in KEYS if KEYS[c]["harmful_decisions"]])
+def test_a_harmful_decision_scores_zero_whatever_else_is_right(case_id: str) -> None:
+    for decision in KEYS[case_id]["harmful_decisions"]:
+        score = score_case({**solution(case_id), "decision": decision}, KEYS[case_id])
+        assert score.points == 0 and score.harmful and score.max_points == 4
+        assert "key-feature gating" in score.feedback
 
 
 def test_a_harmful_reason_scores_zero_for_the_whole_case() -> None:
@@ -308,13 +433,39 @@ def test_a_harmful_reason_scores_zero_for_the_whole_case() -> None:
     assert score.points == 0 and score.harmful
 
 
-def test_an_irrelevant_reason_or_step_costs_nothing() -> None:
-    answer = solution("herpes_at_site")
-    answer["reasons"] = ["HOLIDAY_SOON", "ACTIVE_HERPES", "FORMER_SMOKER"]
-    answer["management"] = [*answer["management"], "PHOTOGRAPH_LESION"]
-    score = score_case(answer, KEYS["herpes_at_site"])
-    assert score.points == 4
-    assert "no penalty" in score.feedback and "HOLIDAY_SOON" in score.feedback
+@pytest.mark.parametrize("case_id", list(KEYS))
+def test_selecting_everything_scores_low(case_id: str) -> None:
+    """Every option at once is refused by the caps; filling the caps never pays."""
+    case, key = get_case(case_id), KEYS[case_id]
+    everything = {"decision": key["decision"], "reasons": list(case.reason_codes),
+                  "management": list(case.management_codes)}
+    with pytest.raises(ValueError, match="choose at most"):
+        score_case(everything, key)
+    in_menu_order = {"decision": key["decision"],
+                     "reasons": list(case.reason_codes[:case.max_reasons]),
+                     "management": list(case.management_codes[:case.max_management])}
+    assert score_case(in_menu_order, key).points <= 2
+    allowed_reasons = {*key["decisive"], *key["neutral_reasons"]}
+    allowed_steps = {*key["management"], *key["neutral_actions"]}
+    scores = []
+    for reasons in itertools.combinations(case.reason_codes, case.max_reasons):
+        for steps in itertools.combinations(case.management_codes, case.max_management):
+            score = score_case({"decision": key["decision"], "reasons": list(reasons),
+                                "management": list(steps)}, key).points
+            scores.append(score)
+            if score == 4:  # full marks only when nothing wrong was chosen
+                assert set(reasons) <= allowed_reasons and set(steps) <= allowed_steps
+    assert sum(scores) / len(scores) <= 1.5
+
+
+def test_an_empty_answer_scores_nothing_and_says_why() -> None:
+    key = KEYS["herpes_at_site"]
+    for blank in ({}, None, "", {"decision": "", "reasons": [], "management": []}):
+        with pytest.raises(ValueError, match=r"^answer: "):
+            score_case(blank, key)  # type: ignore[arg-type]
+        assert format_problems("herpes_at_site", blank)
+    nothing = {"decision": "decline", "reasons": [], "management": []}
+    assert score_case(nothing, key).points == 0
 
 
 def test_decisions_and_codes_are_read_leniently() -> None:
@@ -331,30 +482,51 @@ def test_scoring_is_pure() -> None:
     assert (answer, key) == before
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(case_id=st.sampled_from(list(KEYS)), data=st.data())
-def test_scores_stay_in_range_and_irrelevant_choices_never_change_them(case_id: str,
-                                                                      data: st.DataObject) -> None:
+def test_scores_stay_in_range_and_follow_the_rules(case_id: str, data: st.DataObject) -> None:
     case, key = get_case(case_id), KEYS[case_id]
     answer = {
         "decision": data.draw(st.sampled_from(DECISIONS)),
-        "reasons": data.draw(st.lists(st.sampled_from(case.reason_codes), max_size=2,
-                                      unique=True)),
+        "reasons": data.draw(st.lists(st.sampled_from(case.reason_codes),
+                                      max_size=case.max_reasons, unique=True)),
         "management": data.draw(st.lists(st.sampled_from(case.management_codes),
-                                          max_size=MAX_MANAGEMENT - 1, unique=True)),
+                                         max_size=case.max_management, unique=True)),
     }
     score = score_case(answer, key)
     assert 0 <= score.points <= score.max_points
+    for part in score.parts:  # floor 0 per part, whole points (one notebook cell each)
+        assert 0 <= part.points <= part.max_points and part.points == int(part.points)
     assert score.points == sum(p.points for p in score.parts)
-    assert score.harmful == (score.points == 0 and (
-        answer["decision"] in key["harmful_decisions"]
-        or bool(set(answer["reasons"]) & set(key.get("harmful_reasons", [])))
-        or bool(set(answer["management"]) & set(key["harmful_actions"]))))
-    neutral = [c for c in case.reason_codes if c not in answer["reasons"]
-               and c not in key["decisive"] and c not in key.get("harmful_reasons", [])]
-    if neutral:
-        more = {**answer, "reasons": [*answer["reasons"], neutral[0]]}
-        assert score_case(more, key).points == score.points
+    harmful = (answer["decision"] in key["harmful_decisions"]
+               or bool(set(answer["reasons"]) & set(key.get("harmful_reasons", [])))
+               or bool(set(answer["management"]) & set(key["harmful_actions"])))
+    assert score.harmful == harmful and (not harmful or score.points == 0)
+    wrong = [c for c in wrong_steps(case_id) if c not in answer["management"]]
+    if wrong and not harmful and len(answer["management"]) < case.max_management:
+        more = {**answer, "management": [*answer["management"], wrong[0]]}
+        assert score_case(more, key).points <= score.points
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(answer=JSONISH | st.fixed_dictionaries(
+    {"decision": JSONISH, "reasons": JSONISH, "management": JSONISH}))
+def test_malformed_answers_get_a_clear_message_never_a_traceback(answer: object) -> None:
+    problems = format_problems("herpes_at_site", answer)
+    assert all(isinstance(p, str) and p for p in problems)
+    try:
+        score = score_case(answer, KEYS["herpes_at_site"])  # type: ignore[arg-type]
+    except ValueError as error:
+        assert problems and str(error).startswith("answer: ")
+    else:
+        assert not problems and 0 <= score.points <= 4
 
 
 # ---------------------------------------------------------------- answer and key shapes
@@ -377,7 +549,7 @@ GOOD = {"decision": "defer", "reasons": ["ACTIVE_HERPES"], "management": ["REBOO
         ({**GOOD, "reasons": ["FEVER"]}, "'reasons': 'FEVER' is not a code"),
         ({**GOOD, "reasons": ["ACTIVE_HERPES", "active_herpes"]}, "listed twice"),
         ({**GOOD, "reasons": ["ACTIVE_HERPES", "HOLIDAY_SOON", "FORMER_SMOKER", "LEVOTHYROXINE"]},
-         f"'reasons': choose at most {MAX_REASONS}"),
+         "'reasons': choose at most 3"),
         ({**GOOD, "management": ["ACTIVE_HERPES"]}, "'management': 'ACTIVE_HERPES' is not a code"),
         ({**GOOD, "management": ("REBOOK_WHEN_HEALED",)}, "'management' must be a list"),
     ],
@@ -409,15 +581,24 @@ def test_an_object_pretending_to_be_the_key_decision_is_refused() -> None:
         ({"decisive": ["NOT_A_CODE"]}, "key: field 'decisive': NOT_A_CODE not in the case menu"),
         ({"decisive": []}, "key: field 'decisive' must not be empty"),
         ({"harmful_decisions": ["defer"]}, "contains the key decision"),
-        ({"harmful_actions": ["REBOOK_WHEN_HEALED"]}, "both decisive/required and harmful"),
+        ({"harmful_actions": ["REBOOK_WHEN_HEALED"]}, "cannot be both required and harmful"),
+        ({"neutral_actions": ["REBOOK_WHEN_HEALED"]}, "cannot be both required and neutral"),
+        ({"neutral_reasons": ["ACTIVE_HERPES"]}, "cannot be both decisive and neutral"),
         ({"points": 1}, "key: field 'points'"),
         ({"management_points": 0}, "key: field 'management_points'"),
+        ({"points": 5}, "must be even"),
         ({"extra": 1}, "key: unknown field 'extra'"),
     ],
 )
 def test_bad_keys_raise_value_error_naming_the_field(change: dict, message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         score_case(GOOD, {**KEYS["herpes_at_site"], **change})
+
+
+def test_a_key_must_classify_its_options() -> None:
+    key = {k: v for k, v in KEYS["herpes_at_site"].items() if k != "neutral_reasons"}
+    with pytest.raises(ValueError, match="key: missing field 'neutral_reasons'"):
+        score_case(GOOD, key)
 
 
 def test_format_problems_is_empty_for_a_good_answer_and_never_raises() -> None:
@@ -438,35 +619,42 @@ def test_format_messages_teach_the_format_without_the_key() -> None:
     assert all(code in listing for code in get_case("herpes_at_site").reason_codes)
 
 
-# ---------------------------------------------------------------- branching and screening
+# ---------------------------------------------------------------- branching
 
 
-def test_reveal_branches_on_the_recorded_decision() -> None:
-    proceed = repr(reveal("herpes_at_site", {"decision": "proceed"}))
-    defer = repr(reveal("herpes_at_site", {"decision": "defer"}))
-    assert "blisters and crusts have spread" in proceed and "your decision: proceed" in proceed
-    assert "heals" in defer and proceed != defer
-    assert repr(reveal("herpes_at_site", "Proceed with precautions")).count("spread") == 1
-    nerve = repr(reveal("submental_dca", solution("submental_dca")))
-    assert "lower lip does not pull down" in nerve
-    html = reveal("submental_dca", "decline")._repr_html_()
-    assert html.startswith("<blockquote") and "another clinic" in html
+def test_consequence_follows_the_recorded_decision() -> None:
+    story = {d: f"after {d}" for d in DECISIONS}
+    assert consequence({"decision": "Proceed with precautions"}, story) == \
+        "What happened next after your decision (proceed_with_precautions): after " \
+        "proceed_with_precautions"
+    assert consequence("defer", story).endswith("after defer")
+    for odd in ("z", 3, None, {"decision": 1}, {"reasons": []}):
+        assert consequence(odd, story).startswith("What happens next: no decision was recorded")
+    with pytest.raises(ValueError, match="consequences: must be a table with one text"):
+        consequence("defer", {"defer": "x"})
 
 
-@pytest.mark.parametrize("answer", ["z", 3, None, {"decision": 1}, {"reasons": []}])
-def test_reveal_without_a_valid_decision_asks_for_one(answer: object) -> None:
-    assert repr(reveal("herpes_at_site", answer)).startswith("No decision recorded yet")
+@pytest.mark.parametrize("case_id", [c for c in KEYS if get_case(c).branching])
+def test_follow_up_continues_the_story_without_the_key(case_id: str) -> None:
+    case = get_case(case_id)
+    shown = follow_up(case_id)
+    assert case.follow_up is not None and case.follow_up.question in questions()
+    practice = questions()[case.follow_up.question]
+    assert practice.stem in repr(shown) and escape(practice.stem) in shown._repr_html_()
+    assert "whatever you decided" in case.follow_up.intro.lower()
+    assert "second decision point" in repr(shown)
+    # neither the intro nor the practice question names the case's decision or codes
+    seen = (case.follow_up.intro + practice.stem + " ".join(o.text for o in practice.options))
+    key = KEYS[case_id]
+    for code in (*key["decisive"], *key["management"], *key["harmful_actions"]):
+        assert code not in seen
 
 
-def test_reveal_refuses_a_case_that_does_not_branch() -> None:
-    with pytest.raises(ValueError, match="does not branch"):
-        reveal("bdd_screen", "refer")
-
-
-def test_screening_table_shows_each_case_with_the_teaching_aid_label() -> None:
-    table = repr(screening_table())
-    assert "Teaching aid — not a validated clinical tool" in table
-    assert len([line for line in table.splitlines() if re.match(r"^\d+ \|", line)]) == len(KEYS)
+def test_follow_up_refuses_a_case_without_one() -> None:
+    plain = [c for c in KEYS if not get_case(c).branching]
+    for case_id in plain:
+        with pytest.raises(ValueError, match="has no follow-up"):
+            follow_up(case_id)
 
 
 # ---------------------------------------------------------------- the notebook
@@ -486,13 +674,13 @@ def _hidden(source: str) -> str:
     return source.split("### BEGIN HIDDEN TESTS", 1)[1].split("### END HIDDEN TESTS", 1)[0]
 
 
-def _hidden_keys(source: str) -> list[dict[str, Any]]:
-    keys = []
+def _hidden_values(source: str, prefix: str) -> list[Any]:
+    values = []
     for node in ast.walk(ast.parse(_hidden(source))):
         if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id.startswith("_KEY_") for t in node.targets):
-            keys.append(ast.literal_eval(node.value))
-    return keys
+                isinstance(t, ast.Name) and t.id.startswith(prefix) for t in node.targets):
+            values.append(ast.literal_eval(node.value))
+    return values
 
 
 def _cells_for(case_id: str) -> tuple[int, dict[str, Any]]:
@@ -506,27 +694,48 @@ def _tests(cells: dict[str, Any]) -> list[Any]:
     return [c for name, c in cells.items() if name.endswith("_check")]
 
 
+def test_the_notebook_is_reviewed_and_shows_no_screening_table() -> None:
+    nb = read_notebook(NOTEBOOK)
+    text = "\n".join(c.source for c in nb.cells)
+    assert "**Last reviewed:** 2026-12-02" in nb.cells[0].source
+    assert "screening_table" not in text and "Screening aid says" not in text
+    assert "reveal(" not in text and "assess(" not in text
+
+
 @pytest.mark.parametrize("case_id", list(KEYS))
 def test_notebook_hidden_keys_equal_the_test_keys(case_id: str) -> None:
     _, cells = _cells_for(case_id)
     tests = _tests(cells)
-    assert len(tests) == 3
+    assert len(tests) == 4
     for cell in tests:
-        assert _hidden_keys(cell.source) == [KEYS[case_id]]
+        assert _hidden_values(cell.source, "_KEY_") == [KEYS[case_id]]
+
+
+@pytest.mark.parametrize("case_id", list(KEYS))
+def test_notebook_consequences_cover_every_decision(case_id: str) -> None:
+    _, cells = _cells_for(case_id)
+    stories = [v for cell in _tests(cells) for v in _hidden_values(cell.source, "_NEXT_")]
+    assert len(stories) == 1
+    story = stories[0]
+    assert set(story) == set(DECISIONS)
+    assert len(set(story.values())) == len(DECISIONS)
+    for decision in DECISIONS:
+        assert consequence({"decision": decision}, story).endswith(story[decision])
 
 
 @pytest.mark.parametrize("case_id", list(KEYS))
 def test_notebook_case_cells_follow_the_pattern(case_id: str) -> None:
     number, cells = _cells_for(case_id)
     key = KEYS[case_id]
-    share = (key["points"] - key["management_points"]) / 2
     stem = next(c for name, c in cells.items() if name.endswith("_stem"))
     assert stem.cell_type == "markdown" and stem.metadata.nbgrader["locked"]
     assert case_markdown(case_id) in stem.source
     assert f"answer_q4_1_{number}" in stem.source
+    names = [name for name in cells if name.endswith("_check")]
+    assert [n.split("_", 1)[1] for n in names] == [
+        "check", "reasons_check", "management_check", "management_2_check"]
     points = [c.metadata.nbgrader["points"] for c in _tests(cells)]
-    assert points == [share, share, key["management_points"]]  # decision, reasons, management
-    assert sum(points) == key["points"]
+    assert points == [1, 1, 1, 1] and sum(points) == key["points"]
     for cell in _tests(cells):
         meta = cell.metadata.nbgrader
         assert meta["grade"] and meta["locked"] and not meta["solution"]
@@ -544,11 +753,18 @@ def test_notebook_case_cells_follow_the_pattern(case_id: str) -> None:
 
 
 @pytest.mark.parametrize("case_id", [c for c in KEYS if get_case(c).branching])
-def test_branching_cases_reveal_after_the_answer(case_id: str) -> None:
-    number = get_case(case_id).number
-    calls = [c.source for c in read_notebook(NOTEBOOK).cells if c.cell_type == "code"
-             and f'reveal("{case_id}", answer_q4_1_{number})' in c.source]
-    assert calls
+def test_branching_cases_show_their_follow_up_after_the_case(case_id: str) -> None:
+    case = get_case(case_id)
+    assert case.follow_up is not None
+    sources = [c.source for c in read_notebook(NOTEBOOK).cells]
+    call = sources.index(f'follow_up("{case_id}")')
+    question_id = case.follow_up.question
+    assert sources[call + 1].startswith(f'answer_{question_id} = ""')
+    assert sources[call + 2] == f'check("{question_id}", answer_{question_id})'
+    justification = next(i for i, s in enumerate(sources)
+                         if s.startswith(f"**Justification 4.1.{case.number}**")
+                         or f"**Justification 4.1.{case.number}**" in s)
+    assert justification < call
 
 
 def _run(source: str, namespace: dict[str, Any]) -> str:
@@ -568,30 +784,45 @@ def test_visible_checks_fail_cleanly_for_a_string_answer(case_id: str) -> None:
             _run(visible, namespace)
 
 
-@pytest.mark.parametrize("case_id", list(KEYS))
-def test_hidden_tests_pass_the_key_and_the_harmful_gate_zeroes_every_cell(case_id: str) -> None:
+def _outcomes(case_id: str, answer: object) -> tuple[list[bool], str]:
+    """Run the case's four test cells, in order, on one answer: pass/fail and output."""
     number, cells = _cells_for(case_id)
+    results, printed = [], []
+    for cell in _tests(cells):
+        namespace = {"format_problems": format_problems, f"answer_q4_1_{number}": answer}
+        try:
+            printed.append(_run(cell.source, namespace))
+        except AssertionError as error:
+            results.append(False)
+            printed.append(str(error))
+        else:
+            results.append(True)
+    return results, "\n".join(printed)
+
+
+@pytest.mark.parametrize("case_id", list(KEYS))
+def test_hidden_tests_grade_like_score_case(case_id: str) -> None:
     key = KEYS[case_id]
-
-    def outcomes(answer: dict[str, Any]) -> list[bool]:
-        results = []
-        for cell in _tests(cells):
-            namespace = {"format_problems": format_problems, f"answer_q4_1_{number}": answer}
-            try:
-                printed = _run(cell.source, namespace)
-            except AssertionError:
-                results.append(False)
-            else:
-                assert "Rationale" in printed and re.search(r"\[(R\d+|GK)", printed)
-                results.append(True)
-        return results
-
-    assert outcomes(solution(case_id)) == [True, True, True]
+    right, printed = _outcomes(case_id, solution(case_id))
+    assert right == [True, True, True, True]
+    assert "Rationale" in printed and re.search(r"\[(R\d+|GK)", printed)
+    assert "What happened next after your decision" in printed
+    cap = get_case(case_id).max_management
     harmful = {**solution(case_id),
-               "management": [*key["management"][:MAX_MANAGEMENT - 1], key["harmful_actions"][0]]}
-    assert outcomes(harmful) == [False, False, False]
+               "management": [*key["management"][:cap - 1], key["harmful_actions"][0]]}
+    assert _outcomes(case_id, harmful)[0] == [False, False, False, False]
     if key["harmful_decisions"]:
-        assert outcomes({**solution(case_id), "decision": key["harmful_decisions"][0]}) == \
-            [False, False, False]
-    no_reasons = {**solution(case_id), "reasons": []}
-    assert outcomes(no_reasons) == [True, False, True]
+        assert _outcomes(case_id, {**solution(case_id),
+                                   "decision": key["harmful_decisions"][0]})[0] == [False] * 4
+    assert _outcomes(case_id, {**solution(case_id), "reasons": []})[0] == \
+        [True, False, True, True]
+    one_wrong = {**solution(case_id), "reasons": [*key["decisive"], wrong_reasons(case_id)[0]]}
+    assert _outcomes(case_id, one_wrong)[0] == [True, False, True, True]
+    if wrong_steps(case_id):
+        extra = {**solution(case_id), "management": [*key["management"], wrong_steps(case_id)[0]]}
+        assert _outcomes(case_id, extra)[0] == [True, True, True, False]
+    blank, message = _outcomes(case_id, {})
+    assert blank == [False] * 4 and "needs fixing" in message and "Traceback" not in message
+    for answer in (solution(case_id), harmful, {**solution(case_id), "reasons": []}):
+        passed = sum(_outcomes(case_id, answer)[0])
+        assert passed == score_case(answer, key).points  # nbgrader grade == CaseScore.points
