@@ -28,6 +28,10 @@ INDICATIONS = (
     "melasma", "musculoskeletal_pain", "other",
 )
 REGULATORY_STATUSES = ("approved", "off_label", "unapproved", "suspended", "varies")
+MARKET_STATUSES = ("discontinued", "no_licensed_injectable")
+"""Optional ``market_status`` of a substance (clinical-brief.md §9): a product withdrawn
+from the market (collagenase, Qwo), or a drug with no licensed injectable product anywhere,
+so that every injectable preparation is compounded or unlicensed (minoxidil, dutasteride)."""
 SUBSTANCE_CLASSES = (
     "hydrating_revitalising", "vitamin", "regenerative", "plant_extract", "enzyme",
     "detergent_cytolytic", "lipolytic_vasoactive", "local_anaesthetic",
@@ -97,6 +101,7 @@ class Substance:
     evidence: tuple[IndicationEvidence, ...] = ()
     monograph: str = ""
     labelled_indication: str | None = None
+    market_status: str | None = None
 
     @property
     def indications(self) -> tuple[str, ...]:
@@ -163,6 +168,7 @@ CERTAINTY = _one_of(CERTAINTIES)
 KIND = _one_of(CLAIM_KINDS)
 TOPIC = _one_of(CLAIM_TOPICS)
 REG_STATUS = _one_of(REGULATORY_STATUSES)
+MARKET_STATUS = _one_of(MARKET_STATUSES)
 SUB_CLASS = _one_of(SUBSTANCE_CLASSES)
 PURPOSES = Rule(
     lambda value: isinstance(value, list) and bool(value) and set(value) <= set(INDICATIONS),
@@ -319,7 +325,7 @@ def _substances(path: Path, refs: Mapping[str, Reference]) -> dict[str, Substanc
                 "regulatory_note": TEXT, "risks": TEXT_LIST, "refs": TEXT_LIST,
                 "evidence": EVIDENCE_TABLE, "monograph": MONOGRAPH,
             },
-            {"labelled_indication": TEXT},
+            {"labelled_indication": TEXT, "market_status": MARKET_STATUS},
         )
         fields["refs"] = _check_refs(fields["refs"], refs, where)
         fields["evidence"] = _evidence(fields["evidence"], fields["purposes"], refs, where)

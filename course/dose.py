@@ -8,15 +8,17 @@ range: booleans, non-numbers, NaN and infinity are refused, and so are impossibl
 absurd values (a weight of 0 or above 350 kg, a negative volume, a concentration at or
 below 0 or above 200 mg/mL, a percentage outside 0–20).
 
-The lidocaine reference limit is expert practice, not a sourced standard ([GK—verify] in
-the clinical brief): plain lidocaine is commonly quoted at a maximum of about 4.5 mg/kg
-and no more than 300 mg in US labelling. Every result says to check the local formulary,
-and every result that judges a dose carries the teaching-aid label.
+The maximum dose of plain lidocaine differs by label (clinical-brief.md §3 and §9): the
+UK SmPC/BNF gives 200 mg; the US label gives 4.5 mg/kg, not over 300 mg. The course uses
+the stricter UK figure by default and teaches that the local label governs: every
+lidocaine result names the label it used, says to check the current product information
+and local formulary, and carries the teaching-aid label when it judges a dose.
 
 Pure functions: :func:`percent_to_mg_per_ml`, :func:`mg_per_ml_to_percent`,
 :func:`total_volume_ml`, :func:`points_for_area`, :func:`total_dose_mg`,
-:func:`dose_per_kg`, :func:`share_of_limit`, :func:`lidocaine_check`,
-:func:`calculator_text`. The widget (:func:`dose_calculator`) only wires them together.
+:func:`dose_per_kg`, :func:`share_of_limit`, :func:`lidocaine_label`,
+:func:`lidocaine_check`, :func:`calculator_text`. The widget (:func:`dose_calculator`)
+only wires them together.
 """
 
 from __future__ import annotations
@@ -48,15 +50,44 @@ FORMULARY_ADVICE = (
     "injection point and every product."
 )
 
-LIDOCAINE_MG_PER_KG = 4.5
-LIDOCAINE_MAX_MG = 300.0
+
+
+@dataclass(frozen=True)
+class LidocaineLabel:
+    """The maximum dose of plain lidocaine in one label (no adrenaline)."""
+
+    code: str
+    name: str
+    max_mg: float
+    mg_per_kg: float | None = None
+
+    @property
+    def summary(self) -> str:
+        """e.g. 'UK SmPC/BNF: plain lidocaine maximum 200 mg'."""
+        if self.mg_per_kg is None:
+            return f"{self.name}: plain lidocaine maximum {self.max_mg:g} mg"
+        return (f"{self.name}: plain lidocaine {self.mg_per_kg:g} mg/kg, not over "
+                f"{self.max_mg:g} mg")
+
+
+LIDOCAINE_LABELS = {
+    "UK": LidocaineLabel("UK", "UK SmPC/BNF", 200.0),
+    "US": LidocaineLabel("US", "US label", 300.0, 4.5),
+}
+"""Plain lidocaine maxima by label (clinical-brief.md §9). The key is the ``label`` argument."""
+DEFAULT_LIDOCAINE_LABEL = "UK"
+"""The stricter UK figure is the course's default; the local label governs."""
+UK_LIDOCAINE_MAX_MG = LIDOCAINE_LABELS["UK"].max_mg
+US_LIDOCAINE_MG_PER_KG = LIDOCAINE_LABELS["US"].mg_per_kg
+US_LIDOCAINE_MAX_MG = LIDOCAINE_LABELS["US"].max_mg
 LIDOCAINE_CAVEAT = (
-    "Expert practice, not a sourced standard: for plain "
-    "lidocaine a maximum of about 4.5 mg/kg, and no more than 300 mg in US labelling, is "
-    "commonly quoted. Check the local formulary."
+    "The maximum for plain lidocaine depends on the label: UK SmPC/BNF 200 mg; US label "
+    "4.5 mg/kg, not over 300 mg. The local label governs: check the current product "
+    "information and the local formulary, and count the cumulative dose from every "
+    "injection point and every product."
 )
 LIDOCAINE_CLAIM = "lidocaine_maximum_dose"
-"""The claim in course/data/claims.toml that carries this limit (kind: expert_practice)."""
+"""The claim in course/data/claims.toml that carries these limits."""
 
 
 @dataclass(frozen=True)
@@ -157,30 +188,46 @@ def dose_per_kg(total_mg: float, weight_kg: float) -> float:
 def share_of_limit(
     total_mg: float,
     weight_kg: float,
-    limit_mg_per_kg: float,
+    limit_mg_per_kg: float | None,
     absolute_max_mg: float | None = None,
+    *,
+    basis: str = "",
+    advice: str = FORMULARY_ADVICE,
 ) -> DoseCheck:
-    """Compare a total dose with a weight-based limit capped by an absolute maximum.
+    """Compare a total dose with a weight-based limit and/or an absolute maximum.
 
-    The limit is the lower of ``limit_mg_per_kg × weight_kg`` and ``absolute_max_mg``
-    (when given); ``share`` is total ÷ limit, and a dose equal to the limit counts as
-    within it. The message carries the teaching-aid label and the formulary advice.
+    The limit is the lower of ``limit_mg_per_kg × weight_kg`` and ``absolute_max_mg``;
+    either may be None (a label with one figure only), not both. ``share`` is total ÷
+    limit, and a dose equal to the limit counts as within it. The message carries the
+    teaching-aid label, then ``basis`` (where the limit comes from), and ends with
+    ``advice`` (by default the formulary advice).
     """
     total = _total(total_mg)
     weight = _weight(weight_kg)
-    per_kg_limit = _number("limit_mg_per_kg", limit_mg_per_kg, *LIMIT_RANGE_MG_PER_KG,
-                           "mg/kg", low_allowed=False)
-    weight_limit = per_kg_limit * weight
-    limit = weight_limit
+    if limit_mg_per_kg is None and absolute_max_mg is None:
+        raise ValueError("limit_mg_per_kg must be a number when absolute_max_mg is None "
+                         "(a limit needs at least one figure)")
+    hows: list[str] = []
+    limits: list[float] = []
+    if limit_mg_per_kg is not None:
+        per_kg_limit = _number("limit_mg_per_kg", limit_mg_per_kg, *LIMIT_RANGE_MG_PER_KG,
+                               "mg/kg", low_allowed=False)
+        limits.append(per_kg_limit * weight)
+        hows.append(f"{per_kg_limit:g} mg/kg × {weight:g} kg = {per_kg_limit * weight:g} mg")
     if absolute_max_mg is not None:
         cap = _number("absolute_max_mg", absolute_max_mg, *DOSE_RANGE_MG, "mg",
                       low_allowed=False)
-        limit = min(weight_limit, cap)
+        limits.append(cap)
+        hows.append(f"the absolute maximum of {cap:g} mg")
+    limit = min(limits)
     share = total / limit
     within = total <= limit or math.isclose(total, limit)
-    how = f"{per_kg_limit:g} mg/kg × {weight:g} kg = {weight_limit:g} mg"
-    if absolute_max_mg is not None:
-        how = f"the lower of {how} and the absolute maximum of {absolute_max_mg:g} mg"
+    if len(hows) == 2:
+        how = f"the lower of {hows[0]} and {hows[1]}"
+    elif limit_mg_per_kg is None:
+        how = f"{hows[0]}, whatever the weight"
+    else:
+        how = hows[0]
     verdict = (
         "This is within the reference limit; that does not make it safe for this patient."
         if within else
@@ -188,31 +235,47 @@ def share_of_limit(
         "reduce the volume or the concentration."
     )
     message = (
-        f"{TEACHING_AID_LABEL}. Total {total:g} mg for {weight:g} kg = "
-        f"{total / weight:.2f} mg/kg. Reference limit {limit:g} mg ({how}). "
-        f"The dose is {share:.0%} of the limit. {verdict} {FORMULARY_ADVICE}"
+        f"{TEACHING_AID_LABEL}. {basis + ' ' if basis else ''}Total {total:g} mg for "
+        f"{weight:g} kg = {total / weight:.2f} mg/kg. Reference limit {limit:g} mg ({how}). "
+        f"The dose is {share:.0%} of the limit. {verdict} {advice}"
     )
     return DoseCheck(total, total / weight, limit, share, within, message)
 
 
-def lidocaine_check(weight_kg: float, percent: float, volume_ml: float) -> DoseCheck:
-    """Plain lidocaine: percent and volume → total mg, compared with the reference limit."""
+def lidocaine_label(label: Any = DEFAULT_LIDOCAINE_LABEL) -> LidocaineLabel:
+    """The label record for "UK" or "US" (case-insensitive); anything else is refused."""
+    key = label.strip().upper() if isinstance(label, str) else label
+    if key not in LIDOCAINE_LABELS:
+        raise ValueError(
+            f"label must be one of {', '.join(repr(k) for k in LIDOCAINE_LABELS)}, "
+            f"got {label!r}"
+        )
+    return LIDOCAINE_LABELS[key]
+
+
+def lidocaine_check(weight_kg: float, percent: float, volume_ml: float,
+                    label: str = DEFAULT_LIDOCAINE_LABEL) -> DoseCheck:
+    """Plain lidocaine: percent and volume → total mg, compared with one label's maximum.
+
+    ``label`` is ``"UK"`` (SmPC/BNF: 200 mg, the default) or ``"US"`` (4.5 mg/kg, not over
+    300 mg). The message names the label used and gives the other one.
+    """
+    chosen = lidocaine_label(label)
     _number("percent", percent, *PERCENT_RANGE, "%", low_allowed=False)
     total = total_dose_mg(percent_to_mg_per_ml(percent), volume_ml)
-    check = share_of_limit(total, weight_kg, LIDOCAINE_MG_PER_KG, LIDOCAINE_MAX_MG)
-    message = f"{check.message} {LIDOCAINE_CAVEAT}"
-    return DoseCheck(check.total_mg, check.mg_per_kg, check.limit_mg, check.share,
-                     check.within_limit, message)
+    return share_of_limit(total, weight_kg, chosen.mg_per_kg, chosen.max_mg,
+                          basis=f"Label used: {chosen.summary}.", advice=LIDOCAINE_CAVEAT)
 
 
 REFUSAL_PREFIX = "Cannot calculate: "
 
 
-def calculator_text(weight_kg: Any, percent: Any, volume_ml: Any) -> str:
+def calculator_text(weight_kg: Any, percent: Any, volume_ml: Any,
+                    label: Any = DEFAULT_LIDOCAINE_LABEL) -> str:
     """The calculator's text: the worked arithmetic, or a refusal naming the bad field."""
     try:
         concentration = percent_to_mg_per_ml(percent)
-        check = lidocaine_check(weight_kg, percent, volume_ml)
+        check = lidocaine_check(weight_kg, percent, volume_ml, label)
     except ValueError as error:
         return (f"{REFUSAL_PREFIX}{error}. Correct the value to see the arithmetic. "
                 f"{TEACHING_AID_LABEL}.")
@@ -227,20 +290,25 @@ def calculator_text(weight_kg: Any, percent: Any, volume_ml: Any) -> str:
 
 
 class DoseCalculator:
-    """Weight, concentration (%) and volume inputs with a result that updates on change.
+    """Label, weight, concentration (%) and volume inputs; the result updates on change.
 
-    Attributes: ``weight``, ``concentration`` (percent), ``volume`` (FloatText),
-    ``result`` (HTML), ``text`` (Textarea, the plain-text equivalent) and ``view``.
-    Invalid input shows a refusal text in ``result`` and ``text``; it never raises.
+    Attributes: ``label`` (Dropdown: "UK" or "US"), ``weight``, ``concentration``
+    (percent), ``volume`` (FloatText), ``result`` (HTML), ``text`` (Textarea, the
+    plain-text equivalent) and ``view``. Invalid input shows a refusal text in ``result``
+    and ``text``; it never raises.
     """
 
     def __init__(self, weight_kg: float = 70.0, percent: float = 2.0,
-                 volume_ml: float = 5.0) -> None:
+                 volume_ml: float = 5.0, label: str = DEFAULT_LIDOCAINE_LABEL) -> None:
         import ipywidgets as widgets
 
         from course.widgets import text_twin
 
         style = {"description_width": "initial"}
+        self.label = widgets.Dropdown(
+            options=[(f"{record.summary}", code) for code, record in LIDOCAINE_LABELS.items()],
+            value=lidocaine_label(label).code, description="Label", style=style,
+            layout=widgets.Layout(width="auto"))
         self.weight = widgets.FloatText(value=weight_kg, description="Weight (kg)",
                                         style=style)
         self.concentration = widgets.FloatText(
@@ -249,11 +317,11 @@ class DoseCalculator:
                                         style=style)
         self.result = widgets.HTML()
         self.text = text_twin("Result (text)", height="10em")
-        for control in (self.weight, self.concentration, self.volume):
+        for control in (self.label, self.weight, self.concentration, self.volume):
             control.observe(self.refresh, names="value")
         self.view = widgets.VBox([
             widgets.HTML(f"<p><strong>{TEACHING_AID_LABEL}</strong></p>"),
-            self.weight, self.concentration, self.volume, self.result, self.text,
+            self.label, self.weight, self.concentration, self.volume, self.result, self.text,
         ])
         self.refresh()
 
@@ -261,7 +329,8 @@ class DoseCalculator:
         """Recompute the result from the current input values."""
         from html import escape
 
-        text = calculator_text(self.weight.value, self.concentration.value, self.volume.value)
+        text = calculator_text(self.weight.value, self.concentration.value, self.volume.value,
+                               self.label.value)
         self.text.value = text
         role = "alert" if text.startswith(REFUSAL_PREFIX) else "status"
         body = "<br>".join(escape(line) for line in text.splitlines())
@@ -275,6 +344,10 @@ class DoseCalculator:
 
 
 def dose_calculator(weight_kg: float = 70.0, percent: float = 2.0,
-                    volume_ml: float = 5.0) -> DoseCalculator:
-    """The lidocaine dose calculator widget (practice only; ``.text`` is its text twin)."""
-    return DoseCalculator(weight_kg, percent, volume_ml)
+                    volume_ml: float = 5.0,
+                    label: str = DEFAULT_LIDOCAINE_LABEL) -> DoseCalculator:
+    """The lidocaine dose calculator widget (practice only; ``.text`` is its text twin).
+
+    ``label`` is "UK" (SmPC/BNF, 200 mg; the default) or "US" (4.5 mg/kg, not over 300 mg).
+    """
+    return DoseCalculator(weight_kg, percent, volume_ml, label)

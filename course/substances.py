@@ -72,6 +72,13 @@ STATUS_LABELS = {
     "varies": "varies by country and product",
 }
 
+MARKET_STATUS_LABELS = {
+    "discontinued": "the approved product has been discontinued (no longer marketed)",
+    "no_licensed_injectable": ("no licensed injectable product exists: every injectable "
+                               "preparation is compounded or unlicensed"),
+}
+"""Optional ``market_status`` of a substance (clinical-brief.md §9), shown beside its status."""
+
 CERTAINTY_RANK = {certainty: rank for rank, certainty in enumerate(reversed(CERTAINTIES))}
 """very_low 0 < low 1 < moderate 2 < high 3."""
 
@@ -173,8 +180,19 @@ def filter_substances(
 # ---------------------------------------------------------------- monographs
 
 
+def status_label(substance: Substance) -> str:
+    """The short status words, e.g. 'approved product (…); the approved product has been
+    discontinued'. For a drug with no licensed injectable, the market status replaces the
+    "off-label" words, which would imply a licensed injectable product."""
+    market = substance.market_status
+    if market == "no_licensed_injectable":
+        return MARKET_STATUS_LABELS[market]
+    label = STATUS_LABELS[substance.regulatory_status]
+    return f"{label}; {MARKET_STATUS_LABELS[market]}" if market else label
+
+
 def _status_text(substance: Substance) -> str:
-    return f"{STATUS_LABELS[substance.regulatory_status]} — {substance.regulatory_note}"
+    return f"{status_label(substance)} — {substance.regulatory_note}"
 
 
 def monograph_text(substance_id: str, data: Content | None = None) -> str:
@@ -255,8 +273,7 @@ def compare_text(id_a: str, id_b: str, width: int = 38, data: Content | None = N
     rows: list[tuple[str, str, str]] = [
         ("Substance", a.name, b.name),
         ("Class", CLASS_LABELS[a.substance_class], CLASS_LABELS[b.substance_class]),
-        ("Regulatory status", STATUS_LABELS[a.regulatory_status],
-         STATUS_LABELS[b.regulatory_status]),
+        ("Regulatory status", status_label(a), status_label(b)),
         ("Labelled indication", a.labelled_indication or NO_LABELLED_INDICATION,
          b.labelled_indication or NO_LABELLED_INDICATION),
     ]

@@ -11,15 +11,19 @@ from hypothesis import strategies as st
 from course import TEACHING_AID_LABEL
 from course.content import content
 from course.dose import (
+    DEFAULT_LIDOCAINE_LABEL,
     LIDOCAINE_CAVEAT,
     LIDOCAINE_CLAIM,
-    LIDOCAINE_MAX_MG,
-    LIDOCAINE_MG_PER_KG,
+    LIDOCAINE_LABELS,
     REFUSAL_PREFIX,
+    UK_LIDOCAINE_MAX_MG,
+    US_LIDOCAINE_MAX_MG,
+    US_LIDOCAINE_MG_PER_KG,
     calculator_text,
     dose_calculator,
     dose_per_kg,
     lidocaine_check,
+    lidocaine_label,
     mg_per_ml_to_percent,
     percent_to_mg_per_ml,
     points_for_area,
@@ -87,20 +91,61 @@ def test_dose_at_the_limit_is_within_and_above_it_is_not() -> None:
     assert "local formulary" in above.message
 
 
-def test_lidocaine_reference_limit_is_stored_with_its_caveat() -> None:
-    assert (LIDOCAINE_MG_PER_KG, LIDOCAINE_MAX_MG) == (4.5, 300)
-    assert "check the local formulary" in LIDOCAINE_CAVEAT.lower()
-    assert "Expert practice" in LIDOCAINE_CAVEAT
+def test_lidocaine_limits_are_stored_per_label_with_the_uk_default() -> None:
+    # clinical-brief.md §9: UK SmPC/BNF 200 mg; US 4.5 mg/kg, not over 300 mg.
+    assert DEFAULT_LIDOCAINE_LABEL == "UK"
+    assert (UK_LIDOCAINE_MAX_MG, LIDOCAINE_LABELS["UK"].mg_per_kg) == (200, None)
+    assert (US_LIDOCAINE_MG_PER_KG, US_LIDOCAINE_MAX_MG) == (4.5, 300)
+    assert "UK SmPC/BNF 200 mg" in LIDOCAINE_CAVEAT
+    assert "US label 4.5 mg/kg, not over 300 mg" in LIDOCAINE_CAVEAT
+    assert "local label governs" in LIDOCAINE_CAVEAT
     claim = content().claims[LIDOCAINE_CLAIM]
-    assert claim.kind == "expert_practice" and "4.5 mg/kg" in claim.statement
+    assert "200 mg" in claim.statement and "UK" in claim.statement
+    assert "4.5 mg/kg" in claim.statement and "US" in claim.statement
 
 
-def test_lidocaine_check_worked_example() -> None:
-    check = lidocaine_check(70, 2, 5)  # 2% = 20 mg/mL; 5 mL = 100 mg; limit 300 mg
+def test_lidocaine_check_uses_the_uk_label_by_default() -> None:
+    check = lidocaine_check(70, 2, 5)  # 2% = 20 mg/mL; 5 mL = 100 mg; UK maximum 200 mg
     assert check.total_mg == pytest.approx(100)
-    assert check.limit_mg == 300
-    assert check.share == pytest.approx(1 / 3)
+    assert check.limit_mg == 200
+    assert check.share == pytest.approx(0.5)
+    assert "Label used: UK SmPC/BNF" in check.message
     assert LIDOCAINE_CAVEAT in check.message and TEACHING_AID_LABEL in check.message
+
+
+@pytest.mark.parametrize(("weight", "uk_limit", "us_limit"),
+                         [(40, 200, 180), (50, 200, 225), (70, 200, 300), (90, 200, 300)])
+def test_the_label_changes_the_limit(weight: float, uk_limit: float, us_limit: float) -> None:
+    assert lidocaine_check(weight, 1, 1, "UK").limit_mg == pytest.approx(uk_limit)
+    us = lidocaine_check(weight, 1, 1, "US")
+    assert us.limit_mg == pytest.approx(us_limit)
+    assert "Label used: US label" in us.message
+
+
+def test_a_dose_within_the_us_limit_can_be_above_the_uk_one() -> None:
+    uk, us = lidocaine_check(70, 2, 12, "UK"), lidocaine_check(70, 2, 12, "US")  # 240 mg
+    assert not uk.within_limit and "ABOVE" in uk.message
+    assert us.within_limit and "ABOVE" not in us.message
+
+
+@pytest.mark.parametrize("label", ["EU", "", None, 1, "UK SmPC"])
+def test_an_unknown_label_is_refused_by_name(label: object) -> None:
+    with pytest.raises(ValueError, match=r"^label must be one of 'UK', 'US'"):
+        lidocaine_label(label)
+    with pytest.raises(ValueError, match=r"^label must be one of"):
+        lidocaine_check(70, 2, 5, label)  # type: ignore[arg-type]
+    assert calculator_text(70, 2, 5, label).startswith(REFUSAL_PREFIX + "label must be")
+
+
+def test_label_codes_are_case_insensitive() -> None:
+    assert lidocaine_label(" us ") is LIDOCAINE_LABELS["US"]
+
+
+def test_share_of_limit_with_an_absolute_maximum_only() -> None:
+    check = share_of_limit(50, 70, None, 200)
+    assert check.limit_mg == 200 and check.share == pytest.approx(0.25)
+    with pytest.raises(ValueError, match=r"^limit_mg_per_kg must be a number"):
+        share_of_limit(50, 70, None, None)
 
 
 @settings(max_examples=60, deadline=None)
@@ -185,8 +230,10 @@ def test_calculator_text_shows_the_worked_arithmetic() -> None:
     text = calculator_text(70, 2, 5)
     assert "2% lidocaine = 20 mg/mL" in text
     assert "5 mL × 20 mg/mL = 100 mg" in text
-    assert "33% of the limit" in text
+    assert "Label used: UK SmPC/BNF" in text and "50% of the limit" in text
     assert TEACHING_AID_LABEL in text and "local formulary" in text
+    us = calculator_text(70, 2, 5, "US")
+    assert "Label used: US label" in us and "33% of the limit" in us
 
 
 @pytest.mark.parametrize(("weight", "percent", "volume", "field"),
@@ -202,8 +249,12 @@ def test_calculator_text_refuses_bad_input_without_raising(
 
 def test_dose_calculator_widget_updates_and_refuses_clearly() -> None:
     calc = dose_calculator()
-    assert "100 mg" in calc.text.value and "33% of the limit" in calc.text.value
+    assert calc.label.value == "UK"
+    assert "100 mg" in calc.text.value and "50% of the limit" in calc.text.value
+    assert "Label used: UK SmPC/BNF" in calc.text.value
     assert 'role="status"' in calc.result.value
+    calc.label.value = "US"  # 100 mg of min(4.5 × 70, 300) = 300 mg
+    assert "33% of the limit" in calc.text.value and "Label used: US label" in calc.text.value
     calc.volume.value = 20.0  # 400 mg > 300 mg
     assert "400 mg" in calc.text.value and "ABOVE" in calc.text.value
     assert "ABOVE" in calc.result.value
@@ -212,12 +263,15 @@ def test_dose_calculator_widget_updates_and_refuses_clearly() -> None:
     assert 'role="alert"' in calc.result.value and "weight_kg" in calc.result.value
     calc.weight.value = 50.0  # 400 mg vs 225 mg
     assert "Reference limit 225 mg" in calc.text.value
+    calc.label.value = "UK"
+    assert "Reference limit 200 mg" in calc.text.value
     calc.concentration.value = 0.0
     assert calc.text.value.startswith(REFUSAL_PREFIX) and "percent" in calc.text.value
 
 
 def test_dose_calculator_view_holds_its_controls() -> None:
     calc = dose_calculator(60, 1, 3)
-    for control in (calc.weight, calc.concentration, calc.volume, calc.result, calc.text):
+    for control in (calc.label, calc.weight, calc.concentration, calc.volume, calc.result,
+                    calc.text):
         assert control in calc.view.children
     assert "30 mg" in calc.text.value  # 3 mL of 1% = 30 mg

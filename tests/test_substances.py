@@ -29,6 +29,7 @@ from course.substances import (
     monograph_html,
     monograph_text,
     short_name,
+    status_label,
     substance_explorer,
     text_colour_on,
 )
@@ -171,6 +172,59 @@ def test_expert_practice_sources_are_worded_softly_in_monographs() -> None:
             assert "generally" in s.monograph, s.id
 
 
+# ---------------------------------------------------------------- clinical revision v2 (§9)
+
+
+def test_market_status_marks_discontinued_and_unlicensed_injectables() -> None:
+    statuses = {sid: s.market_status for sid, s in SUBSTANCES.items() if s.market_status}
+    assert statuses == {"collagenase": "discontinued", "minoxidil": "no_licensed_injectable",
+                        "dutasteride": "no_licensed_injectable"}
+
+
+def test_collagenase_is_shown_as_discontinued_and_other_uses_as_unapproved() -> None:
+    collagenase = SUBSTANCES["collagenase"]
+    assert "discontinued" in status_label(collagenase)
+    for text in (collagenase.regulatory_note, collagenase.monograph):
+        assert "unapproved use" in text and "no longer marketed" in text
+        assert "off-label" not in text
+    assert "discontinued" in compare_text("collagenase", "hyaluronidase")
+
+
+@pytest.mark.parametrize("substance_id", ["minoxidil", "dutasteride"])
+def test_injectable_hair_drugs_are_never_called_licensed_or_off_label(substance_id: str) -> None:
+    s = SUBSTANCES[substance_id]
+    label = status_label(s)
+    assert "compounded or unlicensed" in label and "off-label" not in label
+    text = monograph_text(substance_id)
+    assert "Regulatory status: no licensed injectable product exists" in text
+    assert "compounded or unlicensed" in s.monograph
+    assert "off-label" not in s.monograph
+    assert "Licensed drug" not in s.regulatory_note
+
+
+def test_an_unknown_market_status_is_refused_by_name(tmp_path) -> None:
+    import shutil
+
+    from course.content import ContentError, load_content
+    from course.paths import DATA_DIR
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(DATA_DIR, data_dir)
+    path = data_dir / "substances.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('market_status = "discontinued"', 'market_status = "gone"'),
+                    encoding="utf-8")
+    with pytest.raises(ContentError, match="market_status") as error:
+        load_content(data_dir)
+    assert "collagenase" in str(error.value) and "discontinued" in str(error.value)
+
+
+def test_hyaluronic_acid_skin_series_are_graded_as_uncontrolled() -> None:
+    entry = SUBSTANCES["hyaluronic_acid"].evidence_for("skin_rejuvenation")
+    assert entry is not None and (entry.ocebm, entry.certainty) == (4, "very_low")
+    assert "uncontrolled" in entry.summary
+
+
 # ---------------------------------------------------------------- filters
 
 
@@ -259,7 +313,8 @@ def test_monograph_text_of_deoxycholic_acid() -> None:
     text = monograph_text("deoxycholic_acid")
     assert text.startswith("Deoxycholic acid (ATX-101)")
     assert "Class: Detergent (cytolytic)" in text
-    assert "Labelled indication: submental fat (Kybella, FDA 29 April 2015)" in text
+    assert "Labelled indication: submental fat (Kybella, FDA 29 April 2015" in text
+    assert "Belkyra" in text  # clinical-brief.md §9: the UK and elsewhere
     assert "Submental fat: OCEBM level 2 (randomised trial)" in text
     assert "high certainty: “results in”" in text
     assert "70.0%" in text and "18.6%" in text
@@ -275,7 +330,8 @@ def test_monograph_text_gives_each_indication_its_own_grade() -> None:
     assert "Other use: OCEBM level 5 (mechanism-based reasoning)" in text
     assert "the evidence is very uncertain" in text
     assert "Labelled indication: none" in text
-    assert "check the local formulary" in text
+    assert "the local formulary" in text and "local label governs" in text
+    assert "UK SmPC/BNF 200 mg" in text and "US label 4.5 mg/kg, not over 300 mg" in text
 
 
 def test_unknown_substance_is_a_clear_error() -> None:

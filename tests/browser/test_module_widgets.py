@@ -22,6 +22,8 @@ import pytest
 from course.questions import check_answer
 from course.questions import question as find_question
 
+from .conftest import PAGE_TIMEOUT_S, wait_ms
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from playwright.sync_api import Locator, Page
 
@@ -32,10 +34,10 @@ expect = sync_api.expect
 
 pytestmark = pytest.mark.browser
 
-WAIT_MS = 30_000
+WAIT_MS = wait_ms(90)
 """Longest wait for what the page shows (a kernel round trip that redraws a figure takes
 about a second, much more when other test runs share the two cores)."""
-RUN_ALL_MS = 120_000
+RUN_ALL_MS = wait_ms(600)
 
 PRINCIPLES_1 = "01-principles/01-what-is-mesotherapy.ipynb"
 PRINCIPLES_2 = "01-principles/02-techniques-and-sessions.ipynb"
@@ -90,7 +92,7 @@ def expect_timeout():
     """Every expect() of this module waits up to WAIT_MS (Playwright's default is 5 s)."""
     expect.set_options(timeout=WAIT_MS)
     yield
-    expect.set_options(timeout=5_000)
+    expect.set_options(timeout=wait_ms(PAGE_TIMEOUT_S))
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +115,7 @@ def open_and_run_all(page: Page, lab: Lab, notebook: str) -> Locator:
     page.wait_for_function(
         """p => { const w = window.jupyterapp?.shell.currentWidget;
                   return w?.context?.path === p && w.sessionContext !== undefined; }""",
-        arg=path, timeout=60_000)
+        arg=path, timeout=wait_ms(120))
     # JupyterLab's own Run All; its promise settles when the last cell has replied and
     # is false when a cell failed (Run All stops there).
     report = page.evaluate("""async (timeout) => {
@@ -171,7 +173,7 @@ def settle(element: Locator, block: str = "center") -> None:
     can miss its target (seen once in five runs); operating a widget starts here.
     """
     top = None
-    for _ in range(10):
+    for _ in range(50):  # until it stays put (a loaded machine lays out slowly)
         element.evaluate("(e, block) => e.scrollIntoView({block})", block)
         element.page.wait_for_timeout(200)
         now = element.evaluate("e => Math.round(e.getBoundingClientRect().top)")
@@ -188,13 +190,13 @@ def screenshot(page: Page, widget: Locator, path: Path, block: str = "start") ->
 
 def shut_down_kernel(lab: Lab, notebook: str) -> None:
     """Stop the notebook's kernel (one JupyterLab serves every test of the session)."""
-    with urllib.request.urlopen(f"{lab.url}/api/sessions", timeout=10) as reply:
+    with urllib.request.urlopen(f"{lab.url}/api/sessions", timeout=60) as reply:
         sessions = json.load(reply)
     for session in sessions:
         if session["path"] == f"assignments/{notebook}":
             request = urllib.request.Request(f"{lab.url}/api/sessions/{session['id']}",
                                              method="DELETE")
-            urllib.request.urlopen(request, timeout=10).close()
+            urllib.request.urlopen(request, timeout=60).close()
 
 
 @pytest.fixture
@@ -431,20 +433,25 @@ def operate_dose_calculator(notebook: Locator) -> Locator:
 
     expect(cell.locator(".widget-html").first).to_have_text(TEACHING_AID)
     expect(weight.locator("input")).to_have_value("70")
-    # 2% = 20 mg/mL; 5 mL of it = 100 mg; the limit is min(4.5 × 70, 300) = 300 mg.
+    # 2% = 20 mg/mL; 5 mL of it = 100 mg; the default label is the UK one, maximum 200 mg.
     expect(status).to_contain_text("2% lidocaine = 20 mg/mL.")
     expect(status).to_contain_text("5 mL × 20 mg/mL = 100 mg.")
-    expect(status).to_contain_text("Reference limit 300 mg")
+    expect(status).to_contain_text("Label used: UK SmPC/BNF")
+    expect(status).to_contain_text("Reference limit 200 mg")
     expect(status).to_contain_text("within the reference limit")
 
-    set_number(volume, "20")  # 400 mg: above 300 mg
+    set_number(volume, "20")  # 400 mg: above 200 mg
     expect(status).to_contain_text("20 mL × 20 mg/mL = 400 mg.")
     expect(status).to_contain_text("ABOVE the reference limit")
-    set_number(percent, "1")  # 1% = 10 mg/mL; 200 mg: within 300 mg
+    set_number(percent, "1")  # 1% = 10 mg/mL; 200 mg: at the UK maximum, so within it
     expect(status).to_contain_text("1% lidocaine = 10 mg/mL.")
     expect(status).to_contain_text("20 mL × 10 mg/mL = 200 mg.")
     expect(status).to_contain_text("within the reference limit")
-    set_number(weight, "40")  # limit 4.5 × 40 = 180 mg: 200 mg is above it
+    labelled(cell, "dropdown", "Label").locator("select").select_option(
+        label="US label: plain lidocaine 4.5 mg/kg, not over 300 mg")
+    expect(status).to_contain_text("Label used: US label")
+    expect(status).to_contain_text("Reference limit 300 mg")
+    set_number(weight, "40")  # US limit 4.5 × 40 = 180 mg: 200 mg is above it
     expect(status).to_contain_text("Reference limit 180 mg")
     expect(status).to_contain_text("ABOVE the reference limit")
     expect(twin).to_have_value(re.compile(r"^1% lidocaine = 10 mg/mL\.\n"))
