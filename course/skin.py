@@ -1,7 +1,8 @@
 """Skin cross-section explorer: where does a mesotherapy deposit really go?
 
 Adult skin has three layers, epidermis, dermis and hypodermis (subcutaneous fat); the
-"mesoderm" is an embryonic germ layer, not a layer of skin. This module models a
+"mesoderm" is an embryonic germ layer (the dermis and hypodermis develop from it), not a
+layer of skin. This module models a
 needle entering the skin at an angle and reports the layer its tip reaches.
 
 The model is pure geometry over the data in ``course/data/skin.toml``: the vertical
