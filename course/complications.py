@@ -20,8 +20,10 @@ Decisions documented here:
   expert practice (``onset_basis = "expert_practice"``, "(expert practice)" in the text)
   and the timeline hatches that bar and says so in its label.
 - **Attack rates** are computed only where the brief gives both the number infected and
-  the number treated in the same cluster: Paris 2006–07, 15 of 111 [R40]; Balearic
-  Islands 2009, 17 of 77 [R32]. Colombia's "33 of 80 confirmed" [R35] is stored as
+  the number treated in the same cluster: Paris 2006–07, 16 of 105 outpatients [R40];
+  Balearic Islands 2009, 17 of 77 [R32]. Washington DC 2005 [R29] is not an NTM cluster
+  (skin reactions of undetermined cause), so it has no cluster record and no NTM onset.
+  Colombia's "33 of 80 confirmed" [R35] is stored as
   given (33 confirmed of 80) but not turned into a rate, because the brief does not say
   that the 80 were the people treated. These are rates **within outbreaks**, not the
   risk of a typical session, and every figure and text says so.

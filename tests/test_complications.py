@@ -36,7 +36,9 @@ from course.complications import (
 )
 from course.content import ContentError, content
 
-# The brief's §5 table, in order: event id → (frequency descriptor, words from its name).
+# The brief's §5 table, in order, with the two emergencies §9 adds (vascular occlusion,
+# local anaesthetic systemic toxicity) after anaphylaxis: event id → (frequency
+# descriptor, words from its name).
 BRIEF_EVENTS = {
     "local_reactions": ("expected", ("pain", "erythema", "oedema", "bruising")),
     "pruritus_urticaria": ("reported", ("pruritus", "urticaria")),
@@ -44,6 +46,8 @@ BRIEF_EVENTS = {
     "pih": ("reported", ("hyperpigmentation",)),
     "vasovagal": ("reported", ("vasovagal",)),
     "anaphylaxis": ("rare", ("anaphylaxis",)),
+    "vascular_occlusion": ("reported", ("vascular", "occlusion")),
+    "local_anaesthetic_toxicity": ("reported", ("local anaesthetic", "toxicity")),
     "ntm_infection": ("outbreaks", ("mycobacterial",)),
     "granulomas_panniculitis": ("reported", ("granulomas", "panniculitis", "fat necrosis")),
     "necrosis_ulceration": ("reported", ("necrosis", "ulceration")),
@@ -83,8 +87,9 @@ def test_trial_figures_are_only_those_the_brief_gives() -> None:
 
 
 def test_no_card_states_a_percentage_the_brief_does_not_give() -> None:
-    # 72/4/2: deoxycholic acid trial [R23]; 64/31: antibiotic use in NTM cases [R38].
-    allowed = {"72%", "4%", "2%", "64%", "31%"}
+    # 72/4/2: deoxycholic acid trial [R23]; 64/31: antibiotic use in NTM cases [R38];
+    # 20%: the strength of the lipid emulsion for local anaesthetic toxicity (brief §9).
+    allowed = {"72%", "4%", "2%", "64%", "31%", "20%"}
     for event_id in event_ids():
         found = set(re.findall(r"\d+(?:\.\d+)?%", card_text(event_id)))
         assert found <= allowed, (event_id, found - allowed)
@@ -148,7 +153,7 @@ def test_card_text_has_every_section_and_the_references() -> None:
         assert set(event.refs) <= set(content().references)
     ntm = card_text("ntm_infection")
     for fact in ("[R34]", "median 28 days", "9.8 weeks", "mycobacterial culture",
-                 "tap water [R40]", "without fever [R37]"):
+                 "rinse a multi-injection device [R40]", "factory", "without fever [R37]"):
         assert fact in ntm
     anaphylaxis = card_text("anaphylaxis")
     assert "500 micrograms" in anaphylaxis and "5 minutes" in anaphylaxis and "[R58]" in anaphylaxis
@@ -364,15 +369,17 @@ def test_attack_rates_only_where_the_brief_gives_infected_and_treated() -> None:
     assert [r.cluster for r in rates] == ["paris", "balearics"]
     paris, balearics = rates
     assert isinstance(paris, AttackRate)
-    assert (paris.cases, paris.treated) == (15, 111)
-    assert paris.rate == pytest.approx(15 / 111) and paris.rate == pytest.approx(0.1351, abs=1e-4)
+    assert (paris.cases, paris.treated) == (16, 105)
+    assert paris.rate == pytest.approx(16 / 105) and paris.rate == pytest.approx(0.1524, abs=1e-4)
     assert (balearics.cases, balearics.treated) == (17, 77)
     assert balearics.rate == pytest.approx(0.2208, abs=1e-4)
 
 
 def test_clusters_without_a_rate_keep_their_counts_as_the_brief_states_them() -> None:
     clusters = complication_data().clusters
-    assert clusters["washington_dc"].cases == 14 and clusters["washington_dc"].refs == ("R29",)
+    # Washington DC 2005 [R29] was not an NTM cluster (brief §9): no cluster record.
+    assert "washington_dc" not in clusters
+    assert all("R29" not in c.refs for c in clusters.values())
     assert clusters["venezuela"].cases == 49 and clusters["venezuela"].refs == ("R33",)
     colombia = clusters["colombia"]
     assert (colombia.confirmed, colombia.total) == (33, 80)
@@ -387,24 +394,26 @@ def test_attack_rate_figure_labels_each_bar_with_rate_and_counts() -> None:
     fig = ntm_attack_rate_figure()
     ax = fig.axes[0]
     bars = {p.get_gid(): p for p in ax.patches if (p.get_gid() or "").startswith("rate:")}
-    assert bars["rate:paris"].get_width() == pytest.approx(100 * 15 / 111)
+    assert bars["rate:paris"].get_width() == pytest.approx(100 * 16 / 105)
     assert bars["rate:balearics"].get_width() == pytest.approx(100 * 17 / 77)
     labels = {t.get_gid(): t.get_text() for t in ax.texts}
-    assert labels["rate-label:paris"] == "13.5% (15/111)"
+    assert labels["rate-label:paris"] == "15.2% (16/105)"
     assert labels["rate-label:balearics"] == "22.1% (17/77)"
     ticks = [t.get_text() for t in ax.get_yticklabels()]
     assert any("Paris" in t and "[R40]" in t for t in ticks)
     assert any("Balearic" in t and "[R32]" in t for t in ticks)
     note = " ".join(t.get_text() for t in fig.texts if t.get_gid() == "note").replace("\n", " ")
     assert "not the risk of a typical session" in note
-    for other in ("14 cases [R29]", "49 cases [R33]", "33 of 80 confirmed", "[R30]", "[R31]"):
+    for other in ("49 cases [R33]", "33 of 80 confirmed", "[R30]", "[R31]"):
         assert other in note
+    assert "[R29]" not in note and "Washington" not in note
     assert "Colombia" not in " ".join(ticks)
 
 
 def test_attack_rate_alt_text_gives_the_same_facts() -> None:
     text = ntm_attack_rate_alt_text()
-    assert "13.5% (15/111) [R40]" in text and "22.1% (17/77) [R32]" in text
+    assert "15.2% (16/105) [R40]" in text and "22.1% (17/77) [R32]" in text
+    assert "Washington" not in text
     assert "not the risk of a typical session" in text and "33 of 80 confirmed" in text
 
 
@@ -420,8 +429,8 @@ def test_onset_figures_are_the_briefs_and_fall_inside_the_window() -> None:
         ("median", "onset", "days", None, None, 28, ("R38",)),
         ("mean", "onset of lesions", "weeks", None, None, 3, ("R39",)),
         ("mean", "time to diagnosis", "weeks", None, None, 9.8, ("R39",)),
-        ("range", "onset", "weeks", 6, 10, None, ("R29",)),
     }
+    assert all("R29" not in o.refs for o in onsets.values())  # DC 2005 was not NTM
     assert onsets["cosmetic_review"].weeks() == (4.0, 4.0)  # 28 days
     for onset in onsets.values():
         low, high = onset.weeks()
