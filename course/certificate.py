@@ -9,8 +9,10 @@ the final assessment is missing or below the pass mark.
 from __future__ import annotations
 
 import json
+import math
+import os
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from html import escape
 from pathlib import Path
 
@@ -125,13 +127,33 @@ text-align:left}}.limits{{border-left:6px solid #D55E00;padding:8px 12px;margin-
 
 
 def record_progress(assignments_folder: Path, assignment: str, score: float, max_score: float,
-                    checked: date) -> Path:
-    """Record a self-study check result (the latest check of each assignment counts)."""
+                    checked: date, notes: list[str] | None = None) -> Path:
+    """Record a self-study check result (the latest check of each assignment counts).
+
+    The file is replaced atomically (a crash never leaves half a file). A file that
+    cannot be read is kept aside as ``progress.json.unreadable-<time>`` (never deleted)
+    and a new one started; a line saying so is appended to ``notes``.
+    """
     path = assignments_folder / PROGRESS_FILE
-    progress = read_progress(path) if path.exists() else {}
+    try:
+        progress = read_progress(path) if path.exists() else {}
+    except ValueError as error:
+        kept = path.with_name(f"{path.name}.unreadable-{datetime.now():%Y%m%d-%H%M%S-%f}")
+        os.replace(path, kept)
+        progress = {}
+        if notes is not None:
+            notes.append(f"{error.args[0].split(';')[0]}: kept aside as {kept.name}; "
+                         f"a new {path.name} was started (check your other assignments "
+                         "again to record them)")
     progress[assignment] = {"score": score, "max_score": max_score, "checked": checked.isoformat()}
-    path.write_text(json.dumps(progress, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(progress, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
     return path
+
+
+def _score(value: object) -> bool:
+    return type(value) in (int, float) and math.isfinite(value) and value >= 0
 
 
 def read_progress(path: Path) -> dict[str, dict]:
@@ -140,13 +162,20 @@ def read_progress(path: Path) -> dict[str, dict]:
     except FileNotFoundError:
         raise SummaryRefused(f"{path} does not exist: run `course check ASSIGNMENT` first") \
             from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot be read ({error}); delete it and run "
+                         "`course check` again for each assignment") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"{path}: not valid JSON ({error.msg}); delete it and run "
                          "`course check` again for each assignment") from None
     if not isinstance(progress, dict) or not all(
-        isinstance(v, dict) and {"score", "max_score"} <= set(v) for v in progress.values()
+        isinstance(v, dict) and {"score", "max_score"} <= set(v)
+        and _score(v["score"]) and _score(v["max_score"]) and v["score"] <= v["max_score"]
+        for v in progress.values()
     ):
-        raise ValueError(f"{path}: unexpected content; delete it and run `course check` again")
+        raise ValueError(f"{path}: unexpected content (each assignment needs a score and a "
+                         "max_score, numbers with score <= max_score); delete it and run "
+                         "`course check` again")
     return progress
 
 

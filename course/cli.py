@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 
 from course.content import ContentError
-from course.errors import GradingError
+from course.errors import GradingError, InputError
 from course.paths import course_root
 
 USAGE_ERROR = 2
@@ -65,18 +65,24 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
     if report.sandbox:
         print(f"Your code ran in a grading kernel: {report.sandbox}.")
     print(f"{'notebook':<28} {'question':<34} score")
-    for item in result.items:
+    from course.forms.feedback import titled_items
+    from course.paths import source_dir
+
+    for title, item in titled_items(source_dir(root) / args.assignment, list(result.items)):
         score = "tutor-graded" if item.needs_manual_grade else \
             f"{item.score:g} / {item.max_score:g}"
-        print(f"{item.notebook:<28} {item.grade_id:<34} {score}")
+        print(f"{item.notebook:<28} {title:<34} {score}")
     print(f"Total (auto-graded): {result.auto_score:g} / {result.auto_max:g}")
     for path in report.feedback:
         print(f"Feedback: {path.relative_to(root)}")
     from course.certificate import record_progress
     from course.paths import assignments_dir
 
+    notes: list[str] = []
     record_progress(assignments_dir(root), args.assignment, result.auto_score, result.auto_max,
-                    date.today())
+                    date.today(), notes)
+    for note in notes:
+        print(f"Note: {note}")
     return 0
 
 
@@ -118,8 +124,16 @@ def cmd_certificate(args: argparse.Namespace, root: Path) -> int:
     )
     from course.paths import assignments_dir
 
+    if args.make_issuer_key:  # the verifiable certificate's key (course/credential_cli.py)
+        from course.credential_cli import make_issuer_key_command
+
+        return make_issuer_key_command(Path(args.make_issuer_key), root)
     if bool(args.student) == args.self_study:
         raise UsageError("name a STUDENT (instructor) or use --self-study, not both")
+    if args.verifiable:  # a missing or unusable key stops here, before anything is written
+        from course.credential_cli import issuer_key
+
+        key = issuer_key(args, root)
     try:
         if args.self_study:
             scores = scores_from_progress(assignments_dir(root) / PROGRESS_FILE)
@@ -134,14 +148,21 @@ def cmd_certificate(args: argparse.Namespace, root: Path) -> int:
             learner, source = args.student, "the course gradebook"
             default = root / "certificates" / f"{args.student}.html"
         summary = summarise(learner, scores, date.today(), source)
-    except (SummaryRefused, ValueError) as error:
+    except SummaryRefused as error:
         print(f"course certificate: {error}", file=sys.stderr)
         return FAILURE
+    except ValueError as error:  # a malformed progress.json or an unknown student
+        print(f"course certificate: {' '.join(str(error).split())}", file=sys.stderr)
+        return USAGE_ERROR
     output = Path(args.output) if args.output else default
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(summary_html(summary), encoding="utf-8")
     print(summary_text(summary))
     print(f"\nSummary written to {output}")
+    if args.verifiable:
+        from course.credential_cli import write_verifiable
+
+        write_verifiable(summary, output, key, args)
     return 0
 
 
@@ -217,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     certificate.add_argument("--name", help="your name on a self-study summary")
     certificate.add_argument("--output", metavar="FILE", help="where to write the HTML")
     certificate.set_defaults(run=cmd_certificate)
+    from course.credential_cli import add_certificate_options, add_verify_command, cmd_verify
+
+    add_certificate_options(certificate)
+    add_verify_command(commands, cmd_verify)
     grade = commands.add_parser(
         "grade", help="autograde a cohort in parallel (submitted/, a folder or an LMS zip)")
     grade.add_argument("assignment", metavar="ASSIGNMENT")
@@ -259,6 +284,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         parser.print_usage(sys.stderr)
         print(f"course {args.command}: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except InputError as error:  # a file of the learner's or instructor's: one line
+        print(f"course {args.command}: {' '.join(str(error).split())}", file=sys.stderr)
         return USAGE_ERROR
     except (GradingError, ContentError) as error:
         print(f"course {args.command}: {error}", file=sys.stderr)

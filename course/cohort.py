@@ -40,16 +40,17 @@ Submissions (``--submissions PATH``)
 - a folder: ``PATH/<student>/<notebook>.ipynb`` (other files in the student's folder,
   such as ``timestamp.txt``, come along), ``PATH/<student>/<assignment>/<notebook>.ipynb``
   (another ``submitted/`` tree), or -- for a one-notebook assignment only --
-  ``PATH/<student>.ipynb``. Student ids use letters, digits and ``_ . @ + -``;
-- a ``.zip`` downloaded from an LMS: extracted and collected by nbgrader's
-  ``zip_collect`` machinery (nested archives too). File names follow nbgrader's
-  documented LMS convention, ``<assignment>_<student>_attempt_<YYYY-MM-DD-HH-MM-SS>_
-  <notebook>.ipynb`` (``FileNameCollectorPlugin.named_regexp``, used unless
-  ``nbgrader_config.py`` sets its own); the newest attempt of each notebook wins and
-  its time becomes the submission timestamp.
+  ``PATH/<student>.ipynb``. Student ids use letters (any alphabet), digits and
+  ``_ . @ + -``;
+- a ``.zip`` downloaded from an LMS, read (never blindly extracted) by
+  :mod:`course.intake`: file names follow nbgrader's documented LMS convention,
+  ``<assignment>_<student>_attempt_<YYYY-MM-DD-HH-MM-SS>_<notebook>.ipynb``, parsed on
+  the file name only; the newest attempt of each notebook wins and its time becomes the
+  submission timestamp. Ambiguous names, nested archives, links and zip bombs are
+  refused and reported per student (see that module).
 
-A folder or zip is copied into ``submitted/<student>/<assignment>/``, replacing an
-earlier copy of that student's submission, so formgrader and feedback work as usual.
+A folder or zip is copied into ``submitted/<student>/<assignment>/``; an earlier copy of
+that student's submission is kept in ``replaced-submissions/`` (a note says where).
 
 ``--roster CSV`` adds or updates students first: columns ``id, first_name, last_name,
 email`` (header names are case-insensitive; other columns are ignored). A bad row (no
@@ -89,7 +90,6 @@ arguments (nothing is graded).
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import itertools
@@ -98,13 +98,10 @@ import multiprocessing
 import os
 import queue
 import re
-import shutil
 import signal
 import sys
-import tempfile
 import time
 import warnings
-import zipfile
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -114,22 +111,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from course.errors import GradingError
+from course.intake import STUDENT_ID, STUDENT_ID_RULE, CohortInputError, stage_submissions
+from course.intake import check_submissions_path as check_submissions_path
+from course.intake import submitted_root as _submitted_root
 
 GRADED, FAILED = "graded", "failed"
 NOT_A_NOTEBOOK = "not a valid notebook"
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]*$")
-STUDENT_ID_RULE = "letters, digits and _ . @ + -, starting with a letter or digit"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-LMS_FILE_PATTERN = r".*_(?P<student_id>\w+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>.*)"
 ROSTER_COLUMNS = ("id", "first_name", "last_name", "email")
+MAX_ROSTER_FIELD = 200
 MAX_WORKERS = 64
 WARM_AHEAD = 2  # kernels a worker starts ahead of the notebook it runs
 TASKS_PER_WORKER = 1 + WARM_AHEAD  # one running, the others' kernels warming up
 _EXTRA_FIELDS = "__extra__"
-
-
-class CohortInputError(ValueError):
-    """``--submissions``, ``--roster`` or ``--workers`` cannot be used (exit code 2)."""
 
 
 # ---------------------------------------------------------------- results
@@ -174,6 +168,7 @@ class CohortReport:
     status_file: Path | None = None
     log_file: Path | None = None
     sandbox: str = ""  # how the learners' code ran (course.sandbox.autograde_sandbox)
+    notes: list[str] = field(default_factory=list)  # e.g. earlier submissions kept aside
 
     @property
     def failed(self) -> list[Outcome]:
@@ -195,6 +190,8 @@ def status_table(report: CohortReport) -> str:
     if report.problems:
         lines += ["", "Problems with the roster or the submissions (nothing graded for these):"]
         lines += [f"  - {problem}" for problem in report.problems]
+    if report.notes:
+        lines += ["", "Notes:", *(f"  - {note}" for note in report.notes)]
     graded = len(report.outcomes) - len(report.failed)
     lines += ["", f"{report.assignment}: {graded} graded, {len(report.failed)} failed, "
                   f"{len(report.problems)} problem(s), {report.seconds:.1f} s with "
@@ -208,17 +205,53 @@ def status_table(report: CohortReport) -> str:
     return "\n".join(lines)
 
 
-def write_status_file(report: CohortReport, path: Path) -> Path:
-    """Write the status table as CSV (read it to tell a failed submission from a zero)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
+STATUS_COLUMNS = ["student", "status", "score", "max_score", "needs_manual_grade", "detail",
+                  "run"]
+
+
+def _status_rows(report: CohortReport, run: str) -> list[list[str]]:
+    return [[o.student, o.status, "" if o.score is None else f"{o.score:g}",
+             "" if o.max_score is None else f"{o.max_score:g}", str(o.needs_manual_grade),
+             o.detail, run] for o in report.outcomes]
+
+
+def _write_csv_atomically(path: Path, rows: Sequence[Sequence[str]]) -> None:
+    from course.escaping import csv_cell
+
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with temporary.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "status", "score", "max_score", "needs_manual_grade",
-                         "detail"])
-        for o in report.outcomes:
-            writer.writerow([o.student, o.status, "" if o.score is None else f"{o.score:g}",
-                             "" if o.max_score is None else f"{o.max_score:g}",
-                             o.needs_manual_grade, o.detail])
+        writer.writerow(STATUS_COLUMNS)
+        writer.writerows([[csv_cell(c) for c in row] for row in rows])
+    os.replace(temporary, path)
+
+
+def write_status_file(report: CohortReport, path: Path) -> Path:
+    """Write the status table as CSV (read it to tell a failed submission from a zero).
+
+    Nothing is lost between runs: this run's rows go to ``<name>.history/<UTC time>.csv``,
+    and ``path`` keeps the latest row of every student (a run that graded nobody, or
+    only some students, leaves the others' rows and reasons as they were). Text cells
+    are neutralised for spreadsheets (:func:`course.escaping.csv_cell`).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    run = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    rows = _status_rows(report, run)
+    history = path.with_name(f"{path.stem}.history")
+    history.mkdir(exist_ok=True)
+    stamp = run.replace(":", "").replace("-", "")
+    n = len(list(history.glob(f"{stamp}*.csv")))
+    _write_csv_atomically(history / f"{stamp}{f'-{n}' if n else ''}.csv", rows)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            earlier = {row["student"]: row for row in csv.DictReader(handle)
+                       if row.get("student")}
+    except (OSError, ValueError, csv.Error):  # none yet, or unreadable: the history has it
+        earlier = {}
+    this_run = {row[0] for row in rows}
+    kept = [[old.get(c) or "" for c in STATUS_COLUMNS] for student, old in earlier.items()
+            if student not in this_run]
+    _write_csv_atomically(path, sorted(kept + rows, key=lambda row: row[0]))
     return path
 
 
@@ -292,6 +325,9 @@ class RosterEntry:
 def _roster_problem(row: Mapping[str, Any], seen: Mapping[str, int]) -> str | None:
     if row.get(_EXTRA_FIELDS):
         return f"{len(row[_EXTRA_FIELDS])} more field(s) than the header has columns"
+    long = [k for k in ROSTER_COLUMNS if len(row.get(k) or "") > MAX_ROSTER_FIELD]
+    if long:
+        return f"{long[0]} is longer than {MAX_ROSTER_FIELD} characters"
     student = (row.get("id") or "").strip()
     if not student:
         return "id is empty"
@@ -305,29 +341,66 @@ def _roster_problem(row: Mapping[str, Any], seen: Mapping[str, int]) -> str | No
     return None
 
 
-def read_roster(path: Path) -> tuple[list[RosterEntry], list[str]]:
-    """Students from a CSV roster: columns id, first_name, last_name, email (others ignored).
+MAX_ROSTER_BYTES = 4 * 2**20
 
-    Returns the valid entries and one message per bad row (that row is skipped).
-    A file that cannot be read, or that has no ``id`` column, raises CohortInputError.
-    """
-    path = Path(path)
+
+def _roster_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_ROSTER_BYTES + 1)
+        if len(data) > MAX_ROSTER_BYTES:
+            raise CohortInputError(f"--roster {path}: larger than "
+                                   f"{MAX_ROSTER_BYTES // 2**20} MiB; is it a roster?")
+        return data.decode("utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise CohortInputError(f"--roster {path}: cannot read it as a UTF-8 CSV file "
                                f"({error})") from None
-    reader = csv.DictReader(io.StringIO(text), restkey=_EXTRA_FIELDS)
-    header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
+
+
+def read_roster(path: Path) -> tuple[list[RosterEntry], list[str]]:
+    """Students from a CSV roster: columns id, first_name, last_name, email (others ignored).
+
+    Returns the valid entries and one message per bad row (that row is skipped): a row
+    whose quoted field runs over several lines (an unclosed quote swallowing the rows
+    after it) or holds an over-long field is reported, never used. A file that cannot be
+    read, has no ``id`` column or names a column twice raises CohortInputError.
+    """
+    path = Path(path)
+    reader = csv.DictReader(io.StringIO(_roster_text(path), newline=""), restkey=_EXTRA_FIELDS)
+    try:
+        names = reader.fieldnames or []
+    except csv.Error as error:
+        raise CohortInputError(f"--roster {path}: the header line cannot be read ({error})"
+                               ) from None
+    header = [(name or "").strip().lower() for name in names]
     if "id" not in header:
         raise CohortInputError(
             f"--roster {path}: needs an 'id' column (expected columns "
             f"{', '.join(ROSTER_COLUMNS)}; found: {', '.join(header) or 'nothing'})")
+    twice = sorted({n for n in header if n in ROSTER_COLUMNS and header.count(n) > 1})
+    if twice:
+        raise CohortInputError(f"--roster {path}: column {', '.join(map(repr, twice))} "
+                               "appears more than once; keep one")
     reader.fieldnames = header
     entries: list[RosterEntry] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        first = reader.line_num + 1
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as error:  # a field over csv's size limit, a NUL byte...
+            problems.append(f"roster {path.name} line {first}: cannot be read ({error}); "
+                            "the rest of the file was not read")
+            break
+        if reader.line_num > first and any("\n" in (v or "") or "\r" in (v or "")
+                                           for v in row.values() if isinstance(v, str)):
+            problems.append(f"roster {path.name} lines {first}-{reader.line_num}: a quoted "
+                            "field runs over several lines (an unclosed quote?); skipped")
+            continue
         problem = _roster_problem(row, seen)
         if problem:
             problems.append(f"roster {path.name} line {reader.line_num}: {problem}")
@@ -348,162 +421,6 @@ def import_roster(gradebook: Any, entries: Sequence[RosterEntry]) -> None:
 
 
 # ---------------------------------------------------------------- inputs
-
-
-@dataclass
-class Intake:
-    """The students found in the input, and the files that could not be used."""
-
-    students: list[str]
-    problems: list[str]
-
-
-def _submitted_root(coursedir: Any) -> Path:
-    return Path(os.path.normpath(coursedir.format_path(coursedir.submitted_directory, ".", ".")))
-
-
-def _student_problem(where: object, student: str) -> str | None:
-    if STUDENT_ID.match(student):
-        return None
-    return f"{where}: {student!r} is not a valid student id (allowed: {STUDENT_ID_RULE})"
-
-
-def _replace_folder(folder: Path) -> None:
-    from nbgrader.utils import rmtree
-
-    if folder.exists():
-        rmtree(str(folder))
-    folder.mkdir(parents=True)
-
-
-def _from_submitted(root: Path, assignment: str) -> Intake:
-    found = sorted(d.name for d in root.iterdir() if (d / assignment).is_dir()) \
-        if root.is_dir() else []
-    if not found:
-        raise CohortInputError(
-            f"no submissions of {assignment} in {root} (expected "
-            f"submitted/<student>/{assignment}/<notebook>.ipynb); give --submissions PATH "
-            "for a folder of notebooks or an LMS zip")
-    problems = [p for s in found if (p := _student_problem(root / s, s))]
-    return Intake([s for s in found if STUDENT_ID.match(s)], problems)
-
-
-def _from_folder(path: Path, assignment: str, notebooks: Sequence[str],
-                 submitted: Path, ignore: Sequence[str]) -> Intake:
-    chosen: dict[str, Path] = {}
-    problems: list[str] = []
-    for entry in sorted(path.iterdir()):
-        is_notebook = entry.is_file() and entry.suffix == ".ipynb"
-        if entry.name.startswith(".") or not (is_notebook or entry.is_dir()):
-            continue
-        student = entry.stem if is_notebook else entry.name
-        if problem := _student_problem(entry, student):
-            problems.append(problem)
-        elif student in chosen:
-            problems.append(f"{entry}: a second submission from {student} "
-                            f"(kept {chosen[student].name})")
-        elif is_notebook and len(notebooks) != 1:
-            problems.append(f"{entry}: <student>.ipynb is for one-notebook assignments; "
-                            f"{assignment} has {len(notebooks)} notebooks, so use "
-                            f"{student}/<notebook>.ipynb")
-        else:
-            chosen[student] = entry
-    if not chosen and not problems:
-        raise CohortInputError(
-            f"--submissions {path}: no submissions found (expected <student>.ipynb, "
-            f"<student>/<notebook>.ipynb or <student>/{assignment}/<notebook>.ipynb)")
-    for student, entry in chosen.items():
-        dest = submitted / student / assignment
-        _replace_folder(dest)
-        if entry.is_file():
-            shutil.copy2(entry, dest / f"{notebooks[0]}.ipynb")
-        else:
-            source = entry / assignment if (entry / assignment).is_dir() else entry
-            shutil.copytree(source, dest, dirs_exist_ok=True,
-                            ignore=shutil.ignore_patterns(*ignore))
-    return Intake(sorted(chosen), problems)
-
-
-def _from_zip(path: Path, coursedir: Any, config: Any, notebooks: Sequence[str],
-              log: logging.Logger) -> Intake:
-    """Extract and collect an LMS zip with nbgrader's zip_collect (in a scratch folder)."""
-    from nbgrader.apps.zipcollectapp import ZipCollectApp
-
-    assignment = coursedir.assignment_id
-    with tempfile.TemporaryDirectory(prefix="course-grade-zip-") as scratch:
-        settings = copy.deepcopy(config)
-        settings.ZipCollectApp.collect_directory_structure = os.path.join(
-            scratch, "{downloaded}", "{assignment_id}", "{collect_step}")
-        settings.ZipCollectApp.force = settings.ExtractorPlugin.force = True
-        settings.ZipCollectApp.strict = True
-        if not config.get("FileNameCollectorPlugin", {}).get("named_regexp"):
-            settings.FileNameCollectorPlugin.named_regexp = LMS_FILE_PATTERN
-        archive = Path(scratch, "downloaded", assignment, "archive")
-        archive.mkdir(parents=True)
-        shutil.copy2(path, archive / path.name)
-        app = ZipCollectApp(config=settings, log=log)
-        app.coursedir = coursedir
-        try:
-            app.init_plugins()
-            app.extract_archive_files()
-        except (Exception, SystemExit) as error:  # nbgrader raises several unrelated types
-            log.error("extracting %s: %r", path, error)
-            raise CohortInputError(f"--submissions {path}: not a readable zip archive"
-                                   ) from None
-        try:
-            extracted = Path(app._format_collect_path(app.extracted_directory))
-            files = sorted(str(p) for p in extracted.rglob("*") if p.is_file())
-            matches = {f: app.collector_plugin_inst.collect(f) for f in files
-                       if f.endswith(".ipynb")}
-            unmatched = [f for f, info in matches.items() if not info]
-            strangers = [f for f, info in matches.items() if info
-                         and Path(info.get("file_id", "")).stem not in notebooks]
-            collected = app._collect_files(files)
-            problems = [p for s in collected if (p := _student_problem(path.name, s))]
-            collected = {s: d for s, d in collected.items() if STUDENT_ID.match(s)}
-            app._transfer_files(collected)
-        except SystemExit:  # ZipCollectApp.fail logs the reason, then exits
-            raise CohortInputError(f"--submissions {path}: nbgrader zip_collect refused "
-                                   f"it (the reason is in autograded/{assignment}.grading.log)"
-                                   ) from None
-    problems += [f"{path.name}: {Path(f).name} does not match the LMS file-name pattern "
-                 f"(<assignment>_<student>_attempt_<time>_<notebook>.ipynb)"
-                 for f in unmatched]
-    problems += [f"{path.name}: {Path(f).name} names no notebook of {assignment} "
-                 f"({', '.join(notebooks)}); skipped" for f in strangers]
-    if not collected and not problems:
-        raise CohortInputError(f"--submissions {path}: no notebooks in the archive")
-    return Intake(sorted(collected), problems)
-
-
-def check_submissions_path(path: Path | None, submitted: Path) -> Path | None:
-    """The --submissions path to copy from, or None for the course's own submitted/."""
-    if path is None or Path(path).resolve() == submitted.resolve():
-        return None
-    path = Path(path)
-    if not path.exists():
-        raise CohortInputError(f"--submissions {path}: no such file or folder")
-    if path.resolve().is_relative_to(submitted.resolve()):
-        raise CohortInputError(f"--submissions {path}: is inside the course's submitted/ "
-                               "folder; give submitted/ itself or a folder outside it")
-    if path.is_file() and path.suffix.lower() != ".zip":
-        raise CohortInputError(f"--submissions {path}: expected a folder or a .zip file")
-    if path.is_file() and not zipfile.is_zipfile(path):
-        raise CohortInputError(f"--submissions {path}: not a readable zip archive")
-    return path
-
-
-def stage_submissions(coursedir: Any, config: Any, notebooks: Sequence[str],
-                      path: Path | None, log: logging.Logger) -> Intake:
-    """Find the submissions to grade and copy them into ``submitted/`` when needed."""
-    assignment = coursedir.assignment_id
-    submitted = _submitted_root(coursedir)
-    path = check_submissions_path(path, submitted)
-    if path is None:
-        return _from_submitted(submitted, assignment)
-    if path.is_file():
-        return _from_zip(path, coursedir, config, notebooks, log)
-    return _from_folder(path, assignment, notebooks, submitted, coursedir.ignore)
 
 
 # ---------------------------------------------------------------- configuration
@@ -1391,7 +1308,8 @@ def _grade(root: Path, assignment: str, pool: _WorkerPool, started: float, tunin
     if roster_entries:
         with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
             import_roster(gb, roster_entries)
-    intake = stage_submissions(coursedir, config, sorted(points), submissions, log)
+    roster_ids = {e.id for e in roster_entries} if roster else None
+    intake = stage_submissions(coursedir, config, sorted(points), submissions, roster_ids)
     problems += intake.problems
     converter = _converter_class()(coursedir=coursedir, config=config)
     converter.log = log
@@ -1409,7 +1327,8 @@ def _grade(root: Path, assignment: str, pool: _WorkerPool, started: float, tunin
     pool.close()  # waits for the workers to stop their kernels
     outcomes.sort(key=lambda o: o.student)
     report = CohortReport(assignment, outcomes, problems, time.monotonic() - started,
-                          tuning.workers, log_file=log_path, sandbox=sandbox_notice)
+                          tuning.workers, log_file=log_path, sandbox=sandbox_notice,
+                          notes=intake.notes)
     if progress:
         progress.finish(len(outcomes), len(report.failed))
     report.status_file = write_status_file(report, autograded /

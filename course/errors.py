@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class GradingError(RuntimeError):
     """nbgrader could not do what was asked; the message says why."""
+
+
+class InputError(ValueError):
+    """A learner's or instructor's file cannot be used (one clear line, exit code 2)."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-from course.errors import GradingError
+from course.errors import GradingError, InputError
 from course.notebooks import (
     HIDDEN_MARKERS,
     NotebookError,
@@ -117,11 +117,18 @@ def start_assignments(root: Path, assignments: Iterable[str]) -> tuple[list[Path
             raise GradingError(f"{assignment} has not been released (no {released})")
         for path in sorted(p for p in released.rglob("*") if p.is_file()):
             target = assignments_dir(root) / assignment / path.relative_to(released)
-            if target.exists():
+            if target.exists() or target.is_symlink():
                 kept.append(target)
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, target)
+            except (FileExistsError, NotADirectoryError):
+                blocking = next((p for p in (target.parent, *target.parent.parents)
+                                 if p.exists() and not p.is_dir()), target.parent)
+                raise InputError(f"{blocking} is a file, not a folder: rename or move it, "
+                                 "then run `course start` again (files already copied are "
+                                 "kept)") from None
             copied.append(target)
     return copied, kept
 
@@ -188,6 +195,23 @@ def autograde_notebooks(api, assignment: str, student: str,
     return read_scores(api, assignment, student)
 
 
+def _grade_ids(nb: NotebookNode) -> set[str]:
+    """Ids of the answer and graded cells (not shared headers such as ``intro``)."""
+    marks = [cell.get("metadata", {}).get("nbgrader", {}) for cell in nb.cells]
+    return {str(m["grade_id"]) for m in marks
+            if m.get("grade_id") and (m.get("grade") or m.get("solution"))}
+
+
+def foreign_questions(learner: NotebookNode, released: NotebookNode) -> str:
+    """The learner copy's question ids when it shares none with the released notebook
+    (another notebook's copy), else ''."""
+    theirs, ours = _grade_ids(learner), _grade_ids(released)
+    if not ours or theirs & ours:
+        return ""
+    strangers = sorted(theirs)
+    return ", ".join(strangers[:3]) + (" …" if len(strangers) > 3 else "")
+
+
 @dataclass(frozen=True)
 class CheckReport:
     result: GradeResult
@@ -218,6 +242,10 @@ def self_check(root: Path, assignment: str) -> CheckReport:
         except NotebookError as error:
             raise GradingError(f"{error}. Your file was not changed; rename it and run "
                                f"`course start {assignment}` for a fresh copy.") from None
+        if strangers := foreign_questions(notebooks[path.stem], read_notebook(path)):
+            raise InputError(f"{copy} holds questions of another notebook ({strangers}), not "
+                             f"those of {assignment}/{path.name}. Your file was not changed; "
+                             f"rename it and run `course start {assignment}` for a fresh copy.")
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         api = prepare_course(Path(tmp), root, assignment)
         from course.sandbox import autograde_sandbox

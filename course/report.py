@@ -84,6 +84,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from course.errors import GradingError
+from course.escaping import csv_cell
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -110,6 +111,8 @@ BLUE, GREEN, ORANGE, VERMILLION, GREY = "#0072B2", "#009E73", "#E69F00", "#D55E0
 ANSWER_NAME = re.compile(r"\banswer_\w+\b")
 ANSWER_LINE = re.compile(r"(?m)^\s*(answer_\w+)\s*[:=]")
 LETTER_CHOICES = re.compile(r"\.strip\(\)\.lower\(\)\s+in\s+(\([^()]*\))")
+# The answer-forms check cell (course.forms.migrate): check_choice("answer_…", answer_…, "abcd")
+CHECK_CHOICE = re.compile(r'check_choice\(\s*"answer_\w+",\s*answer_\w+,\s*"([a-z]+)"\s*\)')
 HIDDEN_TESTS = "### BEGIN HIDDEN TESTS"
 
 
@@ -508,6 +511,10 @@ def choice(value: object, kind: str, options: Sequence[str]) -> str:
         return BLANK
     if type(value) is not str:  # as the hidden tests: type(answer) is str
         return INVALID
+    if kind != DECISION:  # read as the hidden tests read it: "(B)" and "b)" are b
+        from course.answers import choice_value
+
+        value = choice_value(value, options) or value
     text = normalise_decision(value) if kind == DECISION else value.strip().lower()
     if not text:
         return BLANK
@@ -541,6 +548,9 @@ def check_cell_texts(notebooks: Mapping[str, NotebookNode]) -> dict[str, str]:
 
 def letter_options(text: str) -> tuple[str, ...] | None:
     """The letters a check cell accepts (``.strip().lower() in ("a", "b", ...)``)."""
+    forms = CHECK_CHOICE.search(text)
+    if forms:
+        return tuple(forms.group(1))
     match = LETTER_CHOICES.search(text)
     if not match:
         return None
@@ -860,11 +870,14 @@ def options_table(report: Report, answers: Iterable[str] | None = None) -> Table
 
 
 def markdown_table(table: Table) -> str:
-    """A table as GitHub-flavoured Markdown (pipes in cells escaped)."""
+    """A table as GitHub-flavoured Markdown; every cell escaped (names and file names
+    come from rosters and uploads: no HTML, links or formatting get through)."""
+    from course.escaping import markdown_text
+
     header, rows = table
 
     def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |"
+        return "| " + " | ".join(markdown_text(c) for c in cells) + " |"
 
     return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
 
@@ -872,9 +885,9 @@ def markdown_table(table: Table) -> str:
 def write_csv(table: Table, path: Path) -> Path:
     header, rows = table
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
+        writer = csv.writer(handle)  # no cell runs as a spreadsheet formula
+        writer.writerow([csv_cell(c) for c in header])
+        writer.writerows([[csv_cell(c) for c in row] for row in rows])
     return path
 
 

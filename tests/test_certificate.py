@@ -70,6 +70,31 @@ def test_corrupted_progress_file_gets_a_clear_message(tmp_path: Path) -> None:
         scores_from_progress(tmp_path / "progress.json")
 
 
+def test_a_corrupt_progress_file_is_kept_aside_and_replaced_atomically(tmp_path: Path) -> None:
+    """Issue 20: `course check` crashed after printing the result, and recorded nothing."""
+    progress = tmp_path / "progress.json"
+    progress.write_text("{oops", encoding="utf-8")
+    notes: list[str] = []
+    record_progress(tmp_path, "01-principles", 16, 18, TODAY, notes)
+    assert scores_from_progress(progress) == {"01-principles": (16.0, 18.0)}
+    kept = list(tmp_path.glob("progress.json.unreadable-*"))
+    assert [k.read_text(encoding="utf-8") for k in kept] == ["{oops"]
+    assert notes and kept[0].name in notes[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["progress.json", kept[0].name])
+
+
+@pytest.mark.parametrize("score", ['"abc"', "null", "[1]", "-1", "1e999", "99"])
+def test_a_malformed_score_is_one_line_and_exit_2(course_copy: Path, score: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    progress = course_copy / "assignments" / "progress.json"
+    progress.write_text(f'{{"{FINAL_ASSESSMENT}": {{"score": {score}, "max_score": 25}}}}',
+                        encoding="utf-8")
+    assert main(["certificate", "--self-study"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "progress.json" in err
+    assert "Traceback" not in err
+
+
 def test_self_study_command_writes_or_refuses(course_copy: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     progress = course_copy / "assignments" / "progress.json"

@@ -50,6 +50,43 @@ def test_start_copies_once_and_never_overwrites(course_copy: Path) -> None:
     assert copies[0].read_text(encoding="utf-8") == "my work"
 
 
+def test_start_when_a_target_is_a_file_is_one_line_and_exit_2(
+        course_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = course_copy / "assignments" / ASSIGNMENTS[0]
+    blocker.write_text("my notes", encoding="utf-8")
+    assert main(["start", ASSIGNMENTS[0]]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "is a file, not a folder" in err
+    assert blocker.read_text(encoding="utf-8") == "my notes"
+
+
+def test_check_of_another_assignments_notebook_is_one_line_and_exit_2(
+        course_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["start", ASSIGNMENTS[0]]) == 0
+    mine = next((course_copy / "assignments" / ASSIGNMENTS[0]).glob("*.ipynb"))
+    other = next(p for a in ASSIGNMENTS[1:] for p in
+                 sorted((course_copy / "release" / a).glob("*quiz*.ipynb")))
+    mine.write_bytes(other.read_bytes())
+    capsys.readouterr()
+    assert main(["check", ASSIGNMENTS[0]]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "questions of another notebook" in err
+    assert mine.read_bytes() == other.read_bytes()  # nothing changed
+    assert not (course_copy / "assignments" / "progress.json").exists()
+
+
+def test_grade_exports_gradebooks_and_reports_are_git_ignored() -> None:
+    """Issue 20: `nbgrader export` writes grades.csv at the root, which was not ignored."""
+    from .conftest import ROOT
+
+    paths = ["grades.csv", "reports/01-principles/grades.csv", "gradebook.db",
+             "gradebook.db-journal", "replaced-submissions/00-orientation/a/x/n.ipynb",
+             "autograded/00-orientation.grading-status.csv", "exports/grades-2031.csv"]
+    result = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert sorted(result.stdout.split()) == sorted(paths)
+
+
 def test_check_before_start_says_what_to_do(course_copy: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", ASSIGNMENTS[0]]) == 1

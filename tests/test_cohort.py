@@ -40,6 +40,7 @@ from course.cohort import (
     progress_line,
     read_roster,
     status_table,
+    write_status_file,
 )
 from course.grading import nbgrader_api
 
@@ -121,6 +122,54 @@ def test_roster_keeps_good_rows_and_reports_each_bad_row(tmp_path: Path) -> None
     headless.write_text("name,email\nalice,alice@example.org\n", encoding="utf-8")
     with pytest.raises(CohortInputError, match="'id' column"):
         read_roster(headless)
+
+
+def test_malformed_rosters_are_reported_not_tracebacks(tmp_path: Path) -> None:
+    """Issue 20: a huge field, an unclosed quote and duplicate id columns."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,first_name,last_name,email\n"
+                      "alice,Alice,A,alice@example.org\n"               # 2
+                      f"bob,{'B' * 300},B,bob@example.org\n"            # 3: long field
+                      'carol,"Carol,C,carol@example.org\n'              # 4: unclosed quote...
+                      "dan,Dan,D,dan@example.org\n"                     # 5: ...swallows dan
+                      "erin,Erin,E,erin@example.org\n", encoding="utf-8")
+    entries, problems = read_roster(roster)
+    assert [e.id for e in entries] == ["alice"]
+    assert any("line 3: first_name is longer than" in p for p in problems), problems
+    assert any("lines 4-" in p and "unclosed quote" in p for p in problems), problems
+    huge = tmp_path / "huge.csv"
+    huge.write_text(f"id,first_name\nalice,Alice\nbob,\"{'x' * 200_000}\"\ncarol,C\n",
+                    encoding="utf-8")
+    entries, problems = read_roster(huge)
+    assert [e.id for e in entries] == ["alice"] and "line 3: cannot be read" in problems[0]
+    twice = tmp_path / "twice.csv"
+    twice.write_text("id,first_name,ID\nalice,Alice,mallory\n", encoding="utf-8")
+    with pytest.raises(CohortInputError, match="'id' appears more than once"):
+        read_roster(twice)
+    unicode = tmp_path / "unicode.csv"
+    unicode.write_text("id\nélodie\njane_doe\njohn_doe\n", encoding="utf-8")
+    assert [e.id for e in read_roster(unicode)[0]] == ["élodie", "jane_doe", "john_doe"]
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"id\n" + b"a\n" * (3 * 2**20))
+    with pytest.raises(CohortInputError, match="larger than"):
+        read_roster(big)
+
+
+def test_status_history_is_kept_per_run(tmp_path: Path) -> None:
+    """Issue 20: a run that graded nobody erased the reasons of the last run."""
+    path = tmp_path / "autograded" / "a.grading-status.csv"
+    failed = Outcome("=evil", FAILED, reasons=["kernel died"])
+    write_status_file(CohortReport("a", [Outcome("alice", score=1, max_score=1), failed],
+                                   [], 1.0, 1), path)
+    write_status_file(CohortReport("a", [], ["no notebooks"], 1.0, 1), path)
+    write_status_file(CohortReport("a", [Outcome("alice", score=0, max_score=1)], [], 1.0, 1),
+                      path)
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = {row["student"]: row for row in csv.DictReader(handle)}
+    assert rows["alice"]["score"] == "0"
+    assert rows["'=evil"]["status"] == FAILED and "kernel died" in rows["'=evil"]["detail"]
+    runs = sorted((path.parent / "a.grading-status.history").glob("*.csv"))
+    assert len(runs) == 3
 
 
 def _exit_code(args: list[str]) -> int:
@@ -324,6 +373,37 @@ def test_lms_zip_and_roster_then_a_broken_resubmission(course: Path, tmp_path: P
     with gradebook(course) as gb:
         kept = gb.find_submission(ASSIGNMENT, "alice")
         assert kept.score == 1 and kept.needs_manual_grade
+
+
+@pytest.mark.slow
+def test_links_in_submissions_are_refused_and_nothing_is_lost(course: Path,
+                                                             tmp_path: Path) -> None:
+    """Issue 20: a link to a source/ notebook scored full marks; a link to the course root
+    crashed the run and copied gradebook.db and source/ into submitted/; a re-upload
+    silently replaced a student's earlier submitted copy."""
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    (uploads / "alice.ipynb").write_text(notebook_text("blank"), encoding="utf-8")
+    source = course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    assert source.is_file()
+    (uploads / "bob").mkdir()
+    (uploads / "bob" / f"{NOTEBOOK}.ipynb").symlink_to(source)
+    (uploads / "carol").symlink_to(course)
+    earlier = course / "submitted" / "alice" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    earlier.parent.mkdir(parents=True)
+    earlier.write_text(notebook_text("correct"), encoding="utf-8")
+
+    result = grade(course, "--submissions", str(uploads))
+    assert result.returncode == 1, result.stderr
+    assert set(status_rows(course)) == {"alice"}
+    assert status_rows(course)["alice"]["score"] == "0"
+    assert "symbolic link" in result.stdout and "bob" in result.stdout
+    assert "carol" in result.stdout
+    assert not has_submission(course, "bob") and not has_submission(course, "carol")
+    assert not list((course / "submitted").rglob("gradebook.db"))
+    kept = list((course / "replaced-submissions" / ASSIGNMENT / "alice").rglob("*.ipynb"))
+    assert [k.read_text(encoding="utf-8") for k in kept] == [notebook_text("correct")]
+    assert "kept in replaced-submissions" in result.stdout
 
 
 def _mini_assignment(course: Path) -> str:

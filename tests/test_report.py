@@ -71,7 +71,7 @@ ASSIGNMENT = "01-principles"
 NOTEBOOK = "03-quiz"
 INSTRUCTOR_NOTEBOOK = ROOT / "course" / "instructor" / "item-analysis.ipynb"
 SOLUTION = re.compile(r"(?m)^answer_q1_3_(\d+) = (.+)$")
-# items 4..18: a student answers item k correctly when k <= LAST[student]
+# items 4..N (N = the quiz's last item): a student answers item k correctly when k <= LAST[student]
 LAST = {"ann": 18, "ben": 16, "cat": 14, "dan": 11, "eve": 8, "fay": 6, "gus": 3}
 GRADED_STUDENTS = sorted(LAST)
 POSITIVE = {"ann", "ben", "cat"}  # right on q1_3_2 (the strongest three)
@@ -101,14 +101,14 @@ def design(keys: dict[int, object]) -> dict[str, dict[int, str | None]]:
         mine: dict[int, str | None] = {1: repr(keys[1])}
         mine[2] = repr(keys[2]) if student in POSITIVE else None
         mine[3] = repr(keys[3]) if student in NEGATIVE else None
-        for k in range(4, 19):
+        for k in range(4, len(keys) + 1):
             mine[k] = repr(keys[k] if k <= last else wrong(keys[k]))
         answers[student] = mine
     answers["ann"][1] = repr(f" {str(keys[1]).upper()} ")  # normalised by strip().lower()
     answers["dan"][2], answers["eve"][2], answers["fay"][2] = '"a"', '"b"', '"c"'
     answers["ann"][3], answers["ben"][3], answers["cat"][3] = '"b"', '"b"', '"c"'
     answers["dan"][3] = '"e"'  # not an option: invalid, scores 0
-    answers["gus"] = {1: repr(keys[1]), **dict.fromkeys(range(2, 19))}  # blank but one
+    answers["gus"] = {1: repr(keys[1]), **dict.fromkeys(range(2, len(keys) + 1))}  # blank but one
     return answers
 
 
@@ -206,13 +206,14 @@ def test_status_column_never_turns_a_failure_into_a_zero(cohort: Cohort, written
                          ("kim", "failed: the gradebook submission has no grades")):
         assert rows[student]["status"].startswith(why), rows[student]
         assert rows[student]["score"] == rows[student]["percent"] == "", rows[student]
-        assert rows[student]["max_score"] == "18"
+        assert rows[student]["max_score"] == str(len(cohort.keys))
         assert not any(v for c, v in rows[student].items() if c.startswith("q1_3_")), student
     for student in GRADED_STUDENTS:
-        expected = sum(right(student, k, cohort.keys) for k in range(1, 19))
+        expected = sum(right(student, k, cohort.keys) for k in range(1, len(cohort.keys) + 1))
         assert rows[student]["status"] == "graded"
         assert float(rows[student]["score"]) == expected
-        assert float(rows[student]["percent"]) == pytest.approx(100 * expected / 18, abs=0.05)
+        assert float(rows[student]["percent"]) == pytest.approx(100 * expected / len(cohort.keys),
+                                                                  abs=0.05)
         assert rows[student]["late_penalty"] == "0"
     assert rows["gus"]["score"] == "1"  # a real low score stays a score
     assert (rows["ann"]["first_name"], rows["ann"]["last_name"]) == ("Ann", "ANNson")
@@ -250,13 +251,14 @@ def test_per_question_columns_follow_the_notebook_and_match_the_gradebook(
 
 
 def _matrix(keys: dict[int, object]) -> list[list[int]]:
-    return [[right(s, k, keys) for k in range(1, 19)] for s in GRADED_STUDENTS]
+    return [[right(s, k, keys) for k in range(1, len(keys) + 1)] for s in GRADED_STUDENTS]
 
 
 @pytest.mark.slow
 def test_item_statistics_are_as_constructed(cohort: Cohort, written: Path) -> None:
     stats = {s.item.grade_id: s for s in cohort.report.stats}
-    assert len(stats) == 18 and {s.n for s in stats.values()} == {7}  # failed/missing out
+    assert len(stats) == len(cohort.keys)
+    assert {s.n for s in stats.values()} == {7}  # failed/missing out
     everybody, positive, negative = (stats[g] for g in ("q1_3_1_origin_check",
                                                         "q1_3_2_motto_check",
                                                         "q1_3_3_lit_term_check"))
@@ -321,7 +323,7 @@ def test_figures_and_summary_are_written_with_text_equivalents(cohort: Cohort,
     assert "7 graded student(s)" in histogram
     assert "3 failed, 1 missing" in histogram and "not counted as zeros" in histogram
     item_map = item_map_alt_text(cohort.report)
-    assert item_map.count("\n- ") == 18
+    assert item_map.count("\n- ") == len(cohort.keys)
     assert "q1_3_3_lit_term: difficulty 0.29, discrimination -" in item_map
     markdown = (written / "report.md").read_text(encoding="utf-8")
     assert "](score-distribution.png)" in markdown and "](item-map.png)" in markdown
@@ -504,6 +506,27 @@ def test_score_bins_and_markdown_table() -> None:
         score_bins([101])
     table = markdown_table((["a", "b"], [["1", "x|y"]]))
     assert table.splitlines() == ["| a | b |", "| --- | --- |", "| 1 | x\\|y |"]
+
+
+def test_roster_names_are_escaped_in_markdown_and_neutralised_in_csv(tmp_path: Path) -> None:
+    """Issue 20: a roster name reached the item-analysis notebook as live Markdown/HTML and
+    grades.csv as a formula."""
+    from course.report import write_csv
+
+    evil = ['<img src=x onerror="alert(1)">', "[click](javascript:alert(1))",
+            "=HYPERLINK(\"http://x\",\"y\")", "@SUM(A1)", "+1+1", "-2+3", "\tx", "**b** $x$"]
+    text = markdown_table((["student", "score"], [[name, "-1.5"] for name in evil]))
+    assert "<img" not in text and "](" not in text and "**b**" not in text
+    assert "&lt;img" in text and "\\[click\\]\\(javascript" in text and "\\$x\\$" in text
+    assert "| -1.5 |" in text  # numbers stay readable
+    path = write_csv((["student", "penalty"], [[name, "-1.5"] for name in evil]),
+                     tmp_path / "g.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    for (cell, penalty), name in zip(rows, evil, strict=True):
+        assert penalty == "-1.5"
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
+        assert cell.lstrip("'") == name
 
 
 
