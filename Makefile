@@ -16,7 +16,7 @@ ifeq ($(shell id -u),0)
 LAB_ARGS += --allow-root
 endif
 
-.PHONY: lab test test-fast release start benchmark lint clean help browser postgres hub-proxy sandbox axe bytecode
+.PHONY: lab test test-fast release start benchmark lint clean help browser postgres hub-proxy sandbox axe bytecode labextension
 
 help:
 	@echo "make lab        set up .venv, refresh release/, copy the learner's notebooks, start JupyterLab"
@@ -40,13 +40,25 @@ $(VENV)/.installed-test: $(VENV)/.installed
 bytecode: $(VENV)/.installed
 	@$(BIN)/python -m compileall -q course
 
+# Answer forms: the prebuilt JupyterLab extension committed in course/labextension. An
+# editable install copies it once; this link follows later rebuilds. Learners need no Node.
+LABEXT := $(VENV)/share/jupyter/labextensions/mesotherapy-course-forms
+$(LABEXT): $(VENV)/.installed
+	rm -rf $@ && mkdir -p $(dir $@) && ln -s $(CURDIR)/course/labextension $@
+
+# Instructors and developers only (needs node and npm): rebuild the extension from
+# labextension/ with JupyterLab's builder and stamp it with the hash of its sources.
+labextension: $(VENV)/.installed
+	cd labextension && npm install --no-audit --no-fund && npm run build
+	$(BIN)/python -m course.forms stamp
+
 release: $(VENV)/.installed bytecode
 	$(BIN)/course release
 
 start: release
 	$(BIN)/course start
 
-lab: start
+lab: start $(LABEXT)
 	$(BIN)/jupyter lab assignments/00-orientation/00-start-here.ipynb \
 		--ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=$(CURDIR) $(LAB_ARGS)
 
@@ -103,11 +115,11 @@ axe:
 		npm install --prefix .cache/axe --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION); \
 	else echo "npm is not installed: the axe tests will skip."; fi
 
-test: $(VENV)/.installed-test bytecode browser postgres hub-proxy sandbox axe
+test: $(VENV)/.installed-test bytecode browser postgres hub-proxy sandbox axe $(LABEXT)
 	$(BIN)/python -m pytest
 
 # The quick loop while working: tests marked neither slow (nbgrader, kernels, sandboxes,
-# subprocess timings) nor browser, and no notebook execution (nbval runs only over source/).
+# subprocess timings) nor browser, and no notebook execution (only slow tests execute them).
 FAST_PYTEST := tests -m "not slow and not browser" --ignore=tests/browser --ignore=tests/hub -q
 test-fast: $(VENV)/.installed-test bytecode
 	$(BIN)/python -m pytest $(FAST_PYTEST)

@@ -12,12 +12,14 @@ c.CourseDirectory.course_id = "mesotherapy-practitioner"
 c.CourseDirectory.root = str(Path(__file__).resolve().parent)
 
 # What a learner sees where an answer goes.
+# BEGIN answer-forms code stub (python -m course.forms migrate rewrites this block)
 c.ClearSolutions.code_stub = {
     "python": (
         "# YOUR ANSWER HERE: replace the line below with your answer, then run the check cell.\n"
         'raise NotImplementedError("Write your answer in this cell, then run the check below.")'
     )
 }
+# END answer-forms code stub
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE: write your justification in this cell."
 
 # Grading: a cell may run for 30 s; deleted grade cells are put back before grading.
@@ -59,3 +61,8 @@ c.GenerateFeedback.preprocessors = [
     "course.nbgrader_plugins.ShortenTestTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+
+# "Check my answers" in JupyterLab (course/check_service.py, the answer-forms extension's
+# toolbar button): a self-study learner grades a notebook where they work. For an assessed
+# cohort set this to False: results then come only in nbgrader's feedback.
+c.InNotebookCheck.enabled = True

@@ -1,0 +1,291 @@
+/**
+ * The answer form shown in place of a cell's code editor: native inputs, labels tied
+ * to inputs, visible focus, and an aria-live line that announces the check's result.
+ */
+import { Widget } from '@lumino/widgets';
+
+import {
+  AnswerValue,
+  IAnswerSpec,
+  ICaseAnswer,
+  IOption,
+  readCase,
+  readChoice,
+  readNumber
+} from './answer';
+
+let counter = 0;
+
+export interface IFormCallbacks {
+  /** The learner chose an answer: write it into the cell and run the checks. */
+  answer(value: AnswerValue): void;
+  /** "Show code" / "Hide code". */
+  toggleCode(show: boolean): void;
+}
+
+function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  className?: string,
+  text?: string
+): HTMLElementTagNameMap[K] {
+  const node = document.createElement(tag);
+  if (className) {
+    node.className = className;
+  }
+  if (text !== undefined) {
+    node.textContent = text;
+  }
+  return node;
+}
+
+export class AnswerForm extends Widget {
+  constructor(spec: IAnswerSpec, callbacks: IFormCallbacks) {
+    super();
+    this.spec = spec;
+    this.callbacks = callbacks;
+    this.id = `course-answer-${spec.name}-${++counter}`;
+    this.addClass('course-AnswerForm');
+    this.node.setAttribute('data-answer', spec.name);
+    this.build();
+  }
+
+  readonly spec: IAnswerSpec;
+
+  /** Show the answer that the cell's source now holds (typed in the editor, or loaded). */
+  showSource(source: string): void {
+    const spec = this.spec;
+    if (spec.kind === 'choice') {
+      const chosen = readChoice(source, spec);
+      this.radios('choice').forEach(r => (r.checked = r.value === chosen));
+    } else if (spec.kind === 'number') {
+      const typed = readNumber(source, spec);
+      if (this.numberInput && document.activeElement !== this.numberInput) {
+        this.numberInput.value = typed ?? '';
+      }
+    } else {
+      const answer = readCase(source, spec);
+      this.radios('decision').forEach(
+        r => (r.checked = !!answer && r.value === answer.decision)
+      );
+      for (const menu of ['reasons', 'management'] as const) {
+        this.checkboxes(menu).forEach(
+          box => (box.checked = !!answer && answer[menu].includes(box.value))
+        );
+        this.updateLimit(menu);
+      }
+    }
+  }
+
+  /** Say something to screen readers and show it under the form. */
+  announce(text: string): void {
+    this.status.textContent = text;
+  }
+
+  setCodeShown(shown: boolean): void {
+    this.codeButton.textContent = shown ? 'Hide code' : 'Show code';
+    this.codeButton.setAttribute('aria-expanded', String(shown));
+  }
+
+  private build(): void {
+    const spec = this.spec;
+    const form = element('form', 'course-AnswerForm-form');
+    form.setAttribute('aria-label', `Answer ${spec.name.replace(/^answer_q/, '')}`);
+    form.addEventListener('submit', event => event.preventDefault());
+    // Keys typed in the form are the form's: the notebook's command-mode shortcuts
+    // (a, b, d d, arrows …) must not act on the cell while the learner answers.
+    form.addEventListener('keydown', event => {
+      if (event.key !== 'Escape') {
+        event.stopPropagation();
+      }
+    });
+    if (spec.kind === 'choice') {
+      form.appendChild(
+        this.radioGroup(
+          'choice',
+          spec.practice ? 'Choose one answer (practice)' : 'Choose one answer',
+          spec.options ?? []
+        )
+      );
+    } else if (spec.kind === 'number') {
+      form.appendChild(this.numberField());
+    } else {
+      form.appendChild(this.radioGroup('decision', 'Decision', spec.decision ?? []));
+      form.appendChild(
+        this.checkGroup('reasons', 'Reasons', spec.reasons ?? [], spec.max_reasons ?? 3)
+      );
+      form.appendChild(
+        this.checkGroup(
+          'management',
+          'Management',
+          spec.management ?? [],
+          spec.max_management ?? 4
+        )
+      );
+    }
+    const bar = element('div', 'course-AnswerForm-bar');
+    this.codeButton = element('button', 'course-AnswerForm-code', 'Show code');
+    this.codeButton.type = 'button';
+    this.codeButton.setAttribute('aria-expanded', 'false');
+    this.codeButton.setAttribute('aria-controls', `${this.id}-code`);
+    this.codeButton.addEventListener('click', () => {
+      const show = this.codeButton.getAttribute('aria-expanded') !== 'true';
+      this.callbacks.toggleCode(show);
+      this.setCodeShown(show);
+    });
+    bar.appendChild(this.codeButton);
+    form.appendChild(bar);
+    this.status = element('p', 'course-AnswerForm-status');
+    this.status.setAttribute('role', 'status');
+    this.status.setAttribute('aria-live', 'polite');
+    form.appendChild(this.status);
+    this.node.appendChild(form);
+  }
+
+  private inputId(group: string, value: string): string {
+    return `${this.id}-${group}-${value}`.replace(/[^\w-]/g, '_');
+  }
+
+  private radioGroup(group: string, legend: string, options: IOption[]): HTMLElement {
+    const fieldset = element('fieldset', 'course-AnswerForm-group');
+    fieldset.appendChild(element('legend', undefined, legend));
+    for (const option of options) {
+      const row = element('div', 'course-AnswerForm-option');
+      const input = element('input');
+      input.type = 'radio';
+      input.name = `${this.id}-${group}`;
+      input.value = option.value;
+      input.id = this.inputId(group, option.value);
+      input.addEventListener('change', () => this.changed());
+      const label = element('label');
+      label.htmlFor = input.id;
+      const letter = this.spec.kind === 'choice' ? `(${option.value}) ` : '';
+      label.textContent = `${letter}${option.label}`;
+      row.append(input, label);
+      fieldset.appendChild(row);
+    }
+    return fieldset;
+  }
+
+  private checkGroup(
+    group: 'reasons' | 'management',
+    legend: string,
+    options: IOption[],
+    limit: number
+  ): HTMLElement {
+    const fieldset = element('fieldset', 'course-AnswerForm-group');
+    fieldset.dataset.limit = String(limit);
+    fieldset.dataset.group = group;
+    fieldset.appendChild(element('legend', undefined, `${legend}: choose up to ${limit}`));
+    for (const option of options) {
+      const row = element('div', 'course-AnswerForm-option');
+      const input = element('input');
+      input.type = 'checkbox';
+      input.name = `${this.id}-${group}`;
+      input.value = option.value;
+      input.id = this.inputId(group, option.value);
+      input.addEventListener('change', () => {
+        this.updateLimit(group);
+        this.changed();
+      });
+      const label = element('label');
+      label.htmlFor = input.id;
+      label.textContent = option.label;
+      row.append(input, label);
+      fieldset.appendChild(row);
+    }
+    const count = element('p', 'course-AnswerForm-count');
+    count.id = `${this.id}-${group}-count`;
+    fieldset.setAttribute('aria-describedby', count.id);
+    fieldset.appendChild(count);
+    return fieldset;
+  }
+
+  private numberField(): HTMLElement {
+    const spec = this.spec;
+    const row = element('div', 'course-AnswerForm-number');
+    const input = element('input');
+    input.type = 'text';
+    input.inputMode = 'decimal';
+    input.id = this.inputId('number', 'value');
+    input.autocomplete = 'off';
+    const precision =
+      spec.decimals === undefined
+        ? ''
+        : spec.decimals === 0
+          ? ', a whole number'
+          : `, to ${spec.decimals} decimal place${spec.decimals === 1 ? '' : 's'}`;
+    const label = element('label', undefined, `Your answer${spec.unit ? ` in ${spec.unit}` : ''}${precision}`);
+    label.htmlFor = input.id;
+    const unit = element('span', 'course-AnswerForm-unit', spec.unit ?? '');
+    unit.setAttribute('aria-hidden', 'true');
+    const button = element('button', 'course-AnswerForm-submit', 'Check format');
+    button.type = 'button';
+    const commit = () => this.changed();
+    button.addEventListener('click', commit);
+    input.addEventListener('change', commit);
+    input.addEventListener('keydown', event => {
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        commit();
+      }
+    });
+    this.numberInput = input;
+    row.append(label, input, unit, button);
+    return row;
+  }
+
+  private radios(group: string): HTMLInputElement[] {
+    return Array.from(
+      this.node.querySelectorAll<HTMLInputElement>(`input[name="${this.id}-${group}"]`)
+    );
+  }
+
+  private checkboxes(group: string): HTMLInputElement[] {
+    return this.radios(group);
+  }
+
+  private updateLimit(group: 'reasons' | 'management'): void {
+    const boxes = this.checkboxes(group);
+    const fieldset = boxes[0]?.closest('fieldset');
+    if (!fieldset) {
+      return;
+    }
+    const limit = Number(fieldset.dataset.limit);
+    const chosen = boxes.filter(b => b.checked).length;
+    boxes.forEach(b => (b.disabled = !b.checked && chosen >= limit));
+    const count = fieldset.querySelector('.course-AnswerForm-count');
+    if (count) {
+      count.textContent = `${chosen} of up to ${limit} chosen`;
+    }
+  }
+
+  private value(): AnswerValue {
+    const spec = this.spec;
+    if (spec.kind === 'choice') {
+      return this.radios('choice').find(r => r.checked)?.value ?? null;
+    }
+    if (spec.kind === 'number') {
+      return this.numberInput?.value ?? null;
+    }
+    const answer: ICaseAnswer = {
+      decision: this.radios('decision').find(r => r.checked)?.value ?? '',
+      reasons: this.checkboxes('reasons')
+        .filter(b => b.checked)
+        .map(b => b.value),
+      management: this.checkboxes('management')
+        .filter(b => b.checked)
+        .map(b => b.value)
+    };
+    return answer;
+  }
+
+  private changed(): void {
+    this.announce('Checking…');
+    this.callbacks.answer(this.value());
+  }
+
+  private callbacks: IFormCallbacks;
+  private codeButton!: HTMLButtonElement;
+  private status!: HTMLParagraphElement;
+  private numberInput: HTMLInputElement | null = null;
+}

@@ -1,0 +1,156 @@
+/**
+ * mesotherapy-course-forms: every code cell whose metadata carries `course.answer`
+ * (written by `python -m course.forms migrate`) shows a form in place of its editor.
+ * Choosing writes one canonical source line into the cell, then runs the cell and the
+ * check cell(s) after it; "Show code" brings the editor back, and what is typed there
+ * shows in the form. nbgrader sees ordinary code.
+ */
+import {
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { Cell, CodeCell } from '@jupyterlab/cells';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { PanelLayout } from '@lumino/widgets';
+
+import { AnswerValue, IAnswerSpec, canonicalSource } from './answer';
+import { addCheckButton } from './check';
+import { AnswerForm } from './form';
+
+const SEEN = new WeakSet<Cell>();
+
+function answerSpec(cell: Cell): IAnswerSpec | null {
+  const course = cell.model.getMetadata('course') as
+    | { answer?: IAnswerSpec }
+    | undefined;
+  const spec = course?.answer;
+  return spec && typeof spec.name === 'string' && spec.kind ? spec : null;
+}
+
+function outputText(cell: Cell): string {
+  if (!(cell instanceof CodeCell)) {
+    return '';
+  }
+  const lines: string[] = [];
+  const outputs = cell.model.outputs;
+  for (let i = 0; i < outputs.length; i++) {
+    const output = outputs.get(i).toJSON() as {
+      output_type: string;
+      text?: string | string[];
+      evalue?: string;
+    };
+    if (output.output_type === 'stream' && output.text) {
+      lines.push(Array.isArray(output.text) ? output.text.join('') : output.text);
+    } else if (output.output_type === 'error') {
+      lines.push(output.evalue ?? 'The check did not run.');
+    }
+  }
+  return lines.join(' ').replace(/\s+/g, ' ').trim();
+}
+
+/** The locked set-up cells (imports) that have not run in this kernel yet. */
+function pendingSetup(panel: NotebookPanel, before: number): CodeCell[] {
+  return panel.content.widgets.slice(0, before).filter((cell): cell is CodeCell => {
+    const nbgrader = cell.model.getMetadata('nbgrader') as
+      | { locked?: boolean; grade?: boolean; solution?: boolean }
+      | undefined;
+    return (
+      cell instanceof CodeCell &&
+      !!nbgrader?.locked &&
+      !nbgrader.grade &&
+      !nbgrader.solution &&
+      cell.model.executionCount === null
+    );
+  });
+}
+
+async function runAnswer(panel: NotebookPanel, cell: CodeCell, form: AnswerForm): Promise<void> {
+  const notebook = panel.content;
+  const index = notebook.widgets.indexOf(cell);
+  for (const setup of pendingSetup(panel, index)) {
+    await CodeCell.execute(setup, panel.sessionContext);
+  }
+  const checks = Math.max(1, form.spec.checks ?? 1);
+  const cells = [cell, ...notebook.widgets.slice(index + 1, index + 1 + checks)];
+  let said = '';
+  for (const each of cells) {
+    if (each instanceof CodeCell) {
+      await CodeCell.execute(each, panel.sessionContext);
+      if (each !== cell) {
+        said = said || outputText(each);
+      }
+    }
+  }
+  form.announce(said || 'Answer saved in the cell.');
+}
+
+function attach(panel: NotebookPanel, cell: Cell): void {
+  if (SEEN.has(cell) || !(cell instanceof CodeCell)) {
+    return;
+  }
+  const spec = answerSpec(cell);
+  if (!spec) {
+    return;
+  }
+  SEEN.add(cell);
+  let writing = false;
+  const showCode = (show: boolean) => {
+    cell.inputArea?.setHidden(!show);
+    cell.toggleClass('course-mod-codeShown', show);
+  };
+  const form = new AnswerForm(spec, {
+    answer: (value: AnswerValue) => {
+      writing = true;
+      cell.model.sharedModel.setSource(canonicalSource(spec, value));
+      writing = false;
+      void runAnswer(panel, cell, form).catch(reason => {
+        form.announce(`The check could not run: ${reason}`);
+      });
+    },
+    toggleCode: showCode
+  });
+  const layout = cell.layout as PanelLayout;
+  const wrapper = cell.inputArea?.parent;
+  const at = wrapper ? layout.widgets.indexOf(wrapper) : 0;
+  layout.insertWidget(at + 1, form);
+  cell.addClass('course-mod-answerCell');
+  showCode(false);
+  form.showSource(cell.model.sharedModel.getSource());
+  cell.model.contentChanged.connect(() => {
+    if (!writing) {
+      form.showSource(cell.model.sharedModel.getSource());
+    }
+  });
+}
+
+function scan(panel: NotebookPanel): void {
+  for (const cell of panel.content.widgets) {
+    void cell.ready.then(() => attach(panel, cell));
+  }
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'mesotherapy-course-forms:plugin',
+  description: 'Answer forms for the mesotherapy course notebooks.',
+  autoStart: true,
+  requires: [INotebookTracker],
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
+    tracker.widgetAdded.connect((_, panel) => {
+      void panel.context.ready.then(() => {
+        const graded = panel.content.widgets.some(cell => {
+          const spec = answerSpec(cell);
+          return !!spec && !spec.practice;
+        });
+        if (graded) {
+          addCheckButton(panel);
+        }
+        scan(panel);
+        panel.content.model?.cells.changed.connect(() =>
+          requestAnimationFrame(() => scan(panel))
+        );
+      });
+    });
+  }
+};
+
+export default plugin;
