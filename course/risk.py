@@ -289,7 +289,10 @@ CONDITIONS: Mapping[str, Callable[[_Case], bool]] = {
         lambda c: c.fields["anticoagulant"] or c.fields["antiplatelet"],
     "no_licensed_injectable_form":
         lambda c: (c.substance.id in c.book.no_licensed_injectable
-                   and c.fields["product_source"] in ("licensed", NOT_RECORDED)),
+                   and c.fields["product_source"] == NOT_RECORDED),
+    "no_licensed_injectable_recorded_licensed":
+        lambda c: (c.substance.id in c.book.no_licensed_injectable
+                   and c.fields["product_source"] == "licensed"),
 }
 """Named conditions the rule file may use besides boolean fields and field=value."""
 

@@ -6,8 +6,9 @@ Module 02 files are scanned: its notebooks, the substance catalogue, the dose mo
 Module 02 records of the shared data files (claims on substances and evidence, the q2_*
 practice questions, the glossary terms its notebooks show).
 
-TODO (December 2026): the other modules' files are fixed by other helpers; once they are,
-widen ``test_every_course_file_is_free_of_the_corrected_claims`` to run unskipped.
+The course-wide scan (``test_every_course_file_is_free_of_the_corrected_claims``) covers
+every notebook and data file except those listed in ``NOT_YET_SCANNED``, which other helpers
+are still revising.
 """
 
 from __future__ import annotations
@@ -189,10 +190,29 @@ def test_hyaluronic_acid_claims_are_graded_as_uncontrolled_series() -> None:
         assert claim.ocebm is not None and claim.ocebm >= 4, claim.id
 
 
-@pytest.mark.skip(reason="TODO: other modules' files are being corrected by other helpers "
-                         "(December 2026); run unskipped once they are.")
+# Still being revised by other helpers (December 2026), so left out of the course-wide scan
+# until they land; remove each from this set once the scan passes on it:
+# - the screening notebook (a tip sentence joins "product source Licensed" and "dutasteride");
+# - the final assessment (an unlabelled "300 mg" in Q5.1.30, collagenase "approved" in Q5.1.7);
+# - risk_rules.toml (the collagenase approved use does not say that Qwo was discontinued).
+NOT_YET_SCANNED = {
+    "source/05-final-assessment/01-final.ipynb",
+}
+
+
+def _scanned(paths: list[Path]) -> list[Path]:
+    return [p for p in paths if p.relative_to(ROOT).as_posix() not in NOT_YET_SCANNED]
+
+
+def test_the_files_left_out_of_the_course_wide_scan_exist() -> None:
+    for name in NOT_YET_SCANNED:
+        assert (ROOT / name).is_file(), f"{name} no longer exists: drop it from NOT_YET_SCANNED"
+
+
 def test_every_course_file_is_free_of_the_corrected_claims() -> None:
-    found = [f for path in sorted((ROOT / "source").glob("*/*.ipynb"))
-             for f in scan_notebook(path)]
-    found += [f for path in sorted(DATA.glob("*.toml")) for f in scan_toml(path)]
+    notebooks = _scanned(sorted((ROOT / "source").glob("*/*.ipynb")))
+    data_files = _scanned(sorted(DATA.glob("*.toml")))
+    assert len(notebooks) >= 13 and len(data_files) >= 10  # the scope is not empty by mistake
+    found = [f for path in notebooks for f in scan_notebook(path)]
+    found += [f for path in data_files for f in scan_toml(path)]
     assert found == [], "\n".join(map(str, found))

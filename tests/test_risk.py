@@ -107,11 +107,19 @@ RULE_CASES: list[tuple[str, dict[str, Any], str, list[str]]] = [
      {"indication": "musculoskeletal_pain", "substance": "ketoprofen", "antiplatelet": True},
      "proceed_with_precautions", ["PRECAUTION_ANTIPLATELET", "PRECAUTION_NSAID_ANTITHROMBOTIC"]),
     ("PRECAUTION_CHILDBEARING_POTENTIAL_NOT_RECORDED",
-     {"indication": "hair_loss", "substance": "dutasteride", "sex": "female"},
+     {"indication": "hair_loss", "substance": "dutasteride", "sex": "female",
+      "product_source": MISSING},
      "proceed_with_precautions",
-     ["PRECAUTION_CHILDBEARING_POTENTIAL_NOT_RECORDED", "PRECAUTION_NO_LICENSED_INJECTABLE"]),
-    ("PRECAUTION_NO_LICENSED_INJECTABLE", {"indication": "hair_loss", "substance": "minoxidil"},
-     "proceed_with_precautions", ["PRECAUTION_NO_LICENSED_INJECTABLE"]),
+     ["PRECAUTION_CHILDBEARING_POTENTIAL_NOT_RECORDED", "PRECAUTION_NO_LICENSED_INJECTABLE",
+      "PRECAUTION_PRODUCT_SOURCE_NOT_RECORDED"]),
+    ("PRECAUTION_NO_LICENSED_INJECTABLE",
+     {"indication": "hair_loss", "substance": "minoxidil", "product_source": MISSING},
+     "proceed_with_precautions",
+     ["PRECAUTION_NO_LICENSED_INJECTABLE", "PRECAUTION_PRODUCT_SOURCE_NOT_RECORDED"]),
+    # no licensed injectable minoxidil exists: a record saying "licensed" cannot be right
+    ("DEFER_NO_LICENSED_INJECTABLE_RECORDED_LICENSED",
+     {"indication": "hair_loss", "substance": "minoxidil", "product_source": "licensed"},
+     "defer", ["DEFER_NO_LICENSED_INJECTABLE_RECORDED_LICENSED"]),
     ("DECLINE_UNLICENSED_PRODUCT", {"product_source": "unlicensed"}, "decline",
      ["DECLINE_UNLICENSED_PRODUCT"]),
     ("DECLINE_UNKNOWN_PRODUCT_SOURCE", {"product_source": "unknown"}, "decline",
@@ -128,7 +136,8 @@ RULE_CASES: list[tuple[str, dict[str, Any], str, list[str]]] = [
      ["DECLINE_DEOXYCHOLIC_ACID_OFF_LABEL"]),
     ("DECLINE_TERATOGENIC_SUBSTANCE",
      {"indication": "hair_loss", "substance": "dutasteride", "pregnant": True}, "decline",
-     ["DECLINE_TERATOGENIC_SUBSTANCE", "DEFER_PREGNANT", "PRECAUTION_NO_LICENSED_INJECTABLE"]),
+     ["DECLINE_TERATOGENIC_SUBSTANCE", "DEFER_PREGNANT",
+      "DEFER_NO_LICENSED_INJECTABLE_RECORDED_LICENSED"]),
     ("REFER_BDD_SCREEN_POSITIVE", {"bdd_screen_positive": True}, "refer",
      ["REFER_BDD_SCREEN_POSITIVE"]),
     ("REFER_UNDER_18_NON_COSMETIC",
@@ -287,9 +296,10 @@ def test_dutasteride_is_declined_when_a_pregnancy_is_planned() -> None:
     changes = {"indication": "hair_loss", "substance": "dutasteride", "planning_pregnancy": True}
     result = screen(**changes)
     assert result.decision == "decline"
-    assert codes(result) == ["DECLINE_TERATOGENIC_SUBSTANCE", "PRECAUTION_PLANNING_PREGNANCY",
-                             "PRECAUTION_NO_LICENSED_INJECTABLE"]
-    assert screen(**{**changes, "substance": "minoxidil"}).decision == "proceed_with_precautions"
+    assert codes(result) == ["DECLINE_TERATOGENIC_SUBSTANCE",
+                             "DEFER_NO_LICENSED_INJECTABLE_RECORDED_LICENSED",
+                             "PRECAUTION_PLANNING_PREGNANCY"]
+    assert screen(**{**changes, "substance": "minoxidil"}).decision == "defer"
 
 
 def test_controlled_diabetes_alone_triggers_no_rule() -> None:

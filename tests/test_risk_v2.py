@@ -21,8 +21,12 @@ BASE: dict[str, Any] = {"age": 45, "product_source": "licensed"}
 DECLINE_OR_REFER = {"decline", "refer"}
 
 
+MISSING = object()  # a field left out of the record
+
+
 def screen(**fields: Any) -> Assessment:
-    return assess({**BASE, **fields})
+    patient = {**BASE, **fields}
+    return assess({k: v for k, v in patient.items() if v is not MISSING})
 
 
 def codes(result: Assessment) -> list[str]:
@@ -119,17 +123,20 @@ def test_antiandrogens_are_declined_not_deferred(state: dict[str, Any]) -> None:
 
 
 def test_antiandrogens_without_pregnancy_potential() -> None:
-    man = screen(indication="hair_loss", substance="dutasteride", sex="male")
+    man = screen(indication="hair_loss", substance="dutasteride", sex="male",
+                 product_source=MISSING)
     assert man.decision == "proceed_with_precautions"
-    assert codes(man) == ["PRECAUTION_NO_LICENSED_INJECTABLE"]
+    assert codes(man) == ["PRECAUTION_NO_LICENSED_INJECTABLE",
+                          "PRECAUTION_PRODUCT_SOURCE_NOT_RECORDED"]
     woman = screen(indication="hair_loss", substance="dutasteride", sex="female", age=58,
-                   childbearing_potential=False)
-    assert codes(woman) == ["PRECAUTION_NO_LICENSED_INJECTABLE"]
+                   childbearing_potential=False, product_source=MISSING)
+    assert codes(woman) == codes(man)
 
 
 @pytest.mark.parametrize("sex", ["female", "other"])
 def test_unrecorded_childbearing_potential_is_asked_for_before_an_antiandrogen(sex: str) -> None:
-    result = screen(indication="hair_loss", substance="dutasteride", sex=sex)
+    result = screen(indication="hair_loss", substance="dutasteride", sex=sex,
+                    product_source=MISSING)
     assert result.decision == "proceed_with_precautions"
     assert "PRECAUTION_CHILDBEARING_POTENTIAL_NOT_RECORDED" in codes(result)
     # a missing sex (or "unknown") gives no prompt: the aid never guesses
@@ -140,8 +147,15 @@ def test_unrecorded_childbearing_potential_is_asked_for_before_an_antiandrogen(s
 
 def test_a_minoxidil_or_dutasteride_product_cannot_be_a_licensed_injectable() -> None:
     for substance in ("minoxidil", "dutasteride"):
-        licensed = screen(indication="hair_loss", substance=substance, sex="male")
-        assert "PRECAUTION_NO_LICENSED_INJECTABLE" in codes(licensed)
+        not_recorded = screen(indication="hair_loss", substance=substance, sex="male",
+                              product_source=MISSING)
+        assert "PRECAUTION_NO_LICENSED_INJECTABLE" in codes(not_recorded)
+        assert "No licensed injectable" in text(not_recorded)
+        # a record of a licensed injectable cannot be right: not treated until it is resolved
+        licensed = screen(indication="hair_loss", substance=substance, sex="male",
+                          product_source="licensed")
+        assert licensed.decision == "defer"
+        assert codes(licensed)[0] == "DEFER_NO_LICENSED_INJECTABLE_RECORDED_LICENSED"
         assert "No licensed injectable" in text(licensed)
         unlicensed = screen(indication="hair_loss", substance=substance, sex="male",
                             product_source="unlicensed")
