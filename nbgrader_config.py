@@ -13,11 +13,11 @@ c.CourseDirectory.root = str(Path(__file__).resolve().parent)
 
 # What a learner sees where an answer goes.
 # BEGIN answer-forms code stub (python -m course.forms migrate rewrites this block)
+# Answer cells start `answer_… = None` above the solution region (course.forms), so the
+# stub that replaces the solution is a comment: Run All never stops at an answer cell.
 c.ClearSolutions.code_stub = {
-    "python": (
-        "# YOUR ANSWER HERE: replace the line below with your answer, then run the check cell.\n"
-        'raise NotImplementedError("Write your answer in this cell, then run the check below.")'
-    )
+    "python": "# YOUR ANSWER HERE: replace None above with your answer, then run the "
+              "check cell below."
 }
 # END answer-forms code stub
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE: write your justification in this cell."
@@ -66,3 +66,16 @@ c.GenerateFeedback.preprocessors = [
 # toolbar button): a self-study learner grades a notebook where they work. For an assessed
 # cohort set this to False: results then come only in nbgrader's feedback.
 c.InNotebookCheck.enabled = True
+
+# BEGIN answer-forms feedback (added by python -m course.forms migrate)
+# Feedback reads as sentences: question titles instead of "Test cell", rationales as
+# wrapped paragraphs, errors without exception names (course/forms/feedback.py and its
+# copy of nbgrader's feedback template, found first).
+from course.forms.feedback import template_dirs  # noqa: E402
+
+c.GenerateFeedback.preprocessors.insert(
+    c.GenerateFeedback.preprocessors.index(
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"),
+    "course.forms.feedback.PlainFeedback")
+c.HTMLExporter.extra_template_basedirs = template_dirs()
+# END answer-forms feedback

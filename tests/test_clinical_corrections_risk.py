@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from course.answers import check_format
 from course.content import content
 from course.questions import check_answer, question
 
@@ -62,7 +63,8 @@ def _graded(path) -> dict[str, tuple[str, str]]:
     out = {}
     for cell in _cells(path):
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "")
-        key = re.search(r'\.strip\(\)\.lower\(\) == "([a-e])"', _source(cell))
+        key = re.search(r'(?:\.strip\(\)\.lower\(\)|choice_value\([^)]*\)) == "([a-e])"',
+                        _source(cell))
         if gid.endswith("_check") and key:
             out[gid.removesuffix("_check")] = (key.group(1), _source(cell))
     return out
@@ -219,7 +221,7 @@ def _solution_record() -> dict[str, str]:
 
 def _grade(record: object) -> bool:
     """Run the graded check cell on a record, as the autograder does: True if it scores."""
-    namespace: dict[str, Any] = {"answer_q3_4_4": record}
+    namespace: dict[str, Any] = {"answer_q3_4_4": record, "check_format": check_format}
     try:
         exec(_cell(CONSENT, "q3_4_4_consent_record_check"), namespace)
     except AssertionError:
