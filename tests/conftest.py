@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
 from course.grading import available_assignments, ensure_tools_on_path, nbgrader_api
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from nbformat import NotebookNode
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,3 +74,58 @@ def course_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copy2(ROOT / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
     monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
     return tmp_path
+
+
+EXECUTION_TIMEOUT_S = 600
+"""Longest wait for one cell (a cell takes well under a second on a quiet machine; a
+loaded machine shared by other runs can be many times slower)."""
+
+
+class ExecutedNotebooks:
+    """Each notebook executed at most once per test session, read from disk at first use.
+
+    Every test that needs a notebook's outputs calls the session's instance (fixture
+    ``executed_notebook``) instead of starting a kernel of its own. Errors are kept as
+    error outputs (the whole notebook runs, as nbval runs every cell), so each caller
+    decides what to check. A notebook that cannot finish (timeout, dead kernel) raises the
+    same error for every caller without being run again.
+    """
+
+    def __init__(self) -> None:
+        self._done: dict[Path, NotebookNode | Exception] = {}
+
+    def __call__(self, path: Path) -> NotebookNode:
+        path = path.resolve()
+        if path not in self._done:
+            try:
+                self._done[path] = execute_notebook(path)
+            except Exception as error:  # kept for every later caller
+                self._done[path] = error
+        found = self._done[path]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    @property
+    def executions(self) -> int:
+        """How many notebooks this session has executed."""
+        return len(self._done)
+
+
+def execute_notebook(path: Path) -> NotebookNode:
+    """Run every cell of a notebook in a fresh kernel started in its folder (as nbval
+    does); errors become error outputs instead of stopping the run."""
+    from nbclient import NotebookClient
+
+    from course.notebooks import read_notebook
+
+    nb = read_notebook(path)
+    NotebookClient(nb, timeout=EXECUTION_TIMEOUT_S, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+@pytest.fixture(scope="session")
+def executed_notebook() -> ExecutedNotebooks:
+    """Call with a notebook's path for its executed copy (each runs once per session)."""
+    return ExecutedNotebooks()

@@ -1,6 +1,7 @@
 """Executed notebooks are accessible: every figure has alt text, every widget a text twin.
 
-Each source notebook is executed once (nbclient); the outputs are then inspected.
+The outputs inspected are the session's one executed copy of each source notebook
+(fixture ``executed_notebook``, shared with the execution check in test_notebooks.py).
 """
 
 from __future__ import annotations
@@ -9,28 +10,15 @@ import re
 from pathlib import Path
 
 import pytest
-from nbclient import NotebookClient
 from nbformat import NotebookNode
 
-from course.notebooks import read_notebook
-
-from .conftest import ROOT
+from .conftest import ROOT, ExecutedNotebooks
 
 pytestmark = pytest.mark.slow
 
 NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))
 WIDGET = "application/vnd.jupyter.widget-view+json"
 DEFAULT_WIDGET_REPR = re.compile(r"^\w+\((children|value|options)=")
-_executed: dict[Path, NotebookNode] = {}
-
-
-def executed(path: Path) -> NotebookNode:
-    if path not in _executed:
-        nb = read_notebook(path)
-        NotebookClient(nb, timeout=120, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        _executed[path] = nb
-    return _executed[path]
 
 
 def outputs(nb: NotebookNode) -> list[dict]:
@@ -38,8 +26,9 @@ def outputs(nb: NotebookNode) -> list[dict]:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
-def test_every_figure_has_alt_text(path: Path) -> None:
-    for output in outputs(executed(path)):
+def test_every_figure_has_alt_text(executed_notebook: ExecutedNotebooks,
+                                   path: Path) -> None:
+    for output in outputs(executed_notebook(path)):
         data = output.get("data", {})
         if "image/png" in data:
             html = data.get("text/html", "")
@@ -49,8 +38,9 @@ def test_every_figure_has_alt_text(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])
-def test_every_widget_has_a_plain_text_equivalent(path: Path) -> None:
-    for output in outputs(executed(path)):
+def test_every_widget_has_a_plain_text_equivalent(executed_notebook: ExecutedNotebooks,
+                                                  path: Path) -> None:
+    for output in outputs(executed_notebook(path)):
         data = output.get("data", {})
         if WIDGET in data:
             text = str(data.get("text/plain", ""))

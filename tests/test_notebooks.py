@@ -7,13 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+from nbformat import NotebookNode
 
 from course.content import content
 from course.notebooks import activity_card, heading_problems, hygiene_problems, read_notebook
 from course.questions import questions
 from course.syllabus import course_map
 
-from .conftest import ROOT
+from .conftest import ROOT, ExecutedNotebooks
 
 SOURCE_NOTEBOOKS = sorted((ROOT / "source").glob("*/*.ipynb"))
 IDS = [f"{p.parent.name}/{p.stem}" for p in SOURCE_NOTEBOOKS]
@@ -72,6 +73,49 @@ def test_setup_cell_is_locked_and_imports_from_course(path: Path) -> None:
     setup = next(c for c in read_notebook(path).cells if c.cell_type == "code")
     assert setup.metadata.get("nbgrader", {}).get("locked") is True
     assert "from course" in setup.source
+
+
+NBVAL_MARKERS = re.compile(r"#\s*NBVAL_|^nbval-|^raises-exception$", re.MULTILINE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=IDS)
+def test_notebook_runs_every_cell_without_an_error(executed_notebook: ExecutedNotebooks,
+                                                   path: Path) -> None:
+    """Every cell of the instructor notebook runs in a fresh kernel without an error.
+
+    This is the suite's execution check of source/ (it replaces nbval over source/, which
+    ran every notebook a second time): the session's one executed copy of each notebook
+    is shared with the accessibility checks. Like nbval --nbval-lax, every cell runs and
+    any error output fails; nbval's cell markers are refused, since nothing here honours
+    them (`pytest source/<assignment>/<notebook>.ipynb` still runs nbval on one notebook).
+    """
+    markers = [i for i, cell in enumerate(read_notebook(path).cells, 1)
+               if NBVAL_MARKERS.search(cell.source if cell.cell_type == "code" else "")
+               or any(NBVAL_MARKERS.search(tag) for tag in cell.metadata.get("tags", []))]
+    assert markers == [], f"nbval markers in cells {markers}: the execution check ignores them"
+    errors = error_outputs(executed_notebook(path))
+    assert errors == [], "\n".join(errors)
+
+
+def error_outputs(nb: NotebookNode) -> list[str]:
+    """``cell <n>: <error name>: <message>`` for each error output of an executed notebook."""
+    return [f"cell {i}: {output.ename}: {output.evalue}"
+            for i, cell in enumerate(nb.cells, 1) if cell.cell_type == "code"
+            for output in cell.get("outputs", []) if output.output_type == "error"]
+
+
+def test_the_execution_check_lists_every_error_output() -> None:
+    error = {"output_type": "error", "ename": "NameError", "evalue": "name 'x' is not defined",
+             "traceback": []}
+    nb = NotebookNode(cells=[
+        NotebookNode(cell_type="markdown", source="# Title"),
+        NotebookNode(cell_type="code", outputs=[NotebookNode(output_type="stream", text="ok")]),
+        NotebookNode(cell_type="code", outputs=[NotebookNode(error)]),
+    ])
+    assert error_outputs(nb) == ["cell 3: NameError: name 'x' is not defined"]
+    assert NBVAL_MARKERS.search("# NBVAL_IGNORE_OUTPUT\nx = 1")
+    assert NBVAL_MARKERS.search("nbval-skip") and not NBVAL_MARKERS.search("x = 1")
 
 
 def test_course_map_lists_only_existing_or_planned_assignments() -> None:

@@ -26,6 +26,32 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 OUTPUT = ROOT / "test-output" / "browser"
 
+TIMEOUT_SCALE = float(os.environ.get("COURSE_BROWSER_TIMEOUT_SCALE", "1"))
+"""Multiplies every browser wait (set it above 1 on a very slow machine)."""
+
+
+def wait_ms(seconds: float) -> int:
+    """Playwright's timeout, in ms, for a wait on a condition of about ``seconds``.
+
+    The values passed are upper bounds sized for a loaded 2-core machine (every wait is
+    on a condition, so a generous bound costs nothing when the condition comes early).
+    """
+    return int(seconds * 1000 * TIMEOUT_SCALE)
+
+
+PAGE_TIMEOUT_S = 90
+"""Default wait of every page action, navigation and expect() (Playwright's are 30 s for
+actions and 5 s for expect, too short when other runs share the two cores)."""
+
+
+def configure_page(page) -> None:
+    """Give a page (and expect()) this suite's generous default timeouts."""
+    from playwright.sync_api import expect
+
+    page.set_default_timeout(wait_ms(PAGE_TIMEOUT_S))
+    page.set_default_navigation_timeout(wait_ms(PAGE_TIMEOUT_S))
+    expect.set_options(timeout=wait_ms(PAGE_TIMEOUT_S))
+
 
 def _require_browser() -> None:
     if CHROMIUM.exists():
@@ -35,13 +61,15 @@ def _require_browser() -> None:
 
 
 def wait_until_serving(url: str, process: subprocess.Popen, log: Path, what: str) -> None:
-    """Wait up to 60 s for a Jupyter server's /api/status; fail with its log otherwise."""
-    deadline = time.monotonic() + 60
+    """Wait up to 180 s for a Jupyter server's /api/status; fail with its log otherwise."""
+    deadline = time.monotonic() + wait_ms(180) / 1000
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"{url}/api/status", timeout=2):
+            with urllib.request.urlopen(f"{url}/api/status", timeout=10):
                 return
         except OSError:
+            if process.poll() is not None:
+                break
             time.sleep(0.5)
     process.terminate()
     pytest.fail(f"{what} did not start:\n{log.read_text()[-2000:]}")
@@ -108,6 +136,7 @@ def browser_page(lab: Lab) -> Iterator[tuple]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        configure_page(page)
         page.on("pageerror", lambda error: errors.messages.append(f"page error: {error}"))
         page.on("console", lambda message: errors.messages.append(f"console: {message.text}")
                 if message.type == "error" else None)

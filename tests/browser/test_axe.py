@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +32,7 @@ import nbformat
 import pytest
 
 from ..conftest import ROOT, skip_or_fail
-from .conftest import CHROMIUM, CHROMIUM_ARGS, OUTPUT
+from .conftest import CHROMIUM, CHROMIUM_ARGS, OUTPUT, configure_page, wait_ms
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from playwright.sync_api import Page
@@ -51,7 +52,11 @@ COPIES = "axe-copies"
 NOTEBOOKS = sorted(p.relative_to(ROOT / "release").as_posix()
                    for p in (ROOT / "release").glob("*/*.ipynb") if "quiz" not in p.stem)
 FAILING_IMPACTS = ("serious", "critical")
-RUN_ALL_MS = 120_000
+RUN_ALL_MS = wait_ms(600)
+"""Longest Run All (the final assessment runs in seconds on a quiet machine)."""
+RENDER_MS = wait_ms(180)
+"""Longest wait for JupyterLab to open a notebook, lay out its cells or draw its widgets
+(the widgets of a long notebook come after the kernel's last reply, slowly under load)."""
 
 ALLOWED: dict[tuple[str, str], str] = {
     ("aria-input-field-name", ".widget-slider .noUi-handle"):
@@ -67,6 +72,8 @@ ALLOWED: dict[tuple[str, str], str] = {
 """(axe rule, CSS selector of the offending element) → why it is not the course's to fix."""
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
+PAGE_ERRORS: list[str] = []
+"""JavaScript errors of the module's page, quoted when JupyterLab stops laying out cells."""
 
 # Test-only style for JupyterLab's chrome, so that axe sees the content as a reader does:
 # JupyterLab's <body> is 0 px high with overflow hidden (its shell is absolutely
@@ -143,26 +150,43 @@ def copies(lab: Lab) -> Lab:
 
 
 @pytest.fixture(scope="module")
-def page(copies: Lab) -> Iterator[Page]:
-    """One Chromium page for the module (each test opens its notebook in a new workspace)."""
+def browser(copies: Lab) -> Iterator:
+    """One Chromium for the module."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser.new_page(viewport={"width": 1280, "height": 900})
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Page]:
+    """A fresh page (a fresh JupyterLab) for each notebook.
+
+    One page reused for every notebook made the last one (the final assessment) stall
+    when it ran after the others in the same JupyterLab (its cells were never all laid
+    out, even in 180 s), while it passed alone.
+    """
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    configure_page(page)
+    PAGE_ERRORS.clear()
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
+    yield page
+    page.close()
 
 
 def open_and_run_all(page: Page, lab: Lab, path: str) -> None:
     """Open a notebook alone in the page's JupyterLab, run every cell, wait for the widgets.
 
-    JupyterLab is loaded once per page (in its own workspace); each notebook then opens
-    after the previous one is closed.
+    JupyterLab is loaded once per page (in its own workspace, reset); a notebook left open
+    in it is disposed first.
     """
     page.set_viewport_size({"width": 1280, "height": 900})
     if not page.url.startswith(lab.url):
         page.goto(f"{lab.url}/lab/workspaces/axe?reset")
-        page.wait_for_function("() => window.jupyterapp?.shell !== undefined", timeout=60_000)
+        page.wait_for_function("() => window.jupyterapp?.shell !== undefined",
+                               timeout=RENDER_MS)
     page.evaluate("""async (path) => {
         const app = window.jupyterapp;
         await app.restored;
@@ -173,46 +197,73 @@ def open_and_run_all(page: Page, lab: Lab, path: str) -> None:
     page.wait_for_function(
         """p => { const w = window.jupyterapp?.shell.currentWidget;
                   return w?.context?.path === p && w.sessionContext !== undefined; }""",
-        arg=path, timeout=60_000)
-    report = page.evaluate("""async (timeout) => {
+        arg=path, timeout=RENDER_MS)
+    ok = page.evaluate("""async (timeout) => {
         const app = window.jupyterapp, panel = app.shell.currentWidget;
         await panel.context.ready;
         await panel.sessionContext.ready;
         const late = new Promise(resolve => setTimeout(() => resolve('timeout'), timeout));
-        const ok = await Promise.race([app.commands.execute('notebook:run-all-cells'), late]);
+        return await Promise.race([app.commands.execute('notebook:run-all-cells'), late]);
+    }""", RUN_ALL_MS)
+    # Run All settles on the last cell's reply; outputs still on their way (the kernel's
+    # other channel) are in once the kernel is idle.
+    if ok is True:
+        page.wait_for_function("""() => window.jupyterapp.shell.currentWidget.sessionContext
+                                      .session?.kernel?.status === 'idle'""", timeout=RENDER_MS)
+    report = page.evaluate("""(ok) => {
+        const panel = window.jupyterapp.shell.currentWidget;
         const code = panel.content.widgets.filter(cell => cell.model.type === 'code');
         const errors = code.flatMap(cell => cell.model.outputs.toJSON())
             .filter(output => output.output_type === 'error')
             .map(output => `${output.ename}: ${output.evalue}`);
         return {ok, errors, unrun: code.filter(cell => !cell.model.executionCount).length};
-    }""", RUN_ALL_MS)
+    }""", ok)
     assert report["ok"] is True and report["errors"] == [] and report["unrun"] == 0, report
+    # Every cell is laid out first: a widget in a cell not yet added to the page (a long
+    # notebook's cells come as its list updates) is never drawn, however long one waits.
+    lay_out_every_cell(page)
     page.wait_for_function("""() => {
         const panel = window.jupyterapp.shell.currentWidget;
         const views = panel.content.widgets.filter(cell => cell.model.type === 'code')
             .flatMap(cell => cell.model.outputs.toJSON())
             .filter(output => output.data?.['application/vnd.jupyter.widget-view+json']).length;
         return panel.node.querySelectorAll('.jp-OutputArea-output > .jupyter-widgets').length
-            >= views; }""", timeout=30_000)
+            >= views; }""", polling=250, timeout=RENDER_MS)
+
+
+def lay_out_every_cell(page: Page) -> None:
+    """Put every cell of the notebook on the page (JupyterLab adds cells to the page as
+    its cell list updates, on scroll or resize; setting the list's ``windowingActive`` to
+    false, its value in the default "contentVisibility" mode, updates it with every cell).
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function("""() => {
+            const notebook = window.jupyterapp.shell.currentWidget.content;
+            notebook.viewModel.windowingActive = false;
+            return notebook.node.querySelectorAll('.jp-WindowedPanel-viewport > .jp-Cell')
+                .length === notebook.widgets.length; }""", polling=250, timeout=RENDER_MS)
+    except PlaywrightTimeout:
+        missing = page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.widgets
+            .map((cell, i) => [i + 1, cell.model.type, cell.node.isConnected])
+            .filter(([, , connected]) => !connected).map(([i, type]) => `${i} (${type})`)""")
+        pytest.fail(f"{len(missing)} cells never laid out in {RENDER_MS / 1000:.0f} s, from "
+                    f"cell {missing[0] if missing else '?'}: {', '.join(missing[:10])}; "
+                    f"page errors: {PAGE_ERRORS[-5:]}")
 
 
 def show_whole_notebook(page: Page) -> None:
     """Lay out every cell and make the window as tall as the notebook, scrolled to its top.
 
-    axe checks colour contrast only for what is on screen. JupyterLab adds cells to the
-    page as its cell list updates (on scroll or resize); setting the list's
-    ``windowingActive`` to false (its value in the default "contentVisibility" mode)
-    updates it with every cell. Figures may still change the height for a moment, so it
-    is measured until it holds. Injects axe-core and CHROME_STYLE the first time.
+    axe checks colour contrast only for what is on screen (every cell is laid out:
+    lay_out_every_cell). Figures may still change the height for a moment, so it is
+    measured until it holds. Injects axe-core and CHROME_STYLE the first time.
     """
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_style_tag(content=CHROME_STYLE)
         page.add_script_tag(path=str(AXE_JS))
-    page.wait_for_function("""() => {
-        const notebook = window.jupyterapp.shell.currentWidget.content;
-        notebook.viewModel.windowingActive = false;
-        return notebook.node.querySelectorAll('.jp-WindowedPanel-viewport > .jp-Cell').length
-            === notebook.widgets.length; }""", polling=250, timeout=30_000)
+    lay_out_every_cell(page)
     measure = """() => { const outer = window.jupyterapp.shell.currentWidget.node
                              .querySelector('.jp-WindowedPanel-outer');
                          outer.scrollTop = 0;
@@ -220,13 +271,14 @@ def show_whole_notebook(page: Page) -> None:
                                      .scrollHeight,
                                  chrome: window.innerHeight - outer.clientHeight}; }"""
     heights = [0]
-    for _ in range(8):
+    deadline = time.monotonic() + RENDER_MS / 1000
+    while time.monotonic() < deadline:  # polled until two measures agree
         size = page.evaluate(measure)
         if abs(size["content"] - heights[-1]) < 2:
             break
         heights.append(size["content"])
         page.set_viewport_size({"width": 1280, "height": size["content"] + size["chrome"] + 40})
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(250)
     else:
         pytest.fail(f"the notebook's height did not settle: {heights[1:]} px")
     page.evaluate("""async () => { await Promise.all([...document.images].map(
@@ -269,13 +321,13 @@ def failures(results: dict) -> list[str]:
 
 def shut_down_kernel(lab: Lab, path: str) -> None:
     """Stop the notebook's kernel (one JupyterLab serves every test of the session)."""
-    with urllib.request.urlopen(f"{lab.url}/api/sessions", timeout=10) as reply:
+    with urllib.request.urlopen(f"{lab.url}/api/sessions", timeout=60) as reply:
         sessions = json.load(reply)
     for session in sessions:
         if session["path"] == path:
             request = urllib.request.Request(f"{lab.url}/api/sessions/{session['id']}",
                                              method="DELETE")
-            urllib.request.urlopen(request, timeout=10).close()
+            urllib.request.urlopen(request, timeout=60).close()
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.removesuffix(".ipynb") for n in NOTEBOOKS])
