@@ -190,14 +190,9 @@ def test_hyaluronic_acid_claims_are_graded_as_uncontrolled_series() -> None:
         assert claim.ocebm is not None and claim.ocebm >= 4, claim.id
 
 
-# Still being revised by other helpers (December 2026), so left out of the course-wide scan
-# until they land; remove each from this set once the scan passes on it:
-# - the screening notebook (a tip sentence joins "product source Licensed" and "dutasteride");
-# - the final assessment (an unlabelled "300 mg" in Q5.1.30, collagenase "approved" in Q5.1.7);
-# - risk_rules.toml (the collagenase approved use does not say that Qwo was discontinued).
-NOT_YET_SCANNED = {
-    "source/05-final-assessment/01-final.ipynb",
-}
+# Files left out of the course-wide scan, each with the reason (none today: every notebook
+# and data file is scanned).
+NOT_YET_SCANNED: set[str] = set()
 
 
 def _scanned(paths: list[Path]) -> list[Path]:
