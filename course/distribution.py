@@ -23,6 +23,9 @@ SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints", "gradebook.db", ".pytest_c
 INSTRUCTOR_ONLY = "instructor"  # course/instructor/: notebooks for the teaching team
 FORBIDDEN_PARTS = {"source", "tests", "autograded", "submitted", "feedback", "downloaded",
                    INSTRUCTOR_ONLY}
+# The package's own feedback template must be named "feedback" (nbgrader's exporter asks for
+# that name): it is course code, not learners' feedback, so it may be distributed.
+PACKAGE_TEMPLATES = Path("course", "forms", "templates")
 
 STUDENT_README = """\
 # Mesotherapy for practitioners — student distribution
@@ -64,7 +67,8 @@ def distribution_leaks(root: Path, tree: Path) -> list[str]:
     found = []
     for path in sorted(p for p in tree.rglob("*") if p.is_file()):
         relative = path.relative_to(tree)
-        if FORBIDDEN_PARTS & set(relative.parts):
+        if FORBIDDEN_PARTS & set(relative.parts) and not relative.is_relative_to(
+                PACKAGE_TEMPLATES):
             found.append(f"{relative}: must not be distributed")
             continue
         try:
