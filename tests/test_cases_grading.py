@@ -91,4 +91,4 @@ def test_nbgrader_grades_each_case_as_score_case_does(api) -> None:
     assert "What happened next after your decision (defer)" in text
     assert "Steps that do not belong in this plan (minus 1 each): WEEKLY_SESSIONS" in text
     assert "Harmful choice: action ANTIHISTAMINE_FIRST" in text
-    assert "answer_q4_1_5 needs fixing" in text
+    assert "answer_q4_1_5: Not answered yet" in text  # the blank case, in plain words
