@@ -51,17 +51,16 @@ def test_practice_widget_gives_feedback_for_each_choice(lab, browser_page, scree
     assert errors.messages == []
 
 
-def test_learner_answers_in_code_and_reads_the_rationale(lab, browser_page) -> None:
+def test_learner_answers_in_the_form_and_reads_the_rationale(lab, browser_page) -> None:
+    """The practice question is answered by choosing in its form, not by typing code."""
     page, errors = browser_page
     _open_and_run_all(page, lab.url)
-    answer = page.locator(".jp-CodeCell:has(.cm-content:has-text('answer_q0_1 = \"\"'))")
-    answer.locator(".cm-content").click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type('answer_q0_1 = "d"')
-    page.keyboard.press("Shift+Enter")  # runs the answer, moves to the check cell
-    page.keyboard.press("Shift+Enter")  # runs the check
+    form = page.locator(
+        '.jp-NotebookPanel:visible .course-AnswerForm[data-answer="answer_q0_1"]')
+    form.locator("label:has-text('(d) ')").click()
     check = page.locator(".jp-CodeCell:has(.cm-content:has-text('check(\"q0_1\"'))")
-    check.locator(".jp-OutputArea-output:has-text('Why:')").wait_for(timeout=wait_ms(90))
+    check.locator(".jp-OutputArea-output:has-text('Not the best answer (d)')").wait_for(
+        timeout=wait_ms(90))
     text = check.locator(".jp-OutputArea-output").inner_text()
     assert text.startswith("Not the best answer (d)")
     assert "observed, supervised practice" in text
