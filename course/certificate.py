@@ -22,6 +22,7 @@ from course.syllabus import course_map
 FINAL_ASSESSMENT = "05-final-assessment"
 PASS_MARK = 0.70
 PROGRESS_FILE = "progress.json"
+REVIEW_KEY = "review"  # the spaced-review schedule (course/review.py), not an assignment
 
 
 class SummaryRefused(ValueError):
@@ -171,7 +172,7 @@ def read_progress(path: Path) -> dict[str, dict]:
     if not isinstance(progress, dict) or not all(
         isinstance(v, dict) and {"score", "max_score"} <= set(v)
         and _score(v["score"]) and _score(v["max_score"]) and v["score"] <= v["max_score"]
-        for v in progress.values()
+        for k, v in progress.items() if k != REVIEW_KEY
     ):
         raise ValueError(f"{path}: unexpected content (each assignment needs a score and a "
                          "max_score, numbers with score <= max_score); delete it and run "
@@ -180,7 +181,8 @@ def read_progress(path: Path) -> dict[str, dict]:
 
 
 def scores_from_progress(path: Path) -> dict[str, tuple[float, float]]:
-    return {a: (float(v["score"]), float(v["max_score"])) for a, v in read_progress(path).items()}
+    return {a: (float(v["score"]), float(v["max_score"]))
+            for a, v in read_progress(path).items() if a != REVIEW_KEY}
 
 
 def scores_from_gradebook(db_url: str, course_id: str, student: str

@@ -1,0 +1,132 @@
+"""Widgets of the spaced review (the schedule itself is in ``course/review.py``).
+
+:func:`reviewable_question` is a practice question with a certainty choice: a missed or
+unsure answer is scheduled for review in the learner's ``progress.json``.
+:func:`review_session` shows the questions that are due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from html import escape
+from pathlib import Path
+
+import ipywidgets as widgets
+
+from course.questions import Question, check_answer, questions
+from course.review import (
+    CERTAINTIES,
+    due_items,
+    learner_folder,
+    load_schedule,
+    next_due,
+    save_answer,
+)
+
+CERTAINTY_LABELS = {"low": "Guessing", "medium": "Fairly sure", "high": "Certain"}
+
+
+def _status(html: str) -> str:
+    return f'<div role="status" aria-live="polite" style="line-height:1.5">{html}</div>'
+
+
+def _when(moment: datetime, now: datetime) -> str:
+    """A plain-language date: 'in a few minutes', 'today', or '7 December 2026'."""
+    if moment - now < timedelta(hours=1):
+        return "in a few minutes"
+    if moment.date() == now.date():
+        return "later today"
+    return f"on {moment.day} {moment:%B %Y}"
+
+
+def review_note(folder: Path | None, qid: str, correct: bool, certainty: str,
+                now: datetime | None = None) -> str:
+    """Record one answer for review and say, in one sentence, what happens next."""
+    if folder is None:
+        return ("Your answers are saved for review only in your own copy of the course "
+                "(the assignments folder).")
+    now = now or datetime.now(UTC)
+    try:
+        schedule = save_answer(folder, qid, correct, certainty, now)
+    except (ValueError, OSError) as error:
+        return f"This answer could not be saved for review: {escape(str(error))}"
+    if qid not in schedule:
+        return "Answered right and with confidence: not scheduled for review."
+    due = next_due({qid: schedule[qid]})
+    return f"This question comes back for review {_when(due, now)}." if due else ""
+
+
+def reviewable_question(question: Question,
+                        folder_of: Callable[[], Path | None] = learner_folder) -> widgets.VBox:
+    """A practice question with 'How sure are you?'; checking records it for review."""
+    choices = widgets.RadioButtons(
+        options=[(f"({o.letter}) {o.text}", o.letter) for o in question.options],
+        value=None, description="Your answer", style={"description_width": "initial"},
+        layout=widgets.Layout(width="auto"))
+    certainty = widgets.ToggleButtons(
+        options=[(CERTAINTY_LABELS[c], c) for c in CERTAINTIES], value=None,
+        description="How sure are you?", style={"description_width": "initial"})
+    button = widgets.Button(description="Check", tooltip="Check your answer",
+                            button_style="primary")
+    feedback = widgets.HTML(_status(""))
+
+    def on_check(_: widgets.Button) -> None:
+        if choices.value is None or certainty.value is None:
+            feedback.value = _status("Choose an option and how sure you are first.")
+            return
+        result = check_answer(question, choices.value)
+        note = review_note(folder_of(), question.id, result.correct, certainty.value)
+        parts = [f"<p><strong>{escape(result.message)}</strong></p>"]
+        if result.rationale:
+            parts.append(f"<p>Why: {escape(result.rationale)}</p>")
+        if result.refs:
+            parts.append(f"<p>References: {escape(', '.join(result.refs))}</p>")
+        parts.append(f"<p>{note}</p>")
+        feedback.value = _status("".join(parts))
+
+    button.on_click(on_check)
+    stem = widgets.HTML(f'<div style="line-height:1.5"><p>{escape(question.stem)}</p>'
+                        f"<p><strong>{escape(question.lead_in)}</strong></p></div>")
+    return widgets.VBox([stem, choices, certainty, button, feedback])
+
+
+def review_summary(folder: Path | None, now: datetime | None = None) -> str:
+    """What is due, in plain words (also the text equivalent of the session)."""
+    if folder is None:
+        return ("Spaced review works in your own copy of the course: open this notebook "
+                "from the assignments folder (make lab does this for you).")
+    now = now or datetime.now(UTC)
+    try:
+        schedule = load_schedule(folder)
+    except ValueError as error:
+        return f"Your review schedule cannot be read: {error}"
+    due = due_items(schedule, now)
+    if due:
+        return (f"{len(due)} practice question{'s' if len(due) != 1 else ''} due for review "
+                f"now, of {len(schedule)} scheduled.")
+    upcoming = next_due(schedule)
+    if upcoming is None:
+        return ("Nothing is scheduled yet. Practice questions you miss, or answer while "
+                "guessing, come back here for review.")
+    return f"Nothing is due now. The next review is {_when(upcoming, now)}."
+
+
+def review_session(limit: int = 10, folder: Path | None = None,
+                   now: datetime | None = None) -> widgets.VBox:
+    """The due practice questions (at most ``limit``), each ready to answer again."""
+    folder = folder if folder is not None else learner_folder()
+    now = now or datetime.now(UTC)
+    summary = widgets.HTML(_status(escape(review_summary(folder, now))))
+    items: list[widgets.Widget] = [summary]
+    if folder is not None:
+        try:
+            due = due_items(load_schedule(folder), now)[:limit]
+        except ValueError:
+            due = []
+        known = questions()
+        for item in due:
+            if item.qid in known:
+                items.append(widgets.HTML(f"<h3>Question {escape(known[item.qid].number)}</h3>"))
+                items.append(reviewable_question(known[item.qid], lambda: folder))
+    return widgets.VBox(items)

@@ -1,0 +1,152 @@
+"""Spaced review (course/review.py, course/review_view.py): FSRS schedule in progress.json."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from course.certificate import read_progress, record_progress, scores_from_progress
+from course.questions import check_answer, questions
+from course.review import (
+    due_items,
+    learner_folder,
+    load_schedule,
+    needs_review,
+    next_due,
+    rating_for,
+    record_answer,
+    save_answer,
+)
+from course.review_view import review_note, review_session, review_summary, reviewable_question
+
+T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+
+
+def test_ratings_follow_correctness_then_certainty() -> None:
+    assert [rating_for(False, c).name for c in ("low", "medium", "high")] == ["Again"] * 3
+    assert [rating_for(True, c).name for c in ("low", "medium", "high")] == ["Hard", "Good", "Easy"]
+    with pytest.raises(ValueError, match="certainty must be one of"):
+        rating_for(True, "sure")  # type: ignore[arg-type]
+
+
+def test_missed_or_unsure_items_are_scheduled_confident_right_ones_are_not() -> None:
+    assert needs_review(False, "high") and needs_review(True, "low")
+    assert not needs_review(True, "medium") and not needs_review(True, "high")
+    assert record_answer({}, "q1_1_1", True, "high", T0) == {}
+    schedule = record_answer({}, "q1_1_1", False, "high", T0)
+    assert list(schedule) == ["q1_1_1"]
+    assert T0 < next_due(schedule) <= T0 + timedelta(minutes=10)
+
+
+def test_record_answer_does_not_change_its_input() -> None:
+    before = record_answer({}, "q1_1_1", False, "low", T0)
+    copy = json.loads(json.dumps(before))
+    record_answer(before, "q1_1_1", True, "high", T0 + timedelta(minutes=5))
+    assert before == copy
+
+
+def test_intervals_grow_while_answers_stay_right_and_a_miss_brings_the_item_back() -> None:
+    schedule, now, gaps = record_answer({}, "q", False, "medium", T0), T0, []
+    for _ in range(5):
+        now = next_due(schedule)
+        schedule = record_answer(schedule, "q", True, "medium", now)
+        gaps.append(next_due(schedule) - now)
+    assert gaps[-1] > timedelta(days=7)
+    assert all(later >= earlier for earlier, later in itertools.pairwise(gaps))
+    now = next_due(schedule)
+    schedule = record_answer(schedule, "q", False, "high", now)
+    assert next_due(schedule) - now <= timedelta(hours=1)
+    assert schedule["q"]["reviews"] == 7
+
+
+def test_due_items_are_only_the_due_ones_most_overdue_first() -> None:
+    schedule = record_answer({}, "q_b", False, "low", T0)
+    schedule = record_answer(schedule, "q_a", False, "low", T0 + timedelta(minutes=3))
+    assert due_items(schedule, T0) == []
+    due = due_items(schedule, T0 + timedelta(hours=1))
+    assert [d.qid for d in due] == ["q_b", "q_a"]
+    assert next_due({}) is None
+
+
+def test_the_schedule_shares_progress_json_with_check_results(tmp_path: Path) -> None:
+    record_progress(tmp_path, "01-principles", 7, 10, T0.date())
+    save_answer(tmp_path, "q1_1_1", False, "medium", T0)
+    record_progress(tmp_path, "02-substances", 5, 10, T0.date())
+    assert set(load_schedule(tmp_path)) == {"q1_1_1"}
+    assert scores_from_progress(tmp_path / "progress.json") == {
+        "01-principles": (7.0, 10.0), "02-substances": (5.0, 10.0)}
+    assert "review" in read_progress(tmp_path / "progress.json")
+
+
+def test_a_damaged_schedule_is_reported_and_nothing_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "progress.json"
+    path.write_text(json.dumps({"review": {"q1": {"due": "tomorrow"}}}))
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="damaged"):
+        save_answer(tmp_path, "q1", False, "low", T0)
+    assert path.read_bytes() == before
+    assert "cannot be read" in review_summary(tmp_path, T0)
+    path.write_text("{not json")
+    with pytest.raises(ValueError, match="cannot be read"):
+        load_schedule(tmp_path)
+
+
+def test_learner_folder_is_the_assignments_folder_only(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COURSE_PROGRESS_DIR", raising=False)
+    root = tmp_path / "course"
+    (root / "source").mkdir(parents=True)
+    (root / "nbgrader_config.py").write_text("")
+    (root / "assignments" / "01-principles").mkdir(parents=True)
+    (root / "release" / "01-principles").mkdir(parents=True)
+    monkeypatch.setenv("COURSE_ROOT", str(root))
+    inside = learner_folder(root / "assignments" / "01-principles")
+    assert inside == (root / "assignments").resolve()
+    assert learner_folder(root / "release" / "01-principles") is None
+    monkeypatch.setenv("COURSE_PROGRESS_DIR", str(tmp_path / "hub-home"))
+    assert learner_folder(root / "release") == tmp_path / "hub-home"
+
+
+def _a_question():
+    question = next(iter(questions().values()))
+    right = next(o.letter for o in question.options if check_answer(question, o.letter).correct)
+    wrong = next(o.letter for o in question.options if o.letter != right)
+    return question, right, wrong
+
+
+def test_the_widget_checks_and_schedules_a_missed_answer(tmp_path: Path) -> None:
+    question, _, wrong = _a_question()
+    box = reviewable_question(question, lambda: tmp_path)
+    _, choices, certainty, button, feedback = box.children
+    button.click()
+    assert "Choose an option and how sure you are" in feedback.value
+    choices.value, certainty.value = wrong, "high"
+    button.click()
+    assert "Not the best answer" in feedback.value and "comes back for review" in feedback.value
+    assert 'role="status"' in feedback.value
+    assert question.id in load_schedule(tmp_path)
+
+
+def test_review_note_says_what_happens_next(tmp_path: Path) -> None:
+    question, _, _ = _a_question()
+    assert "assignments folder" in review_note(None, question.id, True, "high")
+    assert "not scheduled" in review_note(tmp_path, question.id, True, "high", T0)
+    assert "in a few minutes" in review_note(tmp_path, question.id, False, "high", T0)
+
+
+def test_the_session_shows_only_due_questions(tmp_path: Path) -> None:
+    question, _, _ = _a_question()
+    assert "Nothing is scheduled yet" in review_summary(tmp_path, T0)
+    save_answer(tmp_path, question.id, False, "low", T0)
+    assert "Nothing is due now" in review_summary(tmp_path, T0)
+    later = T0 + timedelta(hours=2)
+    assert review_summary(tmp_path, later).startswith("1 practice question due")
+    session = review_session(folder=tmp_path, now=later)
+    assert len(session.children) == 3  # summary, heading, question
+    assert question.number in session.children[1].value
+    assert len(review_session(folder=tmp_path, now=T0).children) == 1
+    assert "open this notebook from the assignments folder" in review_summary(None)
