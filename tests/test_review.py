@@ -150,3 +150,25 @@ def test_the_session_shows_only_due_questions(tmp_path: Path) -> None:
     assert question.number in session.children[1].value
     assert len(review_session(folder=tmp_path, now=T0).children) == 1
     assert "open this notebook from the assignments folder" in review_summary(None)
+
+
+def test_practice_locations_name_the_notebook_that_teaches_each_question() -> None:
+    from course.paths import release_dir
+    from course.review_cli import practice_locations
+
+    where = practice_locations(release_dir())
+    assert where and set(where) <= set(questions())
+    assert all(value.count("/") == 1 for value in where.values())
+
+
+def test_review_lines_list_due_questions_and_where_they_are_taught(tmp_path: Path) -> None:
+    from course.paths import release_dir
+    from course.review_cli import practice_locations, review_lines
+
+    qid, place = next(iter(practice_locations(release_dir()).items()))
+    save_answer(tmp_path, qid, False, "low", T0)
+    lines = review_lines(tmp_path, release_dir(), T0 + timedelta(hours=1))
+    assert lines[0].startswith("1 practice question due")
+    assert place in lines[1] and "spaced-review" in lines[-1]
+    assert len(review_lines(tmp_path, release_dir(), T0)) == 1
+    assert "due " in review_lines(tmp_path, release_dir(), T0, show_all=True)[1]
