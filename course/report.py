@@ -33,8 +33,11 @@ Item analysis (``items.csv``)
 Over the *analysed* students only: those whose auto-graded items all have a score, that
 is ``graded`` rows and ``needs manual grading`` rows (a tutor's pending marks do not
 change auto-graded scores). Failed and missing students are left out, never counted as
-zeros. Only auto-graded items are analysed (code grade cells that are not answer
-cells); tutor-graded items are listed in the summary.
+zeros. Blank and all-zero submissions are flagged (``item_analysis`` column of grades.csv,
+a warning) and left out as well (:func:`course.item_analysis.submission_flag`). Only
+auto-graded items are analysed (code grade cells that are not answer cells); tutor-graded
+items are listed in the summary. The statistics and option counting live in
+:mod:`course.item_analysis`, the figures in :mod:`course.report_figures`.
 
 - difficulty ``p``: the mean proportion of the item's points scored (1.0 = everybody
   scored full marks);
@@ -67,15 +70,15 @@ plain literal, a cell that does not parse -- as ``(invalid)``.
 Files (default ``reports/<assignment>/`` in the course root): grades.csv, items.csv,
 options.csv, score-distribution.png, item-map.png and report.md (the summary, method and
 each figure's text equivalent).
+``--export canvas|moodle|nbgrader`` adds the assignment's grades in that LMS's import
+format (:mod:`course.grade_export`; ``course export`` does it for every assignment).
+``course report 06-evaluation`` writes the anonymous evaluation (:mod:`course.evaluation`).
 """
 
 from __future__ import annotations
 
-import ast
 import csv
-import math
 import os
-import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -85,71 +88,72 @@ from typing import TYPE_CHECKING, Any
 
 from course.errors import GradingError
 from course.escaping import csv_cell
+from course.item_analysis import (  # noqa: F401  (re-exported: course.report is the API)
+    ALL_ZERO_SUBMISSION,
+    ANSWER_NAME,
+    BLANK,
+    BLANK_SUBMISSION,
+    DECISION,
+    GROUP_FRACTION,
+    INVALID,
+    LETTER,
+    LOW_DISCRIMINATION,
+    MIN_STUDENTS,
+    UNREADABLE,
+    VERY_EASY,
+    VERY_HARD,
+    GradeItem,
+    ItemStats,
+    OptionCount,
+    Question,
+    cell_answers,
+    check_cell_texts,
+    choice,
+    corrected_item_total,
+    difficulty,
+    grade_cell_order,
+    item_flags,
+    item_statistics,
+    letter_options,
+    mean,
+    notebook_answers,
+    option_counts,
+    pearson,
+    questions,
+    reliability_warning,
+    solution_keys,
+    submission_flag,
+    upper_lower_index,
+)
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
     from nbformat import NotebookNode
 
 GRADED, FAILED, MISSING, NEEDS_MANUAL = "graded", "failed", "missing", "needs manual grading"
 ANALYSED_STATES = (GRADED, NEEDS_MANUAL)
-LOW_DISCRIMINATION = 0.20
-VERY_EASY = 0.90
-VERY_HARD = 0.30
-GROUP_FRACTION = 0.27
-MIN_STUDENTS = 5
-BLANK, INVALID = "(blank)", "(invalid)"
-LETTER, DECISION = "letter", "decision"
 STATUS_FILE = "{assignment}.grading-status.csv"
 REPORT_FILES = ("grades.csv", "items.csv", "options.csv", "score-distribution.png",
                 "item-map.png", "report.md")
 FIXED_COLUMNS = ("student_id", "last_name", "first_name", "status", "score", "max_score",
                  "percent")
 
-# Okabe–Ito palette; every colour is repeated by a marker shape or a written label.
-BLUE, GREEN, ORANGE, VERMILLION, GREY = "#0072B2", "#009E73", "#E69F00", "#D55E00", "#999999"
+FIGURES = ("score_distribution_figure", "item_map_figure", "save_figure")
 
-ANSWER_NAME = re.compile(r"\banswer_\w+\b")
-ANSWER_LINE = re.compile(r"(?m)^\s*(answer_\w+)\s*[:=]")
-LETTER_CHOICES = re.compile(r"\.strip\(\)\.lower\(\)\s+in\s+(\([^()]*\))")
-# The answer-forms check cell (course.forms.migrate): check_choice("answer_…", answer_…, "abcd")
-CHECK_CHOICE = re.compile(r'check_choice\(\s*"answer_\w+",\s*answer_\w+,\s*"([a-z]+)"\s*\)')
-HIDDEN_TESTS = "### BEGIN HIDDEN TESTS"
+
+def __getattr__(name: str) -> Any:
+    """The figures live in :mod:`course.report_figures` (loaded on first use)."""
+    if name in FIGURES:
+        from course import report_figures
+
+        return getattr(report_figures, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class ReportError(GradingError):
     """There is nothing to report (no gradebook, assignment or submission); exit code 1."""
 
 
-class _Unreadable:
-    """An answer that cannot be read without running code (not a literal, or no parse)."""
-
-    def __repr__(self) -> str:
-        return "<unreadable answer>"
-
-
-UNREADABLE = _Unreadable()
-
-
 # ---------------------------------------------------------------- data
-
-
-@dataclass(frozen=True)
-class GradeItem:
-    """One grade cell (or graded task) of the assignment."""
-
-    notebook: str
-    grade_id: str
-    max_score: float
-    auto: bool
-    answer: str | None = None  # the answer_... variable its check cell reads
-
-    @property
-    def key(self) -> str:
-        return f"{self.notebook}/{self.grade_id}"
-
-    @property
-    def label(self) -> str:
-        return self.grade_id.removesuffix("_check")
 
 
 @dataclass(frozen=True)
@@ -185,49 +189,13 @@ class StudentRow:
     max_score: float
     late_penalty: float | None
     item_scores: Mapping[str, float | None]
+    raw_score: float | None = None  # before the late penalty (graded rows only)
 
     @property
     def percent(self) -> float | None:
         if self.score is None or not self.max_score:
             return None
         return 100 * self.score / self.max_score
-
-
-@dataclass(frozen=True)
-class ItemStats:
-    item: GradeItem
-    n: int
-    difficulty: float | None
-    discrimination: float | None  # corrected item-total correlation
-    upper_lower: float | None
-    flags: tuple[str, ...]
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Question:
-    """An answer variable whose options are counted."""
-
-    answer: str
-    kind: str  # LETTER or DECISION
-    options: tuple[str, ...]
-    key: str | None
-    items: tuple[str, ...]  # grade ids of the cells that score it
-
-
-@dataclass(frozen=True)
-class OptionCount:
-    answer: str
-    items: tuple[str, ...]
-    option: str
-    count: int
-    total: int
-    key: bool
-    note: str
-
-    @property
-    def share(self) -> float:
-        return self.count / self.total if self.total else 0.0
 
 
 @dataclass(frozen=True)
@@ -239,145 +207,21 @@ class Report:
     stats: tuple[ItemStats, ...]
     options: tuple[OptionCount, ...]
     warnings: tuple[str, ...]
+    # (student, why) for submissions left out of the statistics: blank or all zero
+    excluded: tuple[tuple[str, str], ...] = ()
 
     def count(self, state: str) -> int:
         return sum(row.state == state for row in self.rows)
 
     @property
     def analysed(self) -> tuple[StudentRow, ...]:
-        return analysed_rows(self.rows, self.items)
+        left_out = dict(self.excluded)
+        return tuple(row for row in analysed_rows(self.rows, self.items)
+                     if row.student_id not in left_out)
 
     @property
     def flagged(self) -> tuple[ItemStats, ...]:
         return tuple(s for s in self.stats if s.flags)
-
-
-# ---------------------------------------------------------------- statistics
-
-
-def mean(values: Sequence[float]) -> float:
-    if not values:
-        raise ValueError("values: at least one value is needed")
-    return sum(values) / len(values)
-
-
-def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
-    """Pearson's r, or None when there are fewer than 2 pairs or either has no spread."""
-    if len(xs) != len(ys):
-        raise ValueError(f"xs, ys: need the same length, not {len(xs)} and {len(ys)}")
-    if len(xs) < 2:
-        return None
-    mx, my = mean(xs), mean(ys)
-    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
-    sxx = sum((x - mx) ** 2 for x in xs)
-    syy = sum((y - my) ** 2 for y in ys)
-    if sxx <= 1e-12 or syy <= 1e-12:
-        return None
-    return max(-1.0, min(1.0, sxy / math.sqrt(sxx * syy)))
-
-
-def _column(matrix: Sequence[Sequence[float]], j: int) -> list[float]:
-    if matrix and not 0 <= j < len(matrix[0]):
-        raise ValueError(f"column: must be in 0..{len(matrix[0]) - 1}, not {j}")
-    return [row[j] for row in matrix]
-
-
-def difficulty(points: Sequence[float], max_score: float) -> float | None:
-    """Mean proportion of the item's points scored (None without students or points)."""
-    if max_score <= 0:
-        raise ValueError(f"max_score: must be above 0, not {max_score}")
-    return mean([p / max_score for p in points]) if points else None
-
-
-def rest_scores(matrix: Sequence[Sequence[float]], j: int) -> list[float]:
-    """Each student's total without item ``j``."""
-    return [sum(row) - row[j] for row in matrix]
-
-
-def corrected_item_total(matrix: Sequence[Sequence[float]], j: int) -> float | None:
-    """Correlation of item ``j`` with the total of the other items (rows: students)."""
-    return pearson(_column(matrix, j), rest_scores(matrix, j))
-
-
-def group_size(n: int, fraction: float = GROUP_FRACTION) -> int:
-    """Students in each of the upper and lower groups: floor(fraction n + 0.5), at least 1."""
-    if not 0 < fraction <= 0.5:
-        raise ValueError(f"fraction: must be in (0, 0.5], not {fraction}")
-    return max(1, math.floor(fraction * n + 0.5))
-
-
-def upper_lower_index(matrix: Sequence[Sequence[float]], maxima: Sequence[float], j: int,
-                      fraction: float = GROUP_FRACTION) -> float | None:
-    """Kelley's D: item ``j``'s mean proportion in the top group minus the bottom group.
-
-    Students are ranked by their total over all items (ties keep the rows' order).
-    None with fewer than 2 students.
-    """
-    n = len(matrix)
-    if n < 2:
-        return None
-    size = group_size(n, fraction)
-    order = sorted(range(n), key=lambda i: -sum(matrix[i]))
-    upper, lower = order[:size], order[-size:]
-    share = [row[j] / maxima[j] for row in matrix]
-    return mean([share[i] for i in upper]) - mean([share[i] for i in lower])
-
-
-def item_flags(p: float | None, r: float | None, item_spread: bool, rest_spread: bool
-               ) -> list[tuple[str, str]]:
-    """(flag, plain-language reason) pairs for one item."""
-    flags: list[tuple[str, str]] = []
-    if p is None:
-        return [("no data", "no analysed student has a score for this item")]
-    if not item_spread:
-        flags.append(("no spread", "everybody scored the same on this item, so it cannot "
-                                   "tell stronger from weaker students (discrimination "
-                                   "undefined)"))
-    elif not rest_spread or r is None:
-        flags.append(("no spread", "the rest of the test has no spread, so discrimination "
-                                   "is undefined"))
-    elif r < 0:
-        flags.append(("negative discrimination",
-                      f"r = {r:.2f}: students who did better on the rest of the test did "
-                      "worse on this item; check the key first, then the wording and "
-                      "whether a distractor is also defensible"))
-    elif r < LOW_DISCRIMINATION:
-        flags.append(("low discrimination",
-                      f"r = {r:.2f}, below {LOW_DISCRIMINATION:.2f}: the item barely "
-                      "separates stronger from weaker students; review the wording and "
-                      "the distractors"))
-    if p > VERY_EASY:
-        flags.append(("very easy", f"{100 * p:.0f}% of its points were scored: keep it if "
-                                   "it checks an essential fact, otherwise make the "
-                                   "distractors more plausible"))
-    elif p < VERY_HARD:
-        flags.append(("very hard", f"only {100 * p:.0f}% of its points were scored: check "
-                                   "the key, the wording, and whether the module teaches it"))
-    return flags
-
-
-def reliability_warning(n: int) -> str | None:
-    """A warning when too few students were analysed for the statistics to mean much."""
-    if n >= MIN_STUDENTS:
-        return None
-    return (f"Only {n} student(s) in the item analysis: with fewer than {MIN_STUDENTS} the "
-            "statistics are unreliable; read them as hints, not verdicts.")
-
-
-def item_statistics(items: Sequence[GradeItem], matrix: Sequence[Sequence[float]]
-                    ) -> list[ItemStats]:
-    """Difficulty, discrimination, D and flags for each item (columns of ``matrix``)."""
-    stats = []
-    maxima = [item.max_score for item in items]
-    for j, item in enumerate(items):
-        column = _column(matrix, j)
-        rest = rest_scores(matrix, j)
-        p = difficulty(column, item.max_score)
-        r = corrected_item_total(matrix, j)
-        flags = item_flags(p, r, len(set(column)) > 1, len(set(rest)) > 1)
-        stats.append(ItemStats(item, len(matrix), p, r, upper_lower_index(matrix, maxima, j),
-                               tuple(f for f, _ in flags), tuple(why for _, why in flags)))
-    return stats
 
 
 # ---------------------------------------------------------------- status of each student
@@ -431,7 +275,8 @@ def student_rows(data: GradebookData, status_rows: Mapping[str, Mapping[str, str
         score = max(0.0, submission.raw_score - submission.late_penalty) if graded else None
         penalty = submission.late_penalty if graded else None
         rows.append(StudentRow(sid, *people[sid], state, status, score, data.max_score,
-                               penalty, scores))
+                               penalty, scores,
+                               submission.raw_score if graded and submission else None))
     return rows
 
 
@@ -441,193 +286,6 @@ def analysed_rows(rows: Iterable[StudentRow], items: Sequence[GradeItem]
     keys = [item.key for item in items if item.auto and item.max_score > 0]
     return tuple(row for row in rows if row.state in ANALYSED_STATES
                  and all(row.item_scores.get(k) is not None for k in keys))
-
-
-# ---------------------------------------------------------------- answers (never run)
-
-
-def _assigned_names(node: ast.stmt) -> list[str]:
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    return [t.id for t in targets if isinstance(t, ast.Name) and t.id.startswith("answer_")]
-
-
-def _literal(node: ast.expr | None) -> object:
-    if node is None:
-        return UNREADABLE
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return UNREADABLE
-
-
-def cell_answers(source: str) -> dict[str, object]:
-    """``answer_...`` names assigned at the top level of a code cell, with their values.
-
-    The value is the literal (``ast.literal_eval``) or :data:`UNREADABLE`; the code is
-    never run. A cell that does not parse makes every answer it seems to assign unreadable.
-    """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return dict.fromkeys(ANSWER_LINE.findall(source), UNREADABLE)
-    found: dict[str, object] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) or (isinstance(node, ast.AnnAssign) and node.value):
-            for name in _assigned_names(node):
-                found[name] = _literal(node.value)
-    return found
-
-
-def _meta(cell: Any) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def _is_test(cell: Any) -> bool:
-    meta = _meta(cell)
-    return bool(meta.get("grade") and not meta.get("solution")) or bool(meta.get("locked"))
-
-
-def notebook_answers(nb: NotebookNode) -> dict[str, object]:
-    """Every answer a notebook assigns, in cell order (later cells win), tests skipped."""
-    found: dict[str, object] = {}
-    for cell in nb.cells:
-        if cell.cell_type == "code" and not _is_test(cell):
-            found.update(cell_answers(cell.source))
-    return found
-
-
-def normalise_decision(text: str) -> str:
-    """A decision as course.cases reads it: 'Proceed with precautions' -> snake case."""
-    return "_".join(text.strip().lower().replace("-", " ").split())
-
-
-def choice(value: object, kind: str, options: Sequence[str]) -> str:
-    """The option an answer chose, or BLANK / INVALID."""
-    if kind == DECISION and isinstance(value, dict):
-        value = value.get("decision")
-    elif kind == DECISION and value is not None and value is not UNREADABLE:
-        return INVALID
-    if value is None:
-        return BLANK
-    if type(value) is not str:  # as the hidden tests: type(answer) is str
-        return INVALID
-    if kind != DECISION:  # read as the hidden tests read it: "(B)" and "b)" are b
-        from course.answers import choice_value
-
-        value = choice_value(value, options) or value
-    text = normalise_decision(value) if kind == DECISION else value.strip().lower()
-    if not text:
-        return BLANK
-    return text if text in options else INVALID
-
-
-# ---------------------------------------------------------------- the assignment's notebooks
-
-
-def _visible(source: str) -> str:
-    return source.split(HIDDEN_TESTS, 1)[0]
-
-
-def grade_cell_order(notebooks: Mapping[str, NotebookNode]) -> dict[str, int]:
-    """Item key -> position, in notebook (name) order then cell order."""
-    order: dict[str, int] = {}
-    for name in sorted(notebooks):
-        for cell in notebooks[name].cells:
-            meta = _meta(cell)
-            if meta.get("grade") or meta.get("task"):
-                order.setdefault(f"{name}/{meta.get('grade_id')}", len(order))
-    return order
-
-
-def check_cell_texts(notebooks: Mapping[str, NotebookNode]) -> dict[str, str]:
-    """Item key -> the visible source of its grade cell (hidden tests cut off)."""
-    return {f"{name}/{_meta(cell)['grade_id']}": _visible(cell.source)
-            for name, nb in notebooks.items() for cell in nb.cells
-            if _meta(cell).get("grade") and cell.cell_type == "code"}
-
-
-def letter_options(text: str) -> tuple[str, ...] | None:
-    """The letters a check cell accepts (``.strip().lower() in ("a", "b", ...)``)."""
-    forms = CHECK_CHOICE.search(text)
-    if forms:
-        return tuple(forms.group(1))
-    match = LETTER_CHOICES.search(text)
-    if not match:
-        return None
-    try:
-        value = ast.literal_eval(match.group(1))
-    except (ValueError, SyntaxError):
-        return None
-    if isinstance(value, tuple) and value and all(
-            isinstance(v, str) and len(v.strip()) == 1 for v in value):
-        return tuple(v.strip().lower() for v in value)
-    return None
-
-
-def solution_keys(notebooks: Mapping[str, NotebookNode]) -> dict[str, object]:
-    """Answer name -> the instructor's answer, from the source notebooks' solution cells."""
-    keys: dict[str, object] = {}
-    for name in sorted(notebooks):
-        for cell in notebooks[name].cells:
-            if cell.cell_type == "code" and _meta(cell).get("solution"):
-                source = "\n".join(line for line in cell.source.splitlines()
-                                   if "### BEGIN SOLUTION" not in line
-                                   and "### END SOLUTION" not in line)
-                keys.update(cell_answers(source))
-    return keys
-
-
-def questions(items: Sequence[GradeItem], texts: Mapping[str, str],
-              keys: Mapping[str, object], decisions: Sequence[str]) -> list[Question]:
-    """The answers whose options can be counted: single-best-answer letters and the
-    decision of case items. Others (numbers, lists, free text) are skipped."""
-    by_answer: dict[str, list[GradeItem]] = {}
-    for item in items:
-        if item.answer and item.auto:
-            by_answer.setdefault(item.answer, []).append(item)
-    found = []
-    for answer, scoring in by_answer.items():
-        key = keys.get(answer)
-        letters = next((o for i in scoring if (o := letter_options(texts.get(i.key, "")))),
-                       None)
-        if letters:
-            kind, options = LETTER, letters
-        elif isinstance(key, dict) and "decision" in key:
-            kind, options = DECISION, tuple(decisions)
-        else:
-            continue
-        key_choice = choice(key, kind, options) if answer in keys else None
-        found.append(Question(answer, kind, options,
-                              key_choice if key_choice in options else None,
-                              tuple(i.grade_id for i in scoring)))
-    return found
-
-
-def _option_note(option: str, count: int, key_count: int | None, is_key: bool) -> str:
-    if option == BLANK:
-        return "no answer, or an empty one"
-    if option == INVALID:
-        return "not one of the options, or not a plain value (answers are never run)"
-    if is_key:
-        return "key"
-    if key_count is None:
-        return ""
-    if count == 0:
-        return "distractor chosen by nobody: it does no work; make it more plausible"
-    if count > key_count:
-        return "chosen more often than the key: check the key and the wording"
-    return ""
-
-
-def option_counts(question: Question, chosen: Sequence[str]) -> list[OptionCount]:
-    """One row per option (then blank and invalid) of a question, over the given choices."""
-    counts = Counter(chosen)
-    key_count = counts[question.key] if question.key else None
-    return [OptionCount(question.answer, question.items, option, counts[option], len(chosen),
-                        option == question.key,
-                        _option_note(option, counts[option], key_count,
-                                     option == question.key))
-            for option in (*question.options, BLANK, INVALID)]
 
 
 # ---------------------------------------------------------------- reading the course
@@ -786,9 +444,18 @@ def build_report(root: Path, assignment: str) -> Report:
     rows = student_rows(data, status, problems)
     notebooks, has_keys = assignment_notebooks(root, assignment)
     items = ordered_items(data.items, notebooks)
-    analysed = analysed_rows(rows, items)
-    warnings = []
     auto = [item for item in items if item.auto and item.max_score > 0]
+    candidates = analysed_rows(rows, items)
+    read = {row.student_id: student_answers(folder(row.student_id)) for row in candidates}
+    excluded = excluded_submissions(candidates, auto, read)
+    left_out = dict(excluded)
+    analysed = [row for row in candidates if row.student_id not in left_out]
+    warnings = []
+    if excluded:
+        warnings.append("Left out of the item analysis and option counts (flagged; their "
+                        "grades stand): " + ", ".join(f"{sid} ({why})" for sid, why
+                                                      in excluded) + ". Such submissions "
+                        "would inflate every discrimination value; check these notebooks.")
     matrix = [[float(row.item_scores[i.key] or 0) for i in auto] for row in analysed]
     stats = item_statistics(auto, matrix) if analysed else []
     if not analysed:
@@ -799,18 +466,32 @@ def build_report(root: Path, assignment: str) -> Report:
         warnings.append(f"No source notebooks for {assignment}: option counts have no key.")
     answers: dict[str, dict[str, object]] = {}
     for row in analysed:
-        read = student_answers(folder(row.student_id))
-        if read is None:
+        mine = read[row.student_id]
+        if mine is None:
             warnings.append(f"{row.student_id}: an autograded notebook cannot be read; "
                             "their answers are left out of the option counts")
         else:
-            answers[row.student_id] = read
+            answers[row.student_id] = mine
     asked = questions(items, check_cell_texts(notebooks),
                       solution_keys(notebooks) if has_keys else {}, DECISIONS)
     options = [count for q in asked for count in option_counts(q, [
         choice(chosen.get(q.answer), q.kind, q.options) for chosen in answers.values()])]
     return Report(assignment, data.max_score, items, tuple(rows), tuple(stats),
-                  tuple(options), tuple(warnings))
+                  tuple(options), tuple(warnings), excluded)
+
+
+def excluded_submissions(rows: Sequence[StudentRow], auto: Sequence[GradeItem],
+                         answers: Mapping[str, Mapping[str, object] | None]
+                         ) -> tuple[tuple[str, str], ...]:
+    """(student, why) for each row left out of the statistics (blank or all-zero)."""
+    asked = sorted({item.answer for item in auto if item.answer})
+    found = []
+    for row in rows:
+        scores = [float(row.item_scores.get(item.key) or 0) for item in auto]
+        flag = submission_flag(scores, answers.get(row.student_id), asked)
+        if flag:
+            found.append((row.student_id, flag))
+    return tuple(found)
 
 
 def _shown(path: Path, root: Path) -> str:
@@ -835,18 +516,21 @@ def _number(value: float | None, digits: int | None = None) -> str:
 def item_columns(items: Sequence[GradeItem]) -> dict[str, str]:
     """Item key -> grades.csv column: the grade id, or notebook/grade id when ambiguous."""
     names = Counter(item.grade_id for item in items)
-    reserved = {*FIXED_COLUMNS, "late_penalty"}
+    reserved = {*FIXED_COLUMNS, "late_penalty", "item_analysis"}
     return {item.key: item.grade_id if names[item.grade_id] == 1
             and item.grade_id not in reserved else item.key for item in items}
 
 
 def grades_table(report: Report) -> Table:
     columns = item_columns(report.items)
-    header = [*FIXED_COLUMNS, *columns.values(), "late_penalty"]
+    header = [*FIXED_COLUMNS, *columns.values(), "late_penalty", "item_analysis"]
+    left_out = dict(report.excluded)
     rows = [[row.student_id, row.last_name, row.first_name, row.status, _number(row.score),
              _number(row.max_score), _number(row.percent, 1),
              *(_number(row.item_scores.get(key)) for key in columns),
-             _number(row.late_penalty)] for row in report.rows]
+             _number(row.late_penalty),
+             f"left out: {left_out[row.student_id]}" if row.student_id in left_out else ""]
+            for row in report.rows]
     return header, rows
 
 
@@ -999,111 +683,6 @@ def item_map_alt_text(report: Report) -> str:
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- figures
-
-
-def score_distribution_figure(report: Report) -> Figure:
-    """Histogram of graded students' percent scores, each bar labelled with its count."""
-    from matplotlib.figure import Figure
-
-    percents = _graded_percents(report)
-    fig = Figure(figsize=(8.0, 4.8))
-    ax = fig.add_axes((0.09, 0.27, 0.88, 0.62))
-    counts = score_bins(percents)
-    bars = ax.bar(range(len(counts)), counts, width=0.9, color=BLUE, edgecolor="#000000")
-    for bar, count in zip(bars, counts, strict=True):
-        if count:
-            ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), str(count),
-                    ha="center", va="bottom", fontsize=10)
-    ax.set_xticks(range(len(counts)))
-    ax.set_xticklabels(_bin_labels(), fontsize=8)
-    ax.set_ylim(0, max([*counts, 1]) * 1.2)
-    ax.set_xlabel("Percent score (graded submissions only)")
-    ax.set_ylabel("Students")
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    if not percents:
-        ax.text(len(counts) / 2, 0.5, "No graded submission yet", ha="center", fontsize=12)
-    fig.text(0.02, 0.97, f"{report.assignment}: score distribution (n = {len(percents)} "
-                         "graded)", fontsize=12, fontweight="bold", va="top")
-    fig.text(0.02, 0.03, f"{score_summary(report)}\n{_not_shown(report)}", fontsize=8.5,
-             va="bottom", wrap=True)
-    return fig
-
-
-MAX_LABELS_PER_SPOT = 3
-
-
-def _label_groups(stats: Sequence[ItemStats]) -> list[tuple[float, float, str]]:
-    """One label per place: items at the same place share it (at most three names, then
-    "+N more"; every item is in items.csv and in the text equivalent)."""
-    groups: dict[tuple[float, float], list[str]] = {}
-    for s in stats:
-        where = (round(s.difficulty or 0, 2), round(s.discrimination or 0, 2))
-        groups.setdefault(where, []).append(s.item.label + (" (!)" if s.flags else ""))
-    labels = []
-    for (x, y), names in groups.items():
-        shown = names[:MAX_LABELS_PER_SPOT]
-        if len(names) > MAX_LABELS_PER_SPOT:
-            shown.append(f"+{len(names) - MAX_LABELS_PER_SPOT} more")
-        labels.append((x + 0.015, y, "\n".join(shown)))
-    return labels
-
-
-def item_map_figure(report: Report) -> Figure:
-    """Difficulty against discrimination, one labelled point per item, flag zones shaded
-    and named; items with undefined discrimination are listed under the plot."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(10.0, 7.0))
-    ax = fig.add_axes((0.09, 0.15, 0.88, 0.72))
-    ax.set_xlim(-0.02, 1.08)
-    ax.set_ylim(-1.05, 1.05)
-    ax.axhspan(-1.05, 0, color=VERMILLION, alpha=0.12, linewidth=0)
-    ax.axhspan(0, LOW_DISCRIMINATION, color=ORANGE, alpha=0.18, linewidth=0)
-    ax.axvspan(-0.02, VERY_HARD, facecolor="none", edgecolor=GREY, hatch="\\\\", linewidth=0)
-    ax.axvspan(VERY_EASY, 1.08, facecolor="none", edgecolor=GREY, hatch="//", linewidth=0)
-    for x, y, text in ((0.6, -0.95, "Negative discrimination: check the key"),
-                       (0.6, 0.07, f"Low discrimination (below {LOW_DISCRIMINATION:.2f}): "
-                                   "review wording and distractors"),
-                       (0.6, 0.23, "Working as intended (above both bands)")):
-        ax.text(x, y, text, ha="center", fontsize=9, style="italic")
-    for x, text in ((VERY_HARD / 2, f"Very hard (below {VERY_HARD:.2f})"),
-                    ((VERY_EASY + 1.08) / 2, f"Very easy\n(above {VERY_EASY:.2f})")):
-        ax.text(x, 1.07, text, fontsize=8.5, ha="center", va="bottom", clip_on=False)
-    plotted = [s for s in report.stats if s.discrimination is not None]
-    for flagged, marker, colour, name in ((False, "o", GREEN, "not flagged"),
-                                          (True, "X", VERMILLION, "flagged (!)")):
-        group = [s for s in plotted if bool(s.flags) == flagged]
-        if group:
-            ax.scatter([s.difficulty for s in group], [s.discrimination for s in group],
-                       marker=marker, s=70, color=colour, edgecolor="#000000", label=name,
-                       zorder=3)
-    for x, y, text in _label_groups(plotted):
-        ax.text(x, y, text, fontsize=7.5, va="center", zorder=4)
-    ax.axhline(0, color="#000000", linewidth=0.6)
-    ax.set_xlabel("Difficulty: mean proportion of the item's points scored "
-                  "(0 = nobody, 1 = everybody)")
-    ax.set_ylabel("Discrimination: corrected item–total r")
-    if plotted:
-        ax.legend(loc="upper left", fontsize=8, title="Marker (label ends (!) when flagged)",
-                  title_fontsize=8)
-    fig.text(0.02, 0.98, f"{report.assignment}: item difficulty and discrimination "
-                         f"(n = {len(report.analysed)} students)", fontsize=12,
-             fontweight="bold", va="top")
-    undefined = [f"{s.item.label} (difficulty {s.difficulty:.2f})" for s in report.stats
-                 if s.discrimination is None and s.difficulty is not None]
-    notes = [f"Not plotted, discrimination undefined (no spread): {', '.join(undefined)}."
-             if undefined else "Every item has a defined discrimination."]
-    notes += [w for w in report.warnings if "unreliable" in w or "No graded" in w]
-    fig.text(0.02, 0.02, "\n".join(notes), fontsize=8, va="bottom", wrap=True)
-    return fig
-
-
-def save_figure(fig: Figure, path: Path, dpi: int = 100) -> Path:
-    fig.savefig(path, format="png", dpi=dpi, bbox_inches="tight")
-    return path
-
-
 # ---------------------------------------------------------------- report.md and files
 
 
@@ -1112,7 +691,11 @@ METHOD = f"""\
 
 - **Who is analysed.** Students whose auto-graded items all have a score (graded, or
   awaiting a tutor's marks). Failed and missing submissions are left out, never counted as
-  zeros. Only auto-graded items are analysed.
+  zeros. Only auto-graded items are analysed. Blank submissions (no answer to any
+  auto-graded item) and all-zero ones (every auto-graded item scored 0, as an emptied or
+  tampered notebook gets) are flagged and left out too: each would sit at the bottom of
+  every item and of the rest of the test at once and inflate every discrimination value.
+  Their grades stand; `grades.csv` says so in its `item_analysis` column.
 - **Difficulty** *p*: the mean proportion of the item's points scored (1.0: everybody
   scored full marks). Flagged very easy above {VERY_EASY:.2f}, very hard below {VERY_HARD:.2f}.
 - **Discrimination** *r*: the corrected item–total correlation, the Pearson correlation of
@@ -1159,13 +742,16 @@ def report_markdown(report: Report) -> str:
 
 def write_report(report: Report, output: Path) -> list[Path]:
     """Write the report files into ``output`` (created if needed); returns their paths."""
+    from course import report_figures as figures
+
     output.mkdir(parents=True, exist_ok=True)
     writers: dict[str, Callable[[Path], Path]] = {
         "grades.csv": lambda p: write_csv(grades_table(report), p),
         "items.csv": lambda p: write_csv(items_table(report), p),
         "options.csv": lambda p: write_csv(options_table(report), p),
-        "score-distribution.png": lambda p: save_figure(score_distribution_figure(report), p),
-        "item-map.png": lambda p: save_figure(item_map_figure(report), p),
+        "score-distribution.png": lambda p: figures.save_figure(
+            figures.score_distribution_figure(report), p),
+        "item-map.png": lambda p: figures.save_figure(figures.item_map_figure(report), p),
         "report.md": lambda p: _write_text(p, report_markdown(report)),
     }
     return [writers[name](output / name) for name in REPORT_FILES]

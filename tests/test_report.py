@@ -3,7 +3,8 @@
 One small cohort of 01-principles is graded once for the module with the real grading path
 (`course.cohort.grade_cohort`): seven graded students whose answers are constructed so
 that one item is right for everybody, one discriminates positively and one negatively;
-plus a corrupted file, a rostered student who submitted nothing, a student whose
+plus a fully blank submission (graded 0, flagged and left out of the item analysis),
+a corrupted file, a rostered student who submitted nothing, a student whose
 autograded folder is gone and one with a gradebook submission that was never graded. The
 expected values below come from that construction, not from the report's code.
 """
@@ -76,6 +77,7 @@ LAST = {"ann": 18, "ben": 16, "cat": 14, "dan": 11, "eve": 8, "fay": 6, "gus": 3
 GRADED_STUDENTS = sorted(LAST)
 POSITIVE = {"ann", "ben", "cat"}  # right on q1_3_2 (the strongest three)
 NEGATIVE = {"eve", "fay"}  # right on q1_3_3 (two of the weakest)
+BLANK_STUDENT = "lea"  # submits the released notebook untouched: graded 0, flagged
 
 
 # ---------------------------------------------------------------- the constructed cohort
@@ -155,7 +157,8 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Cohort:
     keys = source_keys()
     answers = design(keys)
     submitted = course / "submitted"
-    for student, mine in {**answers, "jay": {k: repr(v) for k, v in keys.items()}}.items():
+    everyone = {**answers, "jay": {k: repr(v) for k, v in keys.items()}, BLANK_STUDENT: {}}
+    for student, mine in everyone.items():
         folder = submitted / student / ASSIGNMENT
         folder.mkdir(parents=True)
         nbformat.write(quiz_submission(mine), folder / f"{NOTEBOOK}.ipynb")
@@ -164,7 +167,7 @@ def cohort(tmp_path_factory: pytest.TempPathFactory) -> Cohort:
     text = nbformat.writes(quiz_submission(answers["ann"]))
     (broken / f"{NOTEBOOK}.ipynb").write_text(text[: len(text) // 2], encoding="utf-8")
     roster = course / "roster.csv"
-    names = [*answers, "hal", "ivy", "jay", "kim"]
+    names = [*answers, "hal", "ivy", "jay", "kim", BLANK_STUDENT]
     roster.write_text("id,first_name,last_name,email\n" + "".join(
         f"{s},{s.capitalize()},{s.upper()}son,{s}@example.org\n" for s in names),
         encoding="utf-8")
@@ -199,7 +202,7 @@ def written(cohort: Cohort, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_status_column_never_turns_a_failure_into_a_zero(cohort: Cohort, written: Path) -> None:
     rows = {row["student_id"]: row for row in read_csv(written / "grades.csv")}
-    assert set(rows) == {*GRADED_STUDENTS, "hal", "ivy", "jay", "kim"}
+    assert set(rows) == {*GRADED_STUDENTS, "hal", "ivy", "jay", "kim", BLANK_STUDENT}
     for student, why in (("hal", "failed: not a valid notebook"),
                          ("ivy", "missing: no submission"),
                          ("jay", "failed: no autograded notebooks"),
@@ -216,10 +219,16 @@ def test_status_column_never_turns_a_failure_into_a_zero(cohort: Cohort, written
                                                                   abs=0.05)
         assert rows[student]["late_penalty"] == "0"
     assert rows["gus"]["score"] == "1"  # a real low score stays a score
+    assert rows["gus"]["item_analysis"] == ""  # one answer given: analysed
+    blank = rows[BLANK_STUDENT]
+    assert (blank["status"], blank["score"], blank["item_analysis"]) == \
+        ("graded", "0", "left out: blank submission")
+    assert all(rows[s]["item_analysis"] == "" for s in GRADED_STUDENTS)
     assert (rows["ann"]["first_name"], rows["ann"]["last_name"]) == ("Ann", "ANNson")
     report = cohort.report
     assert (report.count(GRADED), report.count(FAILED), report.count(MISSING),
-            report.count(NEEDS_MANUAL)) == (7, 3, 1, 0)
+            report.count(NEEDS_MANUAL)) == (8, 3, 1, 0)
+    assert report.excluded == ((BLANK_STUDENT, "blank submission"),)
 
 
 @pytest.mark.slow
@@ -233,7 +242,7 @@ def test_per_question_columns_follow_the_notebook_and_match_the_gradebook(
     with (written / "grades.csv").open(encoding="utf-8") as handle:
         header = next(csv.reader(handle))
     assert header == ["student_id", "last_name", "first_name", "status", "score", "max_score",
-                      "percent", *grade_ids, "late_penalty"]
+                      "percent", *grade_ids, "late_penalty", "item_analysis"]
     rows = {row["student_id"]: row for row in read_csv(written / "grades.csv")}
     with Gradebook(f"sqlite:///{cohort.course / 'gradebook.db'}",
                    "mesotherapy-practitioner") as gb:
@@ -258,7 +267,7 @@ def _matrix(keys: dict[int, object]) -> list[list[int]]:
 def test_item_statistics_are_as_constructed(cohort: Cohort, written: Path) -> None:
     stats = {s.item.grade_id: s for s in cohort.report.stats}
     assert len(stats) == len(cohort.keys)
-    assert {s.n for s in stats.values()} == {7}  # failed/missing out
+    assert {s.n for s in stats.values()} == {7}  # failed, missing and blank out
     everybody, positive, negative = (stats[g] for g in ("q1_3_1_origin_check",
                                                         "q1_3_2_motto_check",
                                                         "q1_3_3_lit_term_check"))
@@ -320,7 +329,7 @@ def test_figures_and_summary_are_written_with_text_equivalents(cohort: Cohort,
         data = (written / name).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5000, name
     histogram = score_distribution_alt_text(cohort.report)
-    assert "7 graded student(s)" in histogram
+    assert "8 graded student(s)" in histogram
     assert "3 failed, 1 missing" in histogram and "not counted as zeros" in histogram
     item_map = item_map_alt_text(cohort.report)
     assert item_map.count("\n- ") == len(cohort.keys)
@@ -347,7 +356,8 @@ def test_cli_writes_the_report_and_exit_codes(cohort: Cohort, tmp_path: Path,
     monkeypatch.setenv("COURSE_ROOT", str(cohort.course))
     assert _exit_code(["report", ASSIGNMENT]) == 0
     out = capsys.readouterr().out
-    assert "7 graded, 3 failed, 1 missing" in out
+    assert "8 graded, 3 failed, 1 missing" in out
+    assert f"{BLANK_STUDENT} (blank submission)" in out
     folder = cohort.course / "reports" / ASSIGNMENT
     assert sorted(p.name for p in folder.iterdir()) == sorted(
         ["grades.csv", "items.csv", "options.csv", "score-distribution.png", "item-map.png",
@@ -396,7 +406,7 @@ def test_instructor_notebook_runs_against_the_cohort(cohort: Cohort,
                      + str(o.get("data", {}).get("text/markdown", "")) for o in outputs)
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == 2
-    assert "7 graded, 3 failed, 1 missing" in text
+    assert "8 graded, 3 failed, 1 missing" in text
     assert score_distribution_alt_text(cohort.report) in text
     assert "q1_3_3_lit_term_check" in text and "negative discrimination" in text
 
@@ -569,7 +579,7 @@ def test_a_report_without_graded_students_still_writes_every_file(tmp_path: Path
 def test_items_at_one_place_share_one_short_label() -> None:
     from types import SimpleNamespace
 
-    from course.report import MAX_LABELS_PER_SPOT, _label_groups
+    from course.report_figures import MAX_LABELS_PER_SPOT, _label_groups
 
     def item(label: str, p: float, r: float, flags: tuple = ()) -> SimpleNamespace:
         return SimpleNamespace(item=SimpleNamespace(label=label), difficulty=p,
@@ -581,3 +591,131 @@ def test_items_at_one_place_share_one_short_label() -> None:
     crowded = labels[0][2].splitlines()
     assert crowded == ["q0", "q1", "q2", "+2 more"]
     assert labels[1][2] == "odd (!)" and labels[1][1] == -0.1
+
+
+# ---------------------------------------------------------------- blank submissions (#21)
+
+
+def test_blank_and_all_zero_submissions_are_flagged() -> None:
+    from course.item_analysis import ALL_ZERO_SUBMISSION, BLANK_SUBMISSION, submission_flag
+
+    asked = ["answer_a", "answer_b", "answer_c"]
+    none_given = {"answer_a": None, "answer_b": "  ", "answer_c": {"decision": None}}
+    assert submission_flag([0, 0, 0], none_given, asked) == BLANK_SUBMISSION
+    assert submission_flag([0, 0, 0], {}, asked) == BLANK_SUBMISSION
+    # answers present but every item scored 0: an emptied or tampered notebook
+    assert submission_flag([0, 0, 0], {"answer_a": "b"}, asked) == ALL_ZERO_SUBMISSION
+    assert submission_flag([0, 0, 0], None, asked) == ALL_ZERO_SUBMISSION  # unreadable
+    assert submission_flag([0, 1, 0], {"answer_a": "b"}, asked) is None
+    assert submission_flag([0, 0], {"answer_a": "b"}, asked[:2]) is None  # too few items
+    assert submission_flag([1, 0, 0], {"answer_a": "a"}, asked) is None
+
+
+def test_a_blank_submission_would_inflate_discrimination() -> None:
+    """Why blank submissions are left out: one all-zero row raises every item's r."""
+    matrix = [[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 0, 1], [0, 0, 1, 1], [1, 1, 1, 0],
+              [1, 0, 0, 1]]
+    with_blank = [*matrix, [0, 0, 0, 0]]
+    for j in range(4):
+        honest, inflated = corrected_item_total(matrix, j), corrected_item_total(with_blank, j)
+        assert honest is not None and inflated is not None
+        assert inflated > honest, j
+
+
+# ---------------------------------------------------------------- item-map labels (#21)
+
+
+def _crowded_report(n: int) -> Report:
+    from course.report import ItemStats
+
+    stats = []
+    for k in range(n):  # items packed close together, several at exactly one place
+        p, r = (0.6, 0.4) if k % 4 == 0 else (0.55 + 0.01 * (k % 7), 0.35 + 0.015 * (k % 5))
+        item = GradeItem("nb", f"q9_{k}_a_long_item_name_check", 1.0, True, f"answer_q9_{k}")
+        stats.append(ItemStats(item, 30, p, r, 0.3, ("low discrimination",) if k % 3 else (),
+                               ()))
+    return Report("99-crowded", float(n), tuple(s.item for s in stats), (), tuple(stats), (),
+                  ())
+
+
+def _label_boxes(fig, gid: str = "item-label") -> list[tuple[float, float, float, float]]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer() if not isinstance(
+        fig.canvas, FigureCanvasAgg) else fig.canvas.get_renderer()
+    return [tuple(t.get_window_extent(renderer).extents) for t in fig.axes[0].texts
+            if t.get_gid() == gid]
+
+
+@pytest.mark.parametrize("n", [6, 24])
+def test_item_map_labels_do_not_overlap(n: int, tmp_path: Path) -> None:
+    from course.report_figures import item_map_figure, overlaps, save_figure
+
+    fig = item_map_figure(_crowded_report(n))
+    boxes = _label_boxes(fig)
+    assert len(boxes) >= min(n, 5)  # several labels, some of them at first on one spot
+    clashes = [(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:] if overlaps(a, b)]
+    assert not clashes, clashes
+    zones = _label_boxes(fig, "zone-label")
+    assert len(zones) == 3  # the zone names are not covered either
+    assert not [(a, z) for a in boxes for z in zones if overlaps(a, z)]
+    save_figure(fig, tmp_path / "map.png")  # still renders after the labels moved
+    assert (tmp_path / "map.png").stat().st_size > 5000
+
+
+def test_separate_moves_only_what_overlaps() -> None:
+    from course.report_figures import overlaps, separate
+
+    boxes = [(0, 0, 10, 10), (5, 5, 15, 15), (100, 0, 110, 10), (0, 4, 10, 14)]
+    shifts = separate(boxes, step=1, gap=0)
+    assert shifts[2] == 0  # far away: untouched
+    moved = [(x0, y0 + d, x1, y1 + d) for (x0, y0, x1, y1), d in zip(boxes, shifts,
+                                                                     strict=True)]
+    assert not any(overlaps(a, b) for i, a in enumerate(moved) for b in moved[i + 1:])
+    assert separate([]) == []
+    with pytest.raises(ValueError, match="step"):
+        separate(boxes, step=0)
+
+
+# ---------------------------------------------------------------- course export (#20, #23)
+
+
+@pytest.mark.slow
+def test_course_export_never_writes_a_failure_as_zero(cohort: Cohort, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    monkeypatch.setenv("COURSE_ROOT", str(cohort.course))
+    assert _exit_code(["export", "--format", "canvas", "--output", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{ASSIGNMENT}: 8 score(s) exported; left empty (never 0): 3 failed, 1 missing" \
+        in out
+    rows = {r["SIS User ID"]: r for r in read_csv(tmp_path / "canvas-grades.csv")
+            if r["SIS User ID"]}
+    for student in ("hal", "ivy", "jay", "kim"):
+        assert rows[student][ASSIGNMENT] == "", student
+    assert rows[BLANK_STUDENT][ASSIGNMENT] == "0"  # a real (blank) submission scored 0
+    assert rows["ann"]["Student"] == "ANNson, Ann" and rows["ann"]["SIS Login ID"] == \
+        "ann@example.org"
+    statuses = {r["student_id"]: r["status"]
+                for r in read_csv(tmp_path / "canvas-grades.status.csv")}
+    assert set(statuses) == {"hal", "ivy", "jay", "kim"}
+    assert statuses["ivy"] == "missing: no submission"
+    completion = {(r["student_id"], r["assignment"]): r["status"]
+                  for r in read_csv(tmp_path / "completion.csv")}
+    assert completion[("ann", ASSIGNMENT)] == "completed"
+    assert completion[("hal", ASSIGNMENT)] == "in progress"
+    assert completion[("ivy", ASSIGNMENT)] == "not started"
+    assert completion[("ann", "05-final-assessment")] == "not started"
+
+    assert _exit_code(["export", "--output", str(tmp_path / "nb")]) == 0
+    graded = {r["student_id"]: r for r in read_csv(tmp_path / "nb" / "grades.csv")}
+    assert graded["hal"]["score"] == "" and graded["hal"]["status"].startswith("failed")
+    assert float(graded["ann"]["score"]) == sum(right("ann", k, cohort.keys)
+                                                for k in cohort.keys)
+
+    assert _exit_code(["report", ASSIGNMENT, "--export", "moodle"]) == 0
+    moodle = read_csv(cohort.course / "reports" / ASSIGNMENT / "moodle-grades.csv")
+    assert {r["ID number"]: r[ASSIGNMENT] for r in moodle}["kim"] == ""
+    assert _exit_code(["export", "--assignment", "02-substances"]) == 1
+    assert _exit_code(["export", "--format", "blackboard"]) == 2
