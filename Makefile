@@ -1,6 +1,7 @@
 # Two commands on a fresh machine:
-#   make lab    set everything up and open the course in JupyterLab
+#   make lab    set everything up and open the course in JupyterLab (the learner's view)
 #   make test   set everything up and run the whole test suite
+# Instructors and authors: `make instructor` opens everything (source/, the formgrader).
 # Both create .venv when it is missing; nothing else needs installing by hand.
 
 PYTHON ?= python3
@@ -16,10 +17,11 @@ ifeq ($(shell id -u),0)
 LAB_ARGS += --allow-root
 endif
 
-.PHONY: lab test test-fast release start benchmark lint clean help browser postgres hub-proxy sandbox axe bytecode labextension
+.PHONY: lab instructor test test-fast release start benchmark lint clean help browser postgres hub-proxy sandbox axe bytecode labextension
 
 help:
-	@echo "make lab        set up .venv, refresh release/, copy the learner's notebooks, start JupyterLab"
+	@echo "make lab        set up .venv, refresh release/, copy the learner's notebooks, start the learner's JupyterLab"
+	@echo "make instructor the instructor's JupyterLab: the whole course (source/, release/) and the formgrader"
 	@echo "make test       set up .venv with the test extra and run the whole test suite"
 	@echo "make test-fast  the quick loop: unit, content and CLI tests (no browser, hub, PostgreSQL, sandbox or nbgrader runs)"
 	@echo "make benchmark  print notebook execution times and the cold 'import course' time"
@@ -58,9 +60,24 @@ release: $(VENV)/.installed bytecode
 start: release
 	$(BIN)/course start
 
+# The learner's JupyterLab (jupyter-config/learner/): the file browser is rooted at
+# assignments/, so source/ (the solutions) is out of its reach, and nbgrader's instructor
+# tools are off. The instructor's (jupyter-config/ alone) opens the whole course and the
+# formgrader. Both: "Check my answers" on, and `course` in JupyterLab's terminal (PATH,
+# exported above, holds the venv's bin/).
+START_HERE := 00-orientation/00-start-here.ipynb
+LEARNER_CONFIG := $(CURDIR)/jupyter-config/learner:$(CURDIR)/jupyter-config
+INSTRUCTOR_CONFIG := $(CURDIR)/jupyter-config
+
 lab: start $(LABEXT)
-	$(BIN)/jupyter lab assignments/00-orientation/00-start-here.ipynb \
-		--ip=127.0.0.1 --port=$(LAB_PORT) --ServerApp.root_dir=$(CURDIR) $(LAB_ARGS)
+	JUPYTER_CONFIG_PATH=$(LEARNER_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+		$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) \
+		--LabApp.default_url=/lab/tree/$(START_HERE) $(LAB_ARGS)
+
+instructor: release $(LABEXT)
+	JUPYTER_CONFIG_PATH=$(INSTRUCTOR_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH} \
+		$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) \
+		--ServerApp.root_dir=$(CURDIR) $(LAB_ARGS)
 
 # Browser tests use Debian's Chromium (never a downloaded browser). Without root they skip,
 # unless COURSE_REQUIRE_BROWSER=1 (set by CI), which turns the skip into a failure.

@@ -17,6 +17,7 @@ calls this endpoint. Enabled as a server extension: ``course.check_service``.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
@@ -55,6 +56,12 @@ def check_enabled(root: Path) -> bool:
     except Exception:  # no or broken config: the safe default for a cohort is off
         return False
     return InNotebookCheck(config=config).enabled
+
+
+def course_relative(root: Path, server_root: Path, path: str) -> str:
+    """A path the browser sent (relative to the server's root) made relative to the course
+    root: ``make lab`` and Binder root the learner's server at assignments/."""
+    return os.path.relpath(Path(server_root, path), root)
 
 
 def _locate(root: Path, path: str) -> tuple[str, str, Path]:
@@ -163,8 +170,10 @@ def _handler_class() -> type:
                 self.finish(json.dumps({"message": OFF_MESSAGE}))
                 return
             body = self.get_json_body() or {}
+            path = course_relative(root, Path(self.contents_manager.root_dir).expanduser(),
+                                   str(body.get("path")))
             try:
-                result = await to_thread.run_sync(check_notebook, root, str(body.get("path")))
+                result = await to_thread.run_sync(check_notebook, root, path)
             except GradingError as error:
                 self.set_status(400)
                 self.finish(json.dumps({"message": str(error).splitlines()[0]}))

@@ -180,14 +180,16 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
             submissions=Path(args.submissions) if args.submissions else None,
             workers=args.workers, roster=Path(args.roster) if args.roster else None,
             overrides=overrides, progress=Progress(sys.stderr),
-            execute_unscored=not args.skip_unscored, allow_unsandboxed=args.unsandboxed)
+            execute_unscored=not args.skip_unscored, allow_unsandboxed=args.unsandboxed,
+            regrade=args.regrade, wait=args.wait)
     except CohortInputError as error:
         raise UsageError(str(error)) from None
-    except KeyboardInterrupt:
-        print("\ncourse grade: interrupted. Submissions graded so far are in the gradebook; "
-              "unfinished ones left no new row (earlier grades kept, flagged for review).",
-              file=sys.stderr)
-        return FAILURE
+    except KeyboardInterrupt as stopped:  # course.cohort_run.GradingInterrupted says what was kept
+        code = getattr(stopped, "exit_code", 130)
+        detail = str(stopped) if code != 130 or str(stopped) else \
+            "interrupted before grading began: nothing was graded"
+        print(f"\ncourse grade: {detail}", file=sys.stderr)
+        return code
     print(status_table(report))
     return report.exit_code
 
@@ -212,7 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="course",
         description="Mesotherapy practitioner course: release, start and check assignments.",
+        epilog="Run `course COMMAND --help` for a command's arguments and examples.",
     )
+    from course.cli_help import describe, version
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     release = commands.add_parser(
         "release", help="generate release/ from source/ and verify nothing secret leaked")
@@ -261,6 +267,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--unsandboxed", action="store_true",
                        help="grade even where the sandbox cannot run (student code then runs "
                             "with your permissions)")
+    grade.add_argument("--regrade", action="store_true",
+                       help="grade every submission again (default: skip students already "
+                            "graded from the same files, e.g. after an interrupted run)")
+    grade.add_argument("--wait", action="store_true",
+                       help="if another `course grade` is using the gradebook, wait for it "
+                            "(default: refuse at once)")
     grade.set_defaults(run=cmd_grade)
     report = commands.add_parser(
         "report", help="grades export with a status column, item analysis and plots")
@@ -268,11 +280,19 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", metavar="DIR",
                         help="folder to write (default: reports/ASSIGNMENT/)")
     report.set_defaults(run=cmd_report)
+    from course.export_cli import add_export_command, add_report_options
+
+    add_report_options(report, cmd_report)  # --export canvas|moodle|nbgrader (H8, #23)
+    add_export_command(commands)  # course export: replaces `nbgrader export` (#20)
+    from course.review_cli import add_review_command
+
+    add_review_command(commands)  # course review: spaced review of practice questions (#22)
     dist = commands.add_parser(
         "dist", help="write the student-only distribution (no source/, no keys)")
     dist.add_argument("--output", metavar="PATH", help="folder (or .zip with --zip) to write")
     dist.add_argument("--zip", action="store_true", help="write a zip archive")
     dist.set_defaults(run=cmd_dist)
+    describe(commands)  # every subcommand: its arguments described, with examples
     return parser
 
 

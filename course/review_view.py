@@ -107,8 +107,8 @@ def review_summary(folder: Path | None, now: datetime | None = None) -> str:
                 f"now, of {len(schedule)} scheduled.")
     upcoming = next_due(schedule)
     if upcoming is None:
-        return ("Nothing is scheduled yet. Practice questions you miss, or answer while "
-                "guessing, come back here for review.")
+        return ("Nothing is scheduled yet: practice questions you miss, or answer while "
+                "guessing, will be scheduled for review.")
     return f"Nothing is due now. The next review is {_when(upcoming, now)}."
 
 

@@ -4,9 +4,11 @@ A copy of the repository's files (what a clone holds: no .venv, caches, test out
 gradebook or learner copies) gets a fresh virtual environment with
 ``pip install -r binder/requirements.txt``; then ``binder/postBuild`` runs with the
 environment's bin/ first on PATH and the copy as the working folder, as repo2docker runs
-it. The checks: only the student side of nbgrader is enabled, the learner's copies are
-in assignments/, and JupyterLab (from that environment) opens the start-here notebook
-that the Binder badge links to.
+it; commands run through ``binder/start``, as Binder runs the server and its terminals.
+The checks: the learner's view (jupyter-config/learner: JupyterLab rooted at
+assignments/, nbgrader's instructor tools off), the learner's copies in assignments/, and
+JupyterLab (from that environment) opening the start-here notebook that the Binder badge
+links to.
 
 The install uses pip's usual cache (about 40 s on a warm machine; it prints its time).
 Jupyter's per-user folders point into the temporary folder, so the machine's own
@@ -15,12 +17,15 @@ configuration neither leaks in nor changes.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,17 +33,11 @@ from pathlib import Path
 import pytest
 
 from .conftest import ROOT, free_port
+from .test_workspace import LEARNER_OFF_LAB, LEARNER_ON_LAB
 
 pytestmark = pytest.mark.slow
 
-STUDENT_LAB = ("@jupyter/nbgrader:assignment-list", "@jupyter/nbgrader:validate-assignment")
-INSTRUCTOR_LAB = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:course-list",
-                  "@jupyter/nbgrader:create-assignment")
-STUDENT_SERVER = ("nbgrader.server_extensions.assignment_list",
-                  "nbgrader.server_extensions.validate_assignment")
-INSTRUCTOR_SERVER = ("nbgrader.server_extensions.formgrader",
-                     "nbgrader.server_extensions.course_list")
-START_HERE = "assignments/00-orientation/00-start-here.ipynb"
+START_HERE = "00-orientation/00-start-here.ipynb"  # the server is rooted at assignments/
 START_HERE_TITLE = "Start here: how this course works"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -57,9 +56,10 @@ class Binder:
     post_build_seconds: float
 
     def run(self, *command: str) -> str:
-        """Run a command of the environment in the repository; its output, ANSI-free."""
-        done = subprocess.run(command, cwd=self.repo, env=self.env, capture_output=True,
-                              text=True, timeout=300)
+        """Run a command of the environment in the repository, through binder/start as
+        Binder runs it; its output, ANSI-free."""
+        done = subprocess.run(["bash", "binder/start", *command], cwd=self.repo, env=self.env,
+                              capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
         return ANSI.sub("", done.stdout + done.stderr)
 
@@ -141,11 +141,6 @@ def _disabled_lab_plugins(listing: str) -> set[str]:
     return {line.split()[0] for line in disabled.splitlines() if line.strip().startswith("@")}
 
 
-def _server_extensions(listing: str) -> dict[str, bool]:
-    found = re.findall(r"^\s*(\S+) (enabled|disabled)\s*$", listing, re.MULTILINE)
-    return {name: state == "enabled" for name, state in found}
-
-
 def test_the_environment_has_the_pinned_versions_and_the_course(binder: Binder) -> None:
     pins = dict(re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+)$",
                            (binder.repo / "binder" / "requirements.txt").read_text(),
@@ -157,17 +152,12 @@ def test_the_environment_has_the_pinned_versions_and_the_course(binder: Binder) 
     assert Path(where) == binder.repo / "course" / "__init__.py"
 
 
-def test_only_the_student_side_of_nbgrader_is_enabled(binder: Binder) -> None:
+def test_only_the_learner_side_of_nbgrader_is_enabled(binder: Binder) -> None:
     lab = binder.run("jupyter", "labextension", "list")
     assert re.search(r"@jupyter/nbgrader v\S+ enabled OK", lab), lab
     disabled = _disabled_lab_plugins(lab)
-    assert set(INSTRUCTOR_LAB) <= disabled, lab
-    assert not disabled & set(STUDENT_LAB), lab
-    server = _server_extensions(binder.run("jupyter", "server", "extension", "list"))
-    for name in STUDENT_SERVER:
-        assert server.get(name) is True, f"{name} should be enabled: {server}"
-    for name in INSTRUCTOR_SERVER:
-        assert server.get(name) is False, f"{name} should be disabled: {server}"
+    assert disabled >= LEARNER_OFF_LAB, lab
+    assert not disabled & LEARNER_ON_LAB, lab
 
 
 def test_the_learner_copies_are_ready(binder: Binder) -> None:
@@ -190,7 +180,8 @@ def binder_lab(binder: Binder) -> Iterator[str]:
     port = free_port()
     log = binder.repo.parent / "lab.log"
     process = subprocess.Popen(
-        ["jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+        ["bash", "binder/start", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1",
+         f"--port={port}",
          "--IdentityProvider.token=", "--ServerApp.disable_check_xsrf=True",
          "--LabApp.expose_app_in_browser=True", "--allow-root"],
         cwd=binder.repo, env=binder.env, stdout=log.open("w"), stderr=subprocess.STDOUT)
@@ -218,7 +209,14 @@ def test_jupyterlab_opens_start_here_without_the_instructor_tools(binder_lab: st
             "heading", name=START_HERE_TITLE, level=1)
         sync_api.expect(title).to_be_visible(timeout=60_000)
         plugins = page.evaluate("""ids => Object.fromEntries(ids.map(
-            id => [id, window.jupyterapp.hasPlugin(id)]))""", [*STUDENT_LAB, *INSTRUCTOR_LAB])
+            id => [id, window.jupyterapp.hasPlugin(id)]))""", [*LEARNER_ON_LAB, *LEARNER_OFF_LAB])
         browser.close()
-    assert plugins == {**dict.fromkeys(STUDENT_LAB, True),
-                       **dict.fromkeys(INSTRUCTOR_LAB, False)}
+    assert plugins == {**dict.fromkeys(LEARNER_ON_LAB, True),
+                       **dict.fromkeys(LEARNER_OFF_LAB, False)}
+    # the file browser's root is assignments/: source/ is out of reach; no formgrader
+    with urllib.request.urlopen(f"{binder_lab}/api/contents", timeout=60) as response:
+        names = {entry["name"] for entry in json.loads(response.read())["content"]}
+    assert "00-orientation" in names and not names & {"source", "release"}
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(f"{binder_lab}/formgrader", timeout=60)
+    assert refused.value.code == 404

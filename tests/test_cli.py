@@ -151,3 +151,39 @@ def test_learner_journey_release_start_answer_check(course_copy: Path) -> None:
     for shown in (blank, checked):
         assert find_leaks(secrets, shown.stdout + shown.stderr, HIDDEN_MARKERS) == []
         assert "kernels are" in shown.stdout and "sandboxed" in shown.stdout
+
+
+def _subcommands() -> dict[str, object]:
+    from course.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return dict(sub.choices)
+
+
+@pytest.mark.parametrize("command", sorted(_subcommands()))
+def test_every_subcommand_help_describes_its_arguments_and_gives_an_example(
+        command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"usage: course {command}")
+    parser = _subcommands()[command]
+    for action in parser._actions:  # every argument says what it is
+        assert action.help, f"course {command}: {action.dest} has no description"
+    examples = re.search(r"^examples?:\s*(.*)", text, re.MULTILINE | re.IGNORECASE | re.DOTALL)
+    assert examples, f"course {command} --help gives no example"
+    assert f"course {command}" in examples.group(1)  # a real command line, as typed
+    # the example's line breaks are kept (not re-wrapped into one paragraph)
+    if "\n  course" in parser.epilog:
+        assert "\n  course" in text
+
+
+def test_version_prints_the_package_version() -> None:
+    from importlib.metadata import version
+
+    done = run("--version")
+    assert done.returncode == 0
+    assert done.stdout.strip() == f"course {version('mesotherapy-course')}"
+    assert re.fullmatch(r"course \d+\.\d+\.\d+\S*", done.stdout.strip())

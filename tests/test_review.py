@@ -172,3 +172,19 @@ def test_review_lines_list_due_questions_and_where_they_are_taught(tmp_path: Pat
     assert place in lines[1] and "spaced-review" in lines[-1]
     assert len(review_lines(tmp_path, release_dir(), T0)) == 1
     assert "due " in review_lines(tmp_path, release_dir(), T0, show_all=True)[1]
+
+
+def test_course_review_prints_what_is_due_and_refuses_a_missing_folder(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from course.cli import main
+
+    assert main(["review", "--folder", str(tmp_path)]) == 0
+    assert "Nothing is scheduled yet" in capsys.readouterr().out
+    save_answer(tmp_path, "q1_1_1", False, "low", datetime.now(UTC) - timedelta(days=1))
+    assert main(["review", "--folder", str(tmp_path)]) == 0
+    assert "1 practice question due" in capsys.readouterr().out
+    (tmp_path / "progress.json").write_text("{broken")
+    assert main(["review", "--folder", str(tmp_path)]) == 2
+    assert "cannot be read" in capsys.readouterr().err
+    assert main(["review", "--folder", str(tmp_path / "missing")]) == 2
+    assert "is not a folder" in capsys.readouterr().err

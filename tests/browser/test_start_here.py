@@ -1,10 +1,14 @@
-"""The start-here notebook in a real browser: widgets, the self-study journey, formgrader."""
+"""The start-here notebook in a real browser: widgets, the self-study journey, the
+learner's JupyterLab (`make lab`: no instructor tools, no source/) and the formgrader of
+the full course."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from .conftest import wait_ms
+from .conftest import CHROMIUM, CHROMIUM_ARGS, OUTPUT, _require_browser, configure_page, wait_ms
 
 pytestmark = pytest.mark.browser
 
@@ -30,23 +34,20 @@ def _open_and_run_all(page, url: str) -> None:
                            timeout=wait_ms(300))
 
 
-def test_practice_widget_gives_feedback_for_each_choice(lab, browser_page, screenshots) -> None:
+def test_practice_form_gives_feedback_for_each_choice(lab, browser_page, screenshots) -> None:
+    """The practice question (once, as a form): a wrong choice, then the right one."""
     page, errors = browser_page
     _open_and_run_all(page, lab.url)
-    widget = page.locator(".widget-vbox:has(.widget-radio-box)")
-    feedback = widget.locator("textarea")
-    widget.locator("button:has-text('Check')").click()
-    page.wait_for_function("t => t.value.startsWith('Choose')",
-                           arg=feedback.element_handle(), timeout=wait_ms(60))
-    widget.locator("label:has-text('(a) ')").click()
-    widget.locator("button:has-text('Check')").click()
-    page.wait_for_function("t => t.value.startsWith('Not the best answer')",
-                           arg=feedback.element_handle(), timeout=wait_ms(60))
-    widget.locator("label:has-text('(b) ')").click()
-    widget.locator("button:has-text('Check')").click()
-    page.wait_for_function("t => t.value.startsWith('Correct.')",
-                           arg=feedback.element_handle(), timeout=wait_ms(60))
-    assert "supervised practice" in feedback.input_value().lower()
+    form = page.locator(
+        '.jp-NotebookPanel:visible .course-AnswerForm[data-answer="answer_q0_1"]')
+    check = page.locator(".jp-CodeCell:has(.cm-content:has-text('check(\"q0_1\"'))")
+    form.locator("label:has-text('(a) ')").click()
+    check.locator(".jp-OutputArea-output:has-text('Not the best answer (a)')").wait_for(
+        timeout=wait_ms(90))
+    form.locator("label:has-text('(b) ')").click()
+    check.locator(".jp-OutputArea-output:has-text('Correct.')").wait_for(timeout=wait_ms(90))
+    text = check.locator(".jp-OutputArea-output").inner_text()
+    assert text.startswith("Correct.") and "supervised practice" in text.lower()
     page.screenshot(path=str(screenshots / "00-start-here.png"), full_page=True)
     assert errors.messages == []
 
@@ -72,3 +73,46 @@ def test_formgrader_lists_the_course_assignments(lab, browser_page) -> None:
     page.goto(f"{lab.url}/formgrader")
     page.wait_for_selector("text=00-orientation", timeout=wait_ms(120))
     assert errors.messages == []
+
+
+@pytest.fixture(scope="module")
+def learner_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """JupyterLab started with the command `make lab` runs, in a copy of the course."""
+    from ..test_workspace import _serve
+
+    _require_browser()
+    yield from _serve(tmp_path_factory.mktemp("learner-browser"), "lab")
+
+
+def test_the_learner_lab_shows_no_instructor_tools_and_no_source(learner_lab) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from ..test_workspace import LEARNER_OFF_LAB, LEARNER_ON_LAB
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        configure_page(page)
+        page.goto(learner_lab.url)  # make lab's address opens the start-here notebook
+        heading = page.locator(".jp-NotebookPanel .jp-RenderedMarkdown h1").first
+        expect(heading).to_be_visible(timeout=wait_ms(120))
+        assert page.evaluate("() => window.jupyterapp.shell.currentWidget.context.path") == \
+            "00-orientation/00-start-here.ipynb"
+        plugins = page.evaluate("""ids => Object.fromEntries(ids.map(
+            id => [id, window.jupyterapp.hasPlugin(id)]))""", [*LEARNER_OFF_LAB, *LEARNER_ON_LAB])
+        assert plugins == {**dict.fromkeys(LEARNER_OFF_LAB, False),
+                           **dict.fromkeys(LEARNER_ON_LAB, True)}
+        menus = page.locator("#jp-MainMenu .lm-MenuBar-itemLabel").all_inner_texts()
+        assert "File" in menus and "Nbgrader" not in menus
+        assert page.get_by_text("Create Assignment").count() == 0
+        assert page.get_by_text("Formgrader").count() == 0
+        # The file browser's root is assignments/: source/ and release/ are not in it.
+        page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:go-to-path', "
+                      "{path: '/'})")
+        listing = page.locator(".jp-FileBrowser .jp-DirListing-itemName")
+        expect(listing.filter(has_text="00-orientation")).to_be_visible(timeout=wait_ms(60))
+        names = {name.strip() for name in listing.all_inner_texts()}
+        assert "source" not in names and "release" not in names, names
+        OUTPUT.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(OUTPUT / "learner-lab.png"))
+        browser.close()
