@@ -282,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(run=cmd_report)
     from course.export_cli import add_export_command, add_report_options
 
-    add_report_options(report, cmd_report)  # --export canvas|moodle|nbgrader (H8, #23)
+    add_report_options(report, cmd_report)  # --export canvas|moodle|nbgrader (#23)
     add_export_command(commands)  # course export: replaces `nbgrader export` (#20)
     from course.review_cli import add_review_command
 
