@@ -114,25 +114,51 @@ def practice(qid: str):
     return practice_widget(find_question(qid))
 
 
+def text_description(text: str, summary: str = "Text description") -> Rich:
+    """The text equivalent of a figure or widget, collapsed under a summary.
+
+    A ``<details>`` element stays in the page, so screen readers reach it, but it does
+    not repeat the figure for sighted readers unless they open it.
+    """
+    html = (f"<details class='course-text-description'><summary>{escape(summary)}</summary>"
+            f"<div style='white-space:pre-wrap'>{escape(text)}</div></details>")
+    return Rich(html, f"{summary}:\n{text}")
+
+
 def evidence_key() -> Rich:
     """How to read an evidence badge."""
     rows = [list(row) for row in evidence_key_rows()]
     return _table(["Badge reads", "Meaning", "Course wording"], rows, "Evidence key")
 
 
-def course_map(release: Path | None = None) -> Rich:
-    """The course map with minutes; notebooks not yet released are marked as planned."""
+def course_map(release: Path | None = None, here: str = "00-orientation") -> Rich:
+    """The course map with minutes and a link to each notebook.
+
+    Links are relative to a notebook of assignment ``here`` in the learner's copy, where
+    each assignment is a folder (course.syllabus.learner_link); notebooks not yet
+    released are marked as planned.
+    """
+    from course.syllabus import learner_link
+
     release = release or release_dir()
-    rows, total = [], 0
+    rows, total, links = [], 0, []
     for assignment in load_map():
         for nb in assignment.notebooks:
             available = (release / assignment.id / f"{nb.id}.ipynb").is_file()
             rows.append([assignment.id, nb.title, str(nb.minutes),
                          "available" if available else "planned", assignment.assessment])
+            links.append(learner_link(here, assignment.id, nb.id))
             total += nb.minutes
     table = _table(["Assignment", "Notebook", "Minutes", "Status", "Assessment"], rows,
                    f"Course map — about {total // 60} h {total % 60} min of study in all")
-    return table
+    html = table.html
+    for row, link in zip(rows, links, strict=True):
+        title = escape(row[1])
+        html = html.replace(
+            f"<td>{title}</td>",
+            f'<td><a href="{escape(link, quote=True)}" style="text-decoration:underline">'
+            f"{title}</a></td>", 1)
+    return Rich(html, table.text)
 
 
 def limits() -> Rich:

@@ -46,6 +46,8 @@ def unsandboxed_args() -> list[str]:
         return []
     return ["--unsandboxed"]
 ASSIGNMENTS = available_assignments(ROOT)
+UNGRADED_ASSIGNMENTS = ("06-evaluation",)  # the post-course evaluation: no points
+GRADED_ASSIGNMENTS = [a for a in ASSIGNMENTS if a not in UNGRADED_ASSIGNMENTS]
 
 
 @pytest.fixture(autouse=True, scope="session")

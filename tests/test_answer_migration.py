@@ -22,7 +22,7 @@ from course.grading import autograde_notebooks, nbgrader_api
 from course.notebooks import read_notebook
 from course.trusted_tests import free_name_problems, is_test_cell
 
-from .conftest import ASSIGNMENTS, ROOT
+from .conftest import ASSIGNMENTS, GRADED_ASSIGNMENTS, ROOT
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
 SOURCES = sorted((ROOT / "source").glob("*/*.ipynb"))
@@ -176,7 +176,7 @@ def _tolerant(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", GRADED_ASSIGNMENTS)
 def test_autograde_gives_tolerant_answers_full_marks(generated: Path, assignment: str) -> None:
     """The solution written as "(B)" or "2,5 mL" scores full marks (the solution itself and
     the blank release are autograded in tests/test_grading_roundtrip.py)."""

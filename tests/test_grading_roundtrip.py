@@ -24,7 +24,7 @@ from course.grading import GradeResult, autograde_notebooks, nbgrader_api
 from course.nbgrader_plugins import is_test_cell
 from course.notebooks import HIDDEN_MARKERS, find_leaks, html_to_text, read_notebook, secret_lines
 
-from .conftest import ASSIGNMENTS, ROOT
+from .conftest import ASSIGNMENTS, GRADED_ASSIGNMENTS, ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -73,14 +73,14 @@ def instructor_grade(api) -> Callable[[str], GradeResult]:
     return grade
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", GRADED_ASSIGNMENTS)
 def test_instructor_version_scores_full_marks(instructor_grade, assignment: str) -> None:
     result = instructor_grade(assignment)
     assert result.auto_max > 0
     assert result.auto_score == result.auto_max
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", GRADED_ASSIGNMENTS)
 def test_untouched_and_tampered_releases_score_zero(api, assignment: str) -> None:
     release = _notebooks(ROOT / "release" / assignment)
     blank = autograde_notebooks(api, assignment, "blank", release)
@@ -104,7 +104,7 @@ def _answer_everything(notebooks: dict[str, NotebookNode], value: str
     return answered
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+@pytest.mark.parametrize("assignment", GRADED_ASSIGNMENTS)
 def test_feedback_hides_hidden_tests_and_their_tracebacks(api, instructor_grade,
                                                           assignment: str) -> None:
     source = _notebooks(ROOT / "source" / assignment)

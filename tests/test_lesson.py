@@ -85,3 +85,17 @@ def test_import_stays_light(module: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_text_description_is_collapsed_but_in_the_page() -> None:
+    shown = lesson.text_description("Row 1: <HA> high", "Text description: the map")
+    assert shown.html.startswith("<details")
+    assert "<summary>Text description: the map</summary>" in shown.html
+    assert "&lt;HA&gt;" in shown.html and "<HA>" not in shown.html
+    assert repr(shown) == "Text description: the map:\nRow 1: <HA> high"
+
+
+def test_course_map_links_each_notebook_relative_to_the_learner_copy(tmp_path: Path) -> None:
+    html = lesson.course_map(release=tmp_path, here="02-substances").html
+    assert 'href="../01-principles/03-quiz.ipynb"' in html
+    assert 'href="04-quiz.ipynb"' in html

@@ -10,9 +10,18 @@ import pytest
 from nbformat import NotebookNode
 
 from course.content import content
-from course.notebooks import activity_card, heading_problems, hygiene_problems, read_notebook
+from course.notebooks import (
+    activity_card,
+    display_only,
+    heading_problems,
+    hide_helpers,
+    hygiene_problems,
+    read_notebook,
+    source_hidden,
+    study_load,
+)
 from course.questions import questions
-from course.syllabus import course_map
+from course.syllabus import course_map, within_tolerance
 
 from .conftest import ROOT, ExecutedNotebooks
 
@@ -42,6 +51,74 @@ def test_activity_card_matches_the_course_map(path: Path) -> None:
     assert entry is not None, f"{path} is not in course/data/course_map.toml"
     assert card.minutes == entry.minutes
     assert len(card.objectives) >= 2
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=IDS)
+def test_stated_minutes_are_within_15_percent_of_the_estimate(path: Path) -> None:
+    """The course map's minutes follow the content (the model is in course.syllabus)."""
+    load = study_load(read_notebook(path))
+    card = activity_card(read_notebook(path))
+    assert within_tolerance(card.minutes, load.minutes), \
+        f"stated {card.minutes} min, estimated {load.minutes:.0f} min from {load}"
+
+
+def test_the_time_model_counts_words_items_cases_and_widgets() -> None:
+    def cell(kind: str, source: str, **metadata: object) -> NotebookNode:
+        return NotebookNode(cell_type=kind, source=source, metadata=NotebookNode(metadata))
+
+    nb = NotebookNode(cells=[
+        cell("markdown", "word " * 260),
+        cell("code", 'answer_q1 = ""', course={"answer": {"kind": "choice"}}),
+        cell("code", "answer_q2 = None", course={"answer": {"kind": "case"}}),
+        cell("code", "explorer = substance_explorer()\nexplorer"),
+        cell("code", "total_volume_ml(200, 0.01)"),
+        cell("code", 'check("q1", answer_q1)'),
+        cell("markdown", "I would defer.", nbgrader={"solution": True, "grade_id": "q2_j"}),
+        cell("markdown", "**Case 2** " + "word " * 500, nbgrader={"grade_id": "q2_stem"}),
+    ])
+    load = study_load(nb)
+    assert (load.words, load.items, load.cases, load.widgets, load.examples, load.written) \
+        == (260, 1, 1, 1, 1, 1)
+    assert load.minutes == pytest.approx(2 + 1.5 + 13 + 5 + 1 + 2)
+    assert within_tolerance(25, 24.5) and not within_tolerance(30, 24.5)
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=IDS)
+def test_display_only_cells_have_their_input_hidden(path: Path) -> None:
+    """Badges, figures, widgets and questions show without their code (issue #18)."""
+    nb = read_notebook(path)
+    wrong = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and display_only(c) != source_hidden(c)]
+    assert wrong == [], f"cells {wrong}: run `python -m course.notebooks hide-helpers`"
+    assert not any(source_hidden(c) for c in nb.cells
+                   if c.metadata.get("nbgrader") or "answer" in c.metadata.get("course", {}))
+
+
+@pytest.mark.parametrize("path", SOURCE_NOTEBOOKS, ids=IDS)
+def test_released_notebook_keeps_the_hidden_inputs(path: Path) -> None:
+    source = [source_hidden(c) for c in read_notebook(path).cells]
+    released = read_notebook(ROOT / "release" / path.parent.name / path.name)
+    assert [source_hidden(c) for c in released.cells] == source
+
+
+def test_hide_helpers_hides_displays_only_and_is_idempotent() -> None:
+    def code(source: str, **metadata: object) -> NotebookNode:
+        return NotebookNode(cell_type="code", source=source, metadata=NotebookNode(metadata))
+
+    cells = [code('evidence("a", "b")'), code("explorer = substance_explorer()\nexplorer"),
+             code("for e in ('x', 'y'):\n    display(Rich(card_html(e), card_text(e)))"),
+             code('check("q0_1", answer_q0_1)'), code("total_volume_ml(200, 0.01)"),
+             code('answer_q0_1 = ""', course={"answer": {}}),
+             code("from course.lesson import evidence", nbgrader={"locked": True}),
+             code("x = 1\nx"), code("this is not python"),
+             code('print(monograph_text("x"))', jupyter={"source_hidden": True})]
+    nb = NotebookNode(cells=cells)
+    assert hide_helpers(nb) == 3
+    assert [source_hidden(c) for c in nb.cells] == [True] * 3 + [False] * 6 + [True]
+    assert hide_helpers(nb) == 0
+    nb.cells[0].source = "weeks_since('2025-01-14', '2025-03-18')"
+    assert hide_helpers(nb) == 1 and not source_hidden(nb.cells[0])
+    assert "jupyter" not in nb.cells[0].metadata
 
 
 def _calls(path: Path, name: str) -> list[str]:
