@@ -532,6 +532,65 @@ def onset_timeline_alt_text() -> str:
     return "\n".join(lines)
 
 
+def onset_timeline_html() -> str:
+    """The onset timeline as an HTML table that reflows at 800 px: one row per event, one
+    column per onset window, a coloured cell spanning the windows in which it begins.
+
+    The frequency is written in every bar (colour is never the only carrier) and an onset
+    from expert practice is hatched and says so in words.
+    """
+    from course.callouts import CELL_STYLE, TABLE_STYLE
+    from course.substances import text_colour_on
+
+    head = "".join(
+        f'<th scope="col" style="{CELL_STYLE};min-width:5em">{escape(w.capitalize())}<br>'
+        f'<small style="font-weight:normal">{escape(ONSET_SPANS[w])}</small></th>'
+        for w in ONSET_WINDOWS)
+    rows = []
+    for event in complication_data().events.values():
+        start = ONSET_WINDOWS.index(event.onset_window[0])
+        width = len(event.onset_window)
+        colour = FREQUENCY_COLOURS[event.frequency]
+        ink = text_colour_on(colour)
+        expert = event.onset_basis == "expert_practice"
+        pattern = (";background-image:repeating-linear-gradient(45deg,transparent 0 6px,"
+                   "rgba(255,255,255,0.35) 6px 9px)") if expert else ""
+        label = escape(_bar_label(event).replace("\n", " · "))
+        empty = f'<td style="{CELL_STYLE}"></td>'
+        rows.append(
+            f'<tr><th scope="row" style="{CELL_STYLE};font-weight:normal">'
+            f"{escape(event.name)}</th>{empty * start}"
+            f'<td colspan="{width}" style="{CELL_STYLE};background:{colour};color:{ink}'
+            f'{pattern}"><span style="background:{colour};padding:0 2px">{label}</span></td>'
+            f"{empty * (len(ONSET_WINDOWS) - start - width)}</tr>")
+    caption = "When complications of mesotherapy begin (onset windows)"
+    note = ("Bars show when each complication begins, not how often or how long. Incidence "
+            "is unknown [R8]: words, not rates, except trial figures [R23]. Hatched: onset "
+            "not given by the course's sources (expert practice).")
+    return (f'<div class="course-table course-timeline" style="overflow-x:auto;max-width:100%">'
+            f'<table style="{TABLE_STYLE};width:100%">'
+            f'<caption style="text-align:left;font-weight:bold">{escape(caption)}</caption>'
+            f'<thead><tr><th scope="col" style="{CELL_STYLE}">Complication</th>{head}</tr>'
+            f"</thead><tbody>{''.join(rows)}</tbody></table>"
+            f'<p style="font-size:0.9em;line-height:1.4">{escape(note)}</p></div>')
+
+
+def onset_timeline():
+    """The onset timeline for a notebook cell: responsive HTML with its text equivalent."""
+    from course.callouts import Shown
+
+    return Shown(onset_timeline_html(), onset_timeline_alt_text())
+
+
+def ntm_onset():
+    """The NTM onset figures for a notebook cell, as a note callout (HTML + text)."""
+    from course.callouts import Shown, callout
+
+    text = ntm_onset_text()
+    return Shown(callout("When NTM infection appears", f"<p>{escape(text)}</p>", kind="info",
+                         role="note"), text)
+
+
 # ---------------------------------------------------------------- NTM
 
 

@@ -309,3 +309,54 @@ def consent_feedback(record: dict[str, Any], scenario: str | None = None) -> str
         lines.append("Nothing is missing: every element is recorded with its content.")
     lines += [GK_NOTE, LEGAL_NOTE, LIMIT_NOTE]
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- HTML views (issue #18)
+
+
+def consent_feedback_html(record: dict[str, Any], scenario: str | None = None) -> str:
+    """The feedback of :func:`consent_feedback` as HTML: a status callout with lists."""
+    from html import escape
+
+    from course.callouts import callout
+
+    results = element_results(record, scenario)
+    elements = consent_elements()
+    done = [r for r in results if r.covered]
+    todo = [r for r in results if not r.covered]
+    body = ""
+    if done:
+        body += "<p><strong>Recorded:</strong></p><ul>" + "".join(
+            f"<li>{escape(r.label)}</li>" for r in done) + "</ul>"
+    if todo:
+        body += "<p><strong>Missing or incomplete, and why the record should cover it:</strong>"
+        body += "</p><ul>" + "".join(
+            f"<li><strong>{escape(elements[r.id].label)}</strong> ({escape(_problem(r))}): "
+            f"{escape(elements[r.id].why)} <small>(References: "
+            f"{escape(', '.join(elements[r.id].refs))})</small></li>" for r in todo) + "</ul>"
+    else:
+        body += "<p>Nothing is missing: every element is recorded with its content.</p>"
+    body += "".join(f"<p><small>{escape(note)}</small></p>"
+                    for note in (GK_NOTE, LEGAL_NOTE, LIMIT_NOTE))
+    title = (f"Consent record: {len(done)} of {len(results)} elements recorded with the "
+             "content they need")
+    return callout(title, body, kind="ok" if not todo else "warning", role="status",
+                   css_class="course-consent-feedback")
+
+
+def consent_feedback_view(record: dict[str, Any], scenario: str | None = None):
+    """Consent feedback for a notebook cell (HTML with its plain-text twin)."""
+    from course.callouts import Shown
+
+    return Shown(consent_feedback_html(record, scenario), consent_feedback(record, scenario))
+
+
+def consent_elements_view():
+    """The consent elements as a left-aligned table (HTML with its plain-text twin)."""
+    from course.callouts import Shown, table
+
+    rows = [[e.id, e.label, e.basis, ", ".join(e.refs)] for e in consent_elements().values()]
+    text = "\n".join(f"{e.id}: {e.label} ({e.basis}; {', '.join(e.refs)})"
+                     for e in consent_elements().values())
+    return Shown(table(["Id (the key in your record)", "Element", "Basis", "References"], rows,
+                       "Elements of a consent record"), text)

@@ -269,21 +269,137 @@ def lidocaine_check(weight_kg: float, percent: float, volume_ml: float,
 
 REFUSAL_PREFIX = "Cannot calculate: "
 
+PLAIN_INPUT_HELP = {
+    "label": "Choose the label: UK (SmPC/BNF) or US.",
+    "weight_kg": (f"Enter the weight in kilograms: a number above {WEIGHT_RANGE_KG[0]:g}, "
+                  f"up to {WEIGHT_RANGE_KG[1]:g}."),
+    "percent": (f"Enter the lidocaine concentration in percent: a number above "
+                f"{PERCENT_RANGE[0]:g}, up to {PERCENT_RANGE[1]:g} (2% is 20 mg/mL)."),
+    "volume_ml": (f"Enter the volume in millilitres: a number from {VOLUME_RANGE_ML[0]:g} "
+                  f"to {VOLUME_RANGE_ML[1]:g}."),
+}
+"""What the calculator says about a value it cannot use (plain language, one sentence)."""
+
+
+def calculator_problem(weight_kg: Any, percent: Any, volume_ml: Any,
+                       label: Any = DEFAULT_LIDOCAINE_LABEL) -> str | None:
+    """The plain-language sentence for the first unusable input, or None if all are usable."""
+    checks = (
+        ("label", lambda: lidocaine_label(label)),
+        ("weight_kg", lambda: _weight(weight_kg)),
+        ("percent", lambda: _number("percent", percent, *PERCENT_RANGE, "%",
+                                    low_allowed=False)),
+        ("volume_ml", lambda: _number("volume_ml", volume_ml, *VOLUME_RANGE_ML, "mL")),
+    )
+    for field, check in checks:
+        try:
+            check()
+        except ValueError:
+            return PLAIN_INPUT_HELP[field]
+    return None
+
 
 def calculator_text(weight_kg: Any, percent: Any, volume_ml: Any,
                     label: Any = DEFAULT_LIDOCAINE_LABEL) -> str:
-    """The calculator's text: the worked arithmetic, or a refusal naming the bad field."""
-    try:
-        concentration = percent_to_mg_per_ml(percent)
-        check = lidocaine_check(weight_kg, percent, volume_ml, label)
-    except ValueError as error:
-        return (f"{REFUSAL_PREFIX}{error}. Correct the value to see the arithmetic. "
-                f"{TEACHING_AID_LABEL}.")
+    """The calculator's text: the worked arithmetic, or a plain-language refusal."""
+    problem = calculator_problem(weight_kg, percent, volume_ml, label)
+    if problem is not None:
+        return f"{REFUSAL_PREFIX}{problem} {TEACHING_AID_LABEL}."
+    concentration = percent_to_mg_per_ml(percent)
+    check = lidocaine_check(weight_kg, percent, volume_ml, label)
     return (
         f"{percent:g}% lidocaine = {concentration:g} mg/mL.\n"
         f"{volume_ml:g} mL × {concentration:g} mg/mL = {check.total_mg:g} mg.\n"
         f"{check.message}"
     )
+
+
+# ---------------------------------------------------------------- HTML views
+
+
+def dose_check_html(check: DoseCheck, limit_name: str = "reference", working: str = "") -> str:
+    """A dose check as a callout: verdict title, the ``working`` (HTML, optional), a bar of
+    the share of the limit, and the details.
+
+    Above the limit it is a danger callout with ``role="alert"``; within it, a status.
+    """
+    from html import escape
+
+    from course.callouts import callout, limit_bar
+
+    if check.within_limit:
+        title = f"Within the {limit_name} limit: {check.share:.0%} of {check.limit_mg:g} mg"
+        kind, role = "ok", "status"
+    else:
+        title = f"Above the {limit_name} limit: {check.share:.0%} of {check.limit_mg:g} mg"
+        kind, role = "danger", "alert"
+    sentences = check.message.replace(f"{TEACHING_AID_LABEL}. ", "", 1)
+    body = (working + limit_bar(check.share, limit_name) + f"<p>{escape(sentences)}</p>"
+            f'<p class="course-teaching-aid"><strong>{escape(TEACHING_AID_LABEL)}'
+            f"</strong></p>")
+    return callout(title, body, kind=kind, role=role, css_class="course-dose-result")
+
+
+def calculator_html(weight_kg: Any, percent: Any, volume_ml: Any,
+                    label: Any = DEFAULT_LIDOCAINE_LABEL) -> str:
+    """The calculator's result as HTML: the worked arithmetic and the dose callout, or a
+    plain-language refusal (``role="alert"``)."""
+    from html import escape
+
+    from course.callouts import callout
+
+    problem = calculator_problem(weight_kg, percent, volume_ml, label)
+    if problem is not None:
+        return callout("Cannot calculate yet", f"<p>{escape(problem)}</p>"
+                       f'<p class="course-teaching-aid"><strong>{escape(TEACHING_AID_LABEL)}'
+                       f"</strong></p>", kind="warning", role="alert",
+                       css_class="course-dose-result")
+    chosen = lidocaine_label(label)
+    concentration = percent_to_mg_per_ml(percent)
+    check = lidocaine_check(weight_kg, percent, volume_ml, label)
+    working = (f'<ol class="course-working" style="line-height:1.5">'
+               f"<li>{percent:g}% lidocaine = {concentration:g} mg/mL.</li>"
+               f"<li>{volume_ml:g} mL × {concentration:g} mg/mL = {check.total_mg:g} mg.</li>"
+               f"</ol>")
+    return dose_check_html(check, chosen.name, working)
+
+
+def lidocaine_result(weight_kg: float, percent: float, volume_ml: float,
+                     label: str = DEFAULT_LIDOCAINE_LABEL):
+    """A lidocaine check for a notebook cell: HTML callout with its plain-text twin."""
+    from course.callouts import Shown
+
+    return Shown(calculator_html(weight_kg, percent, volume_ml, label),
+                 calculator_text(weight_kg, percent, volume_ml, label))
+
+
+def dose_result(check: DoseCheck, limit_name: str = "reference"):
+    """Any dose check (e.g. from :func:`share_of_limit`) for a notebook cell."""
+    from course.callouts import Shown
+
+    return Shown(dose_check_html(check, limit_name), check.message)
+
+
+def lidocaine_labels_html() -> str:
+    """The lidocaine maxima by label, as a note with a list (the local label governs)."""
+    from html import escape
+
+    from course.callouts import callout
+
+    items = "".join(f"<li><strong>{escape(code)}</strong>: {escape(record.summary)}</li>"
+                    for code, record in LIDOCAINE_LABELS.items())
+    return callout("Plain lidocaine: the maximum depends on the label",
+                   f"<ul>{items}</ul><p>{escape(LIDOCAINE_CAVEAT)}</p>", kind="info",
+                   role="note")
+
+
+def lidocaine_labels():
+    """The lidocaine maxima by label for a notebook cell (HTML note with its text twin)."""
+    from course.callouts import Shown
+
+    text = "\n".join([LIDOCAINE_CAVEAT, *(f"{code} → {record.summary}"
+                                          for code, record in LIDOCAINE_LABELS.items())])
+    return Shown(lidocaine_labels_html(), text)
 
 
 # ---------------------------------------------------------------- widget
@@ -327,14 +443,10 @@ class DoseCalculator:
 
     def refresh(self, _change: Any = None) -> None:
         """Recompute the result from the current input values."""
-        from html import escape
-
-        text = calculator_text(self.weight.value, self.concentration.value, self.volume.value,
-                               self.label.value)
-        self.text.value = text
-        role = "alert" if text.startswith(REFUSAL_PREFIX) else "status"
-        body = "<br>".join(escape(line) for line in text.splitlines())
-        self.result.value = f'<div role="{role}" style="line-height:1.5">{body}</div>'
+        values = (self.weight.value, self.concentration.value, self.volume.value,
+                  self.label.value)
+        self.text.value = calculator_text(*values)
+        self.result.value = calculator_html(*values)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget view; text-only front ends get its plain-text twin instead."""

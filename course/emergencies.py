@@ -159,9 +159,35 @@ def check_vo_order(answer: Any) -> DrillFeedback:
     return DrillFeedback(True, tuple(lines))
 
 
+def vo_drill_feedback_html(feedback: DrillFeedback) -> str:
+    """The drill's feedback as a callout: a status, prominent, never only colour."""
+    from course.callouts import callout
+
+    first, *rest = feedback.lines
+    if feedback.correct:
+        items = "".join(f"<li>{escape(line.split('. ', 1)[-1])}</li>"
+                        for line in rest if not line.startswith("Left out: "))
+        left_out = "".join(f"<li>{escape(line.removeprefix('Left out: '))}</li>"
+                           for line in rest if line.startswith("Left out: "))
+        body = f"<p>The working:</p><ol>{items}</ol>"
+        if left_out:
+            body += f"<p>Left out:</p><ul>{left_out}</ul>"
+        return callout("Correct order", body, kind="ok", role="status",
+                       css_class="course-drill-feedback")
+    body = "".join(f"<p>{escape(line)}</p>" for line in rest)
+    return callout(first, body, kind="warning", role="status",
+                   css_class="course-drill-feedback")
+
+
 def vo_drill_check(answer: Any) -> None:
-    """Print the feedback of :func:`check_vo_order` (what a notebook cell calls)."""
-    print(check_vo_order(answer).text())
+    """Show the feedback of :func:`check_vo_order` (what a notebook cell calls): HTML in
+    JupyterLab, the same text elsewhere."""
+    from IPython.display import display
+
+    from course.callouts import Shown
+
+    feedback = check_vo_order(answer)
+    display(Shown(vo_drill_feedback_html(feedback), feedback.text()))
 
 
 # ---------------------------------------------------------------- cumulative lidocaine
@@ -228,3 +254,36 @@ def lidocaine_session_text(products: Iterable[tuple[str, Any, Any]], label: str 
         TEACHING_AID_LABEL,
     ])
 
+
+
+def lidocaine_session_html(products: Iterable[tuple[str, Any, Any]], label: str = "UK",
+                           weight_kg: Any = None) -> str:
+    """The session's lidocaine as HTML: products in a table, then the verdict as a callout
+    with the share of the ceiling as a bar (an alert above the ceiling)."""
+    from course.callouts import callout, limit_bar, table
+
+    items = list(products)
+    total = session_lidocaine_mg(items)
+    ceiling = lidocaine_ceiling_mg(label, weight_kg)
+    rows = [[name, f"{mg:g} mg/mL", f"{ml:g} mL", f"{mg * ml:g} mg"] for name, mg, ml in items]
+    above = total > ceiling
+    title = (f"Session total {total:g} mg: {'above' if above else 'within'} the ceiling of "
+             f"{ceiling:g} mg")
+    body = (limit_bar(total / ceiling, label) + f"<p>{escape(LABEL_TEXT[label])}.</p>"
+            "<p>Count every product and every injection point; check the product's own "
+            "labelling (expert practice).</p>"
+            f'<p class="course-teaching-aid"><strong>{escape(TEACHING_AID_LABEL)}</strong></p>')
+    return (table(["Product", "Lidocaine", "Injected", "Lidocaine dose"], rows,
+                  "Lidocaine in this session")
+            + callout(title, body, kind="danger" if above else "ok",
+                      role="alert" if above else "status", css_class="course-dose-result"))
+
+
+def lidocaine_session(products: Iterable[tuple[str, Any, Any]], label: str = "UK",
+                      weight_kg: Any = None):
+    """The session's lidocaine for a notebook cell (HTML with its text twin)."""
+    from course.callouts import Shown
+
+    items = list(products)
+    return Shown(lidocaine_session_html(items, label, weight_kg),
+                 lidocaine_session_text(items, label, weight_kg))

@@ -28,7 +28,10 @@ GRADE_WORDING = {
     "very_low": "the evidence is very uncertain",
 }
 
-GRADE_SYMBOLS = {"high": "⊕⊕⊕⊕", "moderate": "⊕⊕⊕◯", "low": "⊕⊕◯◯", "very_low": "⊕◯◯◯"}
+GRADE_SYMBOLS = {"high": "●●●●", "moderate": "●●●○", "low": "●●○○", "very_low": "●○○○"}
+"""GRADE's filled and open circles, drawn with glyphs in every common font (WGL4: U+25CF,
+U+25CB); GRADE's own circled plus (U+2295) and large circle (U+25EF) are missing from
+many Linux fonts."""
 
 KIND_LABELS = {
     "expert_practice": "Expert practice — not graded evidence; check local guidance",
@@ -68,7 +71,7 @@ class Badge:
 
     @property
     def grade_label(self) -> str:
-        """The short grade line, e.g. 'OCEBM 2 · GRADE ⊕⊕⊕◯ moderate: likely results in'."""
+        """The short grade line, e.g. 'OCEBM 2 · GRADE ●●●○ moderate: likely results in'."""
         claim = self.claim
         if claim.kind != "evidence":
             return KIND_LABELS[claim.kind]

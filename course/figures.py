@@ -3,6 +3,10 @@
 JupyterLab renders the HTML view, an ``<img>`` with ``alt`` text and a visible caption;
 front ends without HTML get the PNG, and text-only ones get the alt text. Use
 :func:`show_figure` in notebooks and :func:`figure_display_data` inside widgets.
+
+Images shrink to the width of the notebook (``max-width:100%; height:auto``), so a figure
+never overflows at 800 px; ``fmt="svg"`` keeps lines and text sharp at any size (the SVG
+is shown through ``<img>``, so its text is not selectable and the alt text carries it).
 """
 
 from __future__ import annotations
@@ -29,17 +33,38 @@ def png_base64(fig: Figure, dpi: int = 80) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def figure_bundle(png: str, alt_text: str) -> dict[str, str]:
-    """A MIME bundle: HTML image with alt text and caption, the PNG, and the plain text."""
+def svg_base64(fig: Figure) -> str:
+    """The figure as a base64-encoded SVG (text as paths: no font needed); it is closed."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+IMAGE_STYLE = "max-width:100%;height:auto"
+"""Images shrink with the notebook's width and keep their aspect ratio."""
+
+
+def figure_bundle(png: str, alt_text: str, *, svg: str | None = None) -> dict[str, str]:
+    """A MIME bundle: HTML image with alt text and caption, the PNG (or the SVG), and the
+    plain text."""
     if not alt_text.strip():
         raise ValueError("alt_text: a figure needs a text equivalent")
     first_line = alt_text.strip().splitlines()[0]
+    source = f"data:image/svg+xml;base64,{svg}" if svg else f"data:image/png;base64,{png}"
     html = (
-        f'<figure style="margin:0"><img src="data:image/png;base64,{png}" '
-        f'alt="{escape(alt_text, quote=True)}" style="max-width:100%">'
+        f'<figure class="course-figure" style="margin:0"><img src="{source}" '
+        f'alt="{escape(alt_text, quote=True)}" style="{IMAGE_STYLE}">'
         f"<figcaption><small>{escape(first_line)}</small></figcaption></figure>"
     )
-    return {"text/html": html, "image/png": png, "text/plain": alt_text}
+    bundle = {"text/html": html, "text/plain": alt_text}
+    if svg:
+        bundle["image/svg+xml"] = base64.b64decode(svg).decode("utf-8")
+    else:
+        bundle["image/png"] = png
+    return bundle
 
 
 def figure_display_data(fig: Figure, alt_text: str) -> dict[str, Any]:
@@ -54,20 +79,26 @@ class AccessibleFigure:
 
     png: str
     alt_text: str
+    svg: str | None = None
 
     def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
-        return figure_bundle(self.png, self.alt_text)
+        return figure_bundle(self.png, self.alt_text, svg=self.svg)
 
     def __repr__(self) -> str:
         return self.alt_text
 
 
-def show_figure(fig: Figure | OmittedWhileGrading,
-                alt_text: str) -> AccessibleFigure | OmittedWhileGrading:
+def show_figure(fig: Figure | OmittedWhileGrading, alt_text: str,
+                fmt: str = "png") -> AccessibleFigure | OmittedWhileGrading:
     """Return the figure for display with its alt text (the figure is closed).
 
-    A figure omitted while nbgrader runs the notebook (course.display) shows its alt text.
+    ``fmt`` is ``"png"`` or ``"svg"`` (sharper at any width). A figure omitted while
+    nbgrader runs the notebook (course.display) shows its alt text.
     """
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"fmt must be 'png' or 'svg', got {fmt!r}")
     if isinstance(fig, OmittedWhileGrading):
         return OmittedWhileGrading(fig.what, alt_text)
+    if fmt == "svg":
+        return AccessibleFigure("", alt_text, svg_base64(fig))
     return AccessibleFigure(png_base64(fig), alt_text)

@@ -240,6 +240,33 @@ def describe_schedule(schedule_id: str) -> str:
     return f"{_describe_core(get_schedule(schedule_id))} {NO_STANDARD_PROTOCOL}"
 
 
+def describe_schedule_html(schedule_id: str) -> str:
+    """One schedule as HTML: its label as a heading, then sessions, timing and source."""
+    from html import escape
+
+    sched = get_schedule(schedule_id)
+    return (f'<section class="course-schedule" aria-label="{escape(sched.label, quote=True)}" '
+            f'style="line-height:1.5;max-width:60em">'
+            f"<h4>{escape(sched.label)}</h4>"
+            f"<p><strong>Sessions:</strong> {escape(sched.sessions_text)}, reported as "
+            f"“{escape(sched.note)}”.</p><p><strong>Timing:</strong> "
+            f"{escape(_timing_text(sched))}</p><p><strong>Source:</strong> "
+            f"{escape(sched.source)}.</p></section>")
+
+
+def schedule_descriptions(schedule_ids: Sequence[str]):
+    """Several schedules for a notebook cell: HTML sections, then the protocol caveat once."""
+    from html import escape
+
+    from course.callouts import Shown, callout
+
+    ids = _checked_ids(schedule_ids)
+    html = "".join(describe_schedule_html(sid) for sid in ids) + callout(
+        "No standard protocol", f"<p>{escape(NO_STANDARD_PROTOCOL)}</p>", kind="info",
+        role="note")
+    return Shown(html, "\n\n".join(describe_schedule(sid) for sid in ids))
+
+
 # ---------------------------------------------------------------- figure
 
 

@@ -9,8 +9,9 @@ carrier), every reason with its code, text and references, and the teaching-aid 
 Decisions documented here:
 
 - **Age is an ``IntText``, not a bounded box**, so an out-of-range age reaches the
-  engine and the learner sees the engine's own message (a bounded box would silently
-  clamp it). Invalid input never raises in the widget: the result shows the message.
+  engine (a bounded box would silently clamp it); the learner sees one plain sentence
+  ("Enter the age in years: a whole number from 0 to 120."), never the engine's
+  developer message. Invalid input never raises in the widget.
 - **Blank means "not given"**: an empty area and the "Not recorded" choices of product
   source, sex and "could become pregnant" are left out of the patient record, so the engine
   applies its documented meaning of a missing field (``product_source`` not recorded →
@@ -29,8 +30,10 @@ from html import escape
 from typing import Any
 
 from course import TEACHING_AID_LABEL
+from course.callouts import Shown, callout, table
 from course.content import INDICATIONS, content
 from course.risk import (
+    AGE_RANGE,
     BOOLEAN_FIELDS,
     DIABETES_STATES,
     PRODUCT_SOURCES,
@@ -41,13 +44,20 @@ from course.risk import (
 )
 
 DECISION_DISPLAY = {
-    "proceed": ("✔", "Proceed"),
-    "proceed_with_precautions": ("⚠", "Proceed with precautions"),
-    "defer": ("⏸", "Defer"),
-    "refer": ("➜", "Refer"),
-    "decline": ("✖", "Decline"),
+    "proceed": ("√", "Proceed"),
+    "proceed_with_precautions": ("▲", "Proceed with precautions"),
+    "defer": ("||", "Defer"),
+    "refer": ("→", "Refer"),
+    "decline": ("×", "Decline"),
 }
-"""Symbol and words for each engine decision (display only)."""
+"""Symbol and words for each engine decision (display only). The text symbols are in
+every common font (WGL4); HTML shows an inline SVG icon instead (course.callouts)."""
+
+DECISION_CALLOUTS = {
+    "proceed": "ok", "proceed_with_precautions": "warning", "defer": "pause",
+    "refer": "refer", "decline": "danger",
+}
+"""The callout kind (colour and SVG icon) of each decision."""
 
 # Okabe–Ito palette; the decision is also written out in words with a symbol.
 DECISION_COLOURS = {
@@ -155,7 +165,7 @@ def rules_table() -> str:
 
 
 def decision_words(decision: str) -> str:
-    """'✖ Decline': the decision's symbol and words."""
+    """'× Decline': the decision's symbol and words."""
     symbol, words = DECISION_DISPLAY[decision]
     return f"{symbol} {words}"
 
@@ -173,6 +183,19 @@ def assessment_text(assessment: Assessment) -> str:
     return "\n".join(lines)
 
 
+def plain_error(message: str) -> str:
+    """One plain sentence for an engine error about the form's values (no field names)."""
+    match = re.search(r"field '(\w+)'", message)
+    field = match.group(1) if match else None
+    if field == "age":
+        low, high = AGE_RANGE
+        return f"Enter the age in years: a whole number from {low} to {high}."
+    if field in FIELD_LABELS:
+        return (f"Check “{FIELD_LABELS[field]}”: the teaching aid cannot use the value "
+                "entered.")
+    return "Check the details entered: the teaching aid cannot use them."
+
+
 def _label_html() -> str:
     return f'<p class="course-teaching-aid"><strong>{escape(TEACHING_AID_LABEL)}</strong></p>'
 
@@ -184,30 +207,52 @@ def assessment_html(assessment: Assessment) -> str:
         refs = _refs(reason.code)
         cited = f" <small>(References: {escape(', '.join(refs))})</small>" if refs else ""
         items.append(f"<li><code>{escape(reason.code)}</code>: {escape(reason.text)}{cited}</li>")
-    colour = DECISION_COLOURS.get(assessment.decision, "#999999")
-    return (
-        f'<div class="course-screening-result" role="status" '
-        f'style="border-left:6px solid {colour};padding:4px 10px;margin:4px 0;'
-        f'line-height:1.5">'
-        f"<p><strong>Decision: {escape(decision_words(assessment.decision))}</strong></p>"
-        f"<p>Reasons:</p><ol>{''.join(items)}</ol>"
-        f'<p class="course-teaching-aid"><strong>'
-        f"{escape(assessment.disclaimer or TEACHING_AID_LABEL)}</strong></p></div>"
-    )
+    _, words = DECISION_DISPLAY[assessment.decision]
+    body = (f"<p>Reasons:</p><ol>{''.join(items)}</ol>"
+            f'<p class="course-teaching-aid"><strong>'
+            f"{escape(assessment.disclaimer or TEACHING_AID_LABEL)}</strong></p>")
+    return callout(f"Decision: {words}", body,
+                   kind=DECISION_CALLOUTS.get(assessment.decision, "info"), role="status",
+                   css_class="course-screening-result")
 
 
 def error_text(message: str) -> str:
-    """What the form shows for input the engine refused."""
-    return f"⚠ Cannot screen this patient: {message}\n{TEACHING_AID_LABEL}"
+    """What the form shows for input the engine refused: one plain sentence."""
+    return f"Cannot screen this patient: {plain_error(message)}\n{TEACHING_AID_LABEL}"
 
 
 def error_html(message: str) -> str:
-    return (
-        '<div class="course-screening-result" role="alert" '
-        'style="border-left:6px solid #D55E00;padding:4px 10px;margin:4px 0;line-height:1.5">'
-        f"<p><strong>⚠ Cannot screen this patient:</strong> {escape(message)}</p>"
-        f"{_label_html()}</div>"
-    )
+    """The refusal as an alert callout with the plain sentence."""
+    return callout("Cannot screen this patient", f"<p>{escape(plain_error(message))}</p>"
+                   f"{_label_html()}", kind="warning", role="alert",
+                   css_class="course-screening-result")
+
+
+def rules_table_html() -> str:
+    """Every screening rule as an HTML table (code, decision, references) with the label."""
+    rows = [[f"<code>{escape(rule.code)}</code>",
+             escape(DECISION_DISPLAY[rule.decision][1]) if rule.decision in DECISION_DISPLAY
+             else escape(rule.decision), escape(", ".join(rule.refs))]
+            for rule in rules().rules]
+    return (_label_html()
+            + table(["Code", "Decision", "References"], rows, "Screening rules",
+                    html_cells=True))
+
+
+def assessment_view(assessment: Assessment) -> Shown:
+    """An assessment for a notebook cell: the HTML callout with its text twin."""
+    return Shown(assessment_html(assessment), assessment_text(assessment))
+
+
+def rules_view() -> Shown:
+    """The rules table for a notebook cell (HTML with its text twin)."""
+    return Shown(rules_table_html(), rules_table())
+
+
+def teaching_aid_note() -> Shown:
+    """The teaching-aid label as a prominent note."""
+    return Shown(callout(TEACHING_AID_LABEL, kind="warning", role="note",
+                         css_class="course-teaching-aid-note"), TEACHING_AID_LABEL)
 
 
 def screening_result(values: dict[str, Any]) -> tuple[str, str]:

@@ -526,6 +526,39 @@ def cross_section_alt_text(area: str, technique: str, needle_mm: float,
     )
 
 
+def cross_section_description(area: str, technique: str, needle_mm: float,
+                              angle_deg: float):
+    """The text equivalent of one explorer setting, for a notebook cell: the layer reached
+    (a mismatch in a warning callout), then the figure in words (HTML with its text)."""
+    from course.callouts import Shown, callout, paragraphs
+
+    text = cross_section_alt_text(area, technique, needle_mm, angle_deg)
+    result, rest = text.split("\n\n", 1)
+    mismatch = "mismatch" in result.lower()
+    html = callout("Layer reached", f"<p>{_escape(result)}</p>",
+                   kind="warning" if mismatch else "info", role="status",
+                   css_class="course-layer-result") + paragraphs(rest)
+    return Shown(html, text)
+
+
+def cross_section_summaries(settings: list[tuple[str, float, float]], area: str = "face"):
+    """The layer reached by each (technique, needle mm, angle degrees) setting, as a list
+    (HTML with its text): the first paragraph of each setting's text equivalent."""
+    from course.callouts import Shown
+
+    lines = [cross_section_alt_text(area, technique, needle_mm, angle_deg).split("\n\n")[0]
+             for technique, needle_mm, angle_deg in settings]
+    html = ('<ul class="course-layer-results" style="line-height:1.5;max-width:60em">'
+            + "".join(f"<li>{_escape(line)}</li>" for line in lines) + "</ul>")
+    return Shown(html, "\n\n".join(lines))
+
+
+def _escape(text: str) -> str:
+    from html import escape
+
+    return escape(text)
+
+
 def explorer_summary(area: str, technique: str, needle_mm: float, angle_deg: float) -> str:
     """The explorer's text summary: the figure's text equivalent and the teaching-aid label."""
     return f"{cross_section_alt_text(area, technique, needle_mm, angle_deg)}\n\n" \

@@ -295,6 +295,40 @@ def compare_text(id_a: str, id_b: str, width: int = 38, data: Content | None = N
     return "\n".join(lines)
 
 
+def compare_html(id_a: str, id_b: str, data: Content | None = None) -> str:
+    """Two substances side by side as a left-aligned HTML table (one row per attribute)."""
+    from course.callouts import table
+
+    data = _data(data)
+    a, b = get_substance(id_a, data), get_substance(id_b, data)
+    indications = [i for i in INDICATIONS if i in a.indications or i in b.indications]
+    rows = [
+        ["Class", CLASS_LABELS[a.substance_class], CLASS_LABELS[b.substance_class]],
+        ["Regulatory status", status_label(a), status_label(b)],
+        ["Labelled indication", a.labelled_indication or NO_LABELLED_INDICATION,
+         b.labelled_indication or NO_LABELLED_INDICATION],
+    ]
+    rows += [[INDICATION_LABELS[i], _evidence_cell(a, i), _evidence_cell(b, i)]
+             for i in indications]
+    rows += [["Risks", "; ".join(a.risks), "; ".join(b.risks)],
+             ["References", ", ".join(a.all_refs), ", ".join(b.all_refs)]]
+    return table(["", a.name, b.name], rows, f"Comparison: {short_name(a)} and {short_name(b)}")
+
+
+def monograph(substance_id: str, data: Content | None = None):
+    """A monograph for a notebook cell: HTML (headings, lists, badges) with its text twin."""
+    from course.callouts import Shown
+
+    return Shown(monograph_html(substance_id, data), monograph_text(substance_id, data))
+
+
+def comparison(id_a: str, id_b: str, data: Content | None = None):
+    """Two substances side by side for a notebook cell (HTML table with its text twin)."""
+    from course.callouts import Shown
+
+    return Shown(compare_html(id_a, id_b, data), compare_text(id_a, id_b, data=data))
+
+
 # ---------------------------------------------------------------- evidence map
 
 
@@ -424,6 +458,86 @@ def evidence_map_alt_text(
     return "\n".join(lines)
 
 
+_BREAKS = {"rejuvenation": "rejuve\u00adnation", "Musculoskeletal": "Musculo\u00adskeletal",
+           "Localised": "Local\u00adised", "Submental": "Sub\u00admental",
+           "Phosphatidylcholine": "Phosphatidyl\u00adcholine",
+           "deoxycholate": "deoxy\u00adcholate", "Polynucleotides": "Poly\u00adnucleotides",
+           "Hyaluronidase": "Hyaluron\u00adidase", "Aminophylline": "Amino\u00adphylline",
+           "Pentoxifylline": "Pentoxi\u00adfylline", "homeopathic": "homeo\u00adpathic"}
+
+
+def _breakable(label: str) -> str:
+    """Escaped label with soft hyphens in long words and a break after '/' (narrow cells)."""
+    words = ["/".join(_BREAKS.get(part, part) for part in word.split("/"))
+             for word in label.split(" ")]
+    return escape(" ".join(words)).replace("/", "/<wbr>")
+
+
+def evidence_map_html(
+    substance_ids: Iterable[str] | None = None,
+    indications: Iterable[str] | None = None,
+    data: Content | None = None,
+) -> str:
+    """The evidence map as a compact HTML table that fits one screen and reflows at 800 px.
+
+    Rows are substances (in catalogue order, which groups them by class), columns
+    indications; a filled cell is coloured by GRADE certainty and states its OCEBM level
+    and certainty in words. Pass ``substance_ids`` or ``indications`` to filter.
+    """
+    data = _data(data)
+    rows, cols = _map_axes(substance_ids, indications, data)
+    cell = ("padding:2px 4px;border:1px solid #888;text-align:left;vertical-align:top;"
+            "hyphens:auto")
+    head = "".join(f'<th scope="col" style="{cell}">{_breakable(INDICATION_LABELS[i])}</th>'
+                   for i in cols)
+    body = []
+    for substance in rows:
+        cells = []
+        for indication in cols:
+            entry = substance.evidence_for(indication)
+            if entry is None:
+                cells.append(f'<td style="{cell}">{NO_ENTRY}</td>')
+                continue
+            colour = _COLOURS[entry.certainty]
+            cells.append(
+                f'<td style="{cell};background:{colour};color:{text_colour_on(colour)}">'
+                f"L{entry.ocebm} {escape(certainty_words(entry.certainty))}</td>")
+        group = escape(CLASS_LABELS[substance.substance_class], quote=True)
+        body.append(f'<tr><th scope="row" style="{cell};font-weight:normal" title="{group}">'
+                    f"{_breakable(short_name(substance))}</th>{''.join(cells)}</tr>")
+    key = "".join(
+        f'<li><span style="display:inline-block;width:1em;height:1em;background:'
+        f'{_COLOURS[c]};border:1px solid #555;vertical-align:-0.15em"></span> '
+        f"{escape(certainty_words(c))} certainty: “{escape(GRADE_WORDING[c])}”</li>"
+        for c in CERTAINTIES)
+    return (
+        f'<div class="course-table course-evidence-map" lang="en-GB" style="overflow-x:auto;'
+        f'max-width:100%;font-size:0.8em;line-height:1.3">'
+        f'<table style="border-collapse:collapse;width:100%;table-layout:fixed">'
+        f'<caption style="text-align:left;font-weight:bold;font-size:1.1em">'
+        f"{escape(MAP_TITLE)}</caption>"
+        f'<colgroup><col style="width:{max(16, 100 - 10 * len(cols))}%"></colgroup>'
+        f'<thead style="position:sticky;top:0;background:var(--jp-layout-color0,#fff)">'
+        f'<tr><th scope="col" style="{cell}">Substance</th>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table>"
+        f'<p style="margin:0.4em 0">{escape(MAP_KEY)}</p>'
+        f'<ul style="list-style:none;padding-left:0;margin:0;display:flex;flex-wrap:wrap;'
+        f'gap:0.3em 1.2em">{key}</ul></div>'
+    )
+
+
+def evidence_map(
+    substance_ids: Iterable[str] | None = None,
+    indications: Iterable[str] | None = None,
+    data: Content | None = None,
+):
+    """The evidence map for a notebook cell: the HTML table with its text equivalent."""
+    from course.callouts import Shown
+
+    return Shown(evidence_map_html(substance_ids, indications, data),
+                 evidence_map_alt_text(substance_ids, indications, data))
+
+
 # ---------------------------------------------------------------- widget
 
 ANY = "any"
@@ -468,6 +582,7 @@ class SubstanceExplorer:
         self.compare_with = widgets.Dropdown(
             options=[("Nothing", ANY)] + [(s.name, s.id) for s in self._data.substances.values()],
             value=ANY, description="Compare with", style=wide, layout=layout)
+        self.compare_table = widgets.HTML()
         self.compare = text_twin("Comparison (text)", height="16em")
         self.text = text_twin("Monograph (text)", height="16em")
         filters = [self.substance_class, self.indication, self.certainty, self.level,
@@ -478,7 +593,7 @@ class SubstanceExplorer:
         self.compare_with.observe(self._selection_changed, names="value")
         self.view = widgets.VBox([
             widgets.HTML("<h3>Filter the catalogue</h3>"), *filters, self.count, self.results,
-            self.monograph, self.compare_with, self.compare, self.text,
+            self.monograph, self.compare_with, self.compare_table, self.compare, self.text,
         ])
         self._filters_changed()
 
@@ -513,12 +628,13 @@ class SubstanceExplorer:
         if chosen is None:
             self.monograph.value = "<p>No substance matches these filters.</p>"
             self.text.value = "No substance matches these filters."
-            self.compare.value = ""
+            self.compare.value = self.compare_table.value = ""
             return
         self.monograph.value = monograph_html(chosen, self._data)
         self.text.value = monograph_text(chosen, self._data)
         other = self._value(self.compare_with)
         self.compare.value = compare_text(chosen, other, data=self._data) if other else ""
+        self.compare_table.value = compare_html(chosen, other, self._data) if other else ""
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The widget view; text-only front ends get its plain-text twin instead."""

@@ -134,7 +134,7 @@ def test_an_unknown_label_is_refused_by_name(label: object) -> None:
         lidocaine_label(label)
     with pytest.raises(ValueError, match=r"^label must be one of"):
         lidocaine_check(70, 2, 5, label)  # type: ignore[arg-type]
-    assert calculator_text(70, 2, 5, label).startswith(REFUSAL_PREFIX + "label must be")
+    assert calculator_text(70, 2, 5, label).startswith(REFUSAL_PREFIX + "Choose the label")
 
 
 def test_label_codes_are_case_insensitive() -> None:
@@ -237,13 +237,16 @@ def test_calculator_text_shows_the_worked_arithmetic() -> None:
 
 
 @pytest.mark.parametrize(("weight", "percent", "volume", "field"),
-                         [(-5, 2, 5, "weight_kg"), (70, 25, 5, "percent"),
-                          (70, 2, -1, "volume_ml"), (70, NAN, 5, "percent")])
+                         [(-5, 2, 5, "weight in kilograms"),
+                          (70, 25, 5, "concentration in percent"),
+                          (70, 2, -1, "volume in millilitres"),
+                          (70, NAN, 5, "concentration in percent")])
 def test_calculator_text_refuses_bad_input_without_raising(
     weight: float, percent: float, volume: float, field: str
 ) -> None:
     text = calculator_text(weight, percent, volume)
     assert text.startswith(REFUSAL_PREFIX) and field in text
+    assert "_" not in text.removesuffix(TEACHING_AID_LABEL + ".")  # no developer names
     assert TEACHING_AID_LABEL in text
 
 
@@ -257,16 +260,20 @@ def test_dose_calculator_widget_updates_and_refuses_clearly() -> None:
     assert "33% of the limit" in calc.text.value and "Label used: US label" in calc.text.value
     calc.volume.value = 20.0  # 400 mg > 300 mg
     assert "400 mg" in calc.text.value and "ABOVE" in calc.text.value
-    assert "ABOVE" in calc.result.value
+    assert "ABOVE" in calc.result.value and "Above the US label limit: 133%" in calc.result.value
     calc.weight.value = -5.0
-    assert calc.text.value.startswith(REFUSAL_PREFIX) and "weight_kg" in calc.text.value
-    assert 'role="alert"' in calc.result.value and "weight_kg" in calc.result.value
+    assert calc.text.value.startswith(REFUSAL_PREFIX)
+    assert "Enter the weight in kilograms" in calc.text.value
+    assert 'role="alert"' in calc.result.value
+    assert "Enter the weight in kilograms" in calc.result.value
+    assert "weight_kg" not in calc.result.value
     calc.weight.value = 50.0  # 400 mg vs 225 mg
     assert "Reference limit 225 mg" in calc.text.value
     calc.label.value = "UK"
     assert "Reference limit 200 mg" in calc.text.value
     calc.concentration.value = 0.0
-    assert calc.text.value.startswith(REFUSAL_PREFIX) and "percent" in calc.text.value
+    assert calc.text.value.startswith(REFUSAL_PREFIX)
+    assert "Enter the lidocaine concentration in percent" in calc.text.value
 
 
 def test_dose_calculator_view_holds_its_controls() -> None:

@@ -19,7 +19,7 @@ def test_evidence_badge_reads_level_certainty_wording_and_references() -> None:
     b = Badge(_claim(), (("R8", "HAS 2014", None),))
     text = b.text()
     assert "OCEBM level 2 (randomised trial)" in text
-    assert "⊕⊕◯◯ low certainty" in text
+    assert "●●○○ low certainty" in text
     assert "“may result in”" in text
     assert "References: R8" in text
 

@@ -333,7 +333,7 @@ def test_monograph_text_of_deoxycholic_acid() -> None:
 def test_monograph_text_gives_each_indication_its_own_grade() -> None:
     text = monograph_text("lidocaine")
     assert "Musculoskeletal pain: OCEBM level 1 (systematic review of randomised trials)" in text
-    assert "⊕⊕◯◯ low certainty: “may result in”" in text
+    assert "●●○○ low certainty: “may result in”" in text
     assert "Other use: OCEBM level 5 (mechanism-based reasoning)" in text
     assert "the evidence is very uncertain" in text
     assert "Labelled indication: none" in text

@@ -9,6 +9,11 @@ the rendered Markdown cells and the cell outputs (HTML, figures, widgets). Jupyt
 own chrome — menus, tool bars, side panels, cell editors, prompts — is not the course's
 and is left out of the run.
 
+Each notebook is also photographed after Run All, whole, at 1400 px and at 800 px wide
+(``test-output/browser/screens/<assignment>--<notebook>--<width>px.png``), and one test
+saves a run notebook, closes it and opens it again: no widget may then say "Error
+displaying widget" (course.saved_outputs saves a "Run this cell…" note instead).
+
 A violation of impact "serious" or "critical" fails the test, except the few in
 ALLOWED, each limited to one rule and one selector and explained there (markup that a
 third-party library or JupyterLab's theme produces and the course cannot change). The
@@ -47,10 +52,15 @@ AXE_JS = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_INSTALL = "npm install --prefix .cache/axe axe-core@4.14.1"
 COPIES = "axe-copies"
 """Folder (in the lab's course copy) of the answered copies that this module opens."""
-# Every lesson and the final assessment; the module quizzes are left out for time (their
-# markup -- stems, answer cells, check cells -- is the final assessment's).
+# Every released notebook, quizzes included (each is photographed at two widths).
 NOTEBOOKS = sorted(p.relative_to(ROOT / "release").as_posix()
-                   for p in (ROOT / "release").glob("*/*.ipynb") if "quiz" not in p.stem)
+                   for p in (ROOT / "release").glob("*/*.ipynb"))
+SCREEN_WIDTHS = (1400, 800)
+"""Widths of the screenshots: a desktop window and a narrow one (issue #18)."""
+MAX_SCREEN_HEIGHT = 16000
+"""Chromium draws at most 16384 px in one capture; a longer notebook is cut there."""
+REOPENED = "01-principles/01-what-is-mesotherapy.ipynb"
+"""The notebook saved, closed and reopened: it has practice widgets and the skin explorer."""
 FAILING_IMPACTS = ("serious", "critical")
 RUN_ALL_MS = wait_ms(600)
 """Longest Run All (the final assessment runs in seconds on a quiet machine)."""
@@ -253,7 +263,7 @@ def lay_out_every_cell(page: Page) -> None:
                     f"page errors: {PAGE_ERRORS[-5:]}")
 
 
-def show_whole_notebook(page: Page) -> None:
+def show_whole_notebook(page: Page, width: int = 1280) -> None:
     """Lay out every cell and make the window as tall as the notebook, scrolled to its top.
 
     axe checks colour contrast only for what is on screen (every cell is laid out:
@@ -277,12 +287,32 @@ def show_whole_notebook(page: Page) -> None:
         if abs(size["content"] - heights[-1]) < 2:
             break
         heights.append(size["content"])
-        page.set_viewport_size({"width": 1280, "height": size["content"] + size["chrome"] + 40})
+        height = min(size["content"] + size["chrome"] + 40, MAX_SCREEN_HEIGHT)
+        page.set_viewport_size({"width": width, "height": height})
+        if height == MAX_SCREEN_HEIGHT:
+            break
         page.wait_for_timeout(250)
     else:
         pytest.fail(f"the notebook's height did not settle: {heights[1:]} px")
     page.evaluate("""async () => { await Promise.all([...document.images].map(
                          image => image.decode().catch(() => null))); }""")
+
+
+def take_screenshots(page: Page, notebook: str) -> list[Path]:
+    """Photograph the whole run notebook at each of SCREEN_WIDTHS (after axe: it resizes)."""
+    folder = OUTPUT / "screens"
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = []
+    for width in SCREEN_WIDTHS:
+        if width < 1000:  # a narrow window: the file browser folded away, as a reader would
+            page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+        page.set_viewport_size({"width": width, "height": 900})
+        page.wait_for_function("w => window.innerWidth === w", arg=width)
+        show_whole_notebook(page, width)
+        shot = folder / f"{notebook.removesuffix('.ipynb').replace('/', '--')}--{width}px.png"
+        page.screenshot(path=str(shot))
+        taken.append(shot)
+    return taken
 
 
 def run_axe(page: Page) -> dict:
@@ -338,8 +368,10 @@ def test_course_content_has_no_serious_axe_violation(copies: Lab, page: Page,
         open_and_run_all(page, copies, path)
         show_whole_notebook(page)
         results = run_axe(page)
+        shots = take_screenshots(page, notebook)
     finally:
         shut_down_kernel(copies, path)
+    assert all(shot.stat().st_size > 10_000 for shot in shots), shots
     folder = OUTPUT / "axe"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"{notebook.removesuffix('.ipynb').replace('/', '--')}.json").write_text(
@@ -353,3 +385,45 @@ def test_course_content_has_no_serious_axe_violation(copies: Lab, page: Page,
     found = failures(results)
     assert not found, (f"{notebook}: serious or critical axe violations in the course's "
                        "content:\n" + "\n".join(found))
+
+
+WIDGET_ERROR = "Error displaying widget"
+
+
+def test_a_reopened_saved_notebook_shows_no_widget_error(copies: Lab, page: Page) -> None:
+    """Run All, save, close, reopen: every widget output is a "Run this cell…" note."""
+    from playwright.sync_api import expect
+
+    from course.saved_outputs import RERUN_NOTE, WIDGET_VIEW
+
+    path = f"reopen/{REOPENED}"
+    answer_code_cells(copies.root / "assignments" / REOPENED, copies.root / "source" / REOPENED,
+                      copies.root / path)
+    try:
+        open_and_run_all(page, copies, path)
+        views = page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.widgets
+            .filter(cell => cell.model.type === 'code')
+            .flatMap(cell => cell.model.outputs.toJSON())
+            .filter(output => output.data?.['application/vnd.jupyter.widget-view+json'])
+            .length""")
+        assert views > 0, "the notebook showed no widget: nothing to reopen"
+        page.evaluate("""async () => {
+            const panel = window.jupyterapp.shell.currentWidget;
+            await panel.context.save();
+            panel.dispose(); }""")
+    finally:
+        shut_down_kernel(copies, path)
+    saved = (copies.root / path).read_text(encoding="utf-8")
+    assert WIDGET_VIEW not in saved and saved.count("course-rerun") == views
+
+    page.evaluate("path => window.jupyterapp.commands.execute('docmanager:open', {path})", path)
+    page.wait_for_function("p => window.jupyterapp.shell.currentWidget?.context?.path === p",
+                           arg=path, timeout=RENDER_MS)
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.context.isReady",
+                           timeout=RENDER_MS)
+    lay_out_every_cell(page)
+    panel = page.locator(".jp-NotebookPanel:visible")
+    expect(panel.locator(".course-rerun")).to_have_count(views, timeout=RENDER_MS)
+    expect(panel.locator(".course-rerun").first).to_have_text(RERUN_NOTE)
+    expect(panel.get_by_text(WIDGET_ERROR)).to_have_count(0)
+    shut_down_kernel(copies, path)
