@@ -25,12 +25,23 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE: write your justification in this
 # Grading: a cell may run for 30 s; deleted grade cells are put back before grading.
 c.Execute.timeout = 30
 c.OverwriteCells.add_missing_cells = True
+# A duplicated answer cell is graded on the copy the learner answered (course/duplicate_cells.py);
+# nbgrader alone fails that submission with KeyError: 'grade_id'.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "course.duplicate_cells.MergeDuplicateCells",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 # Test cells run outside the learner's kernel, on the answers it publishes as JSON
 # (course/trusted_tests.py): a learner's code cannot redefine what decides a grade.
 c.Autograde.autograde_preprocessors = [
     "course.nbgrader_plugins.ExecuteWithTrustedTests",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "course.nbgrader_plugins.LimitOutputBytes",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
@@ -49,6 +60,15 @@ c.SandboxedKernelManager.memory_bytes = 2 * 1024**3
 c.SandboxedKernelManager.processes = 64
 c.SandboxedKernelManager.file_bytes = 256 * 1024**2
 c.SandboxedKernelManager.tmp_bytes = 256 * 1024**2
+# Output is bounded in bytes (course.nbgrader_plugins.LimitOutputBytes, in the chain above):
+# a cell keeps at most 1 MiB of output and a notebook 8 MiB, and a cut cell ends with a
+# note that says so; graded (test) cells are never changed. The Execute step above also
+# cuts a cell's output as it arrives. -1 means no limit. Defaults shown.
+c.LimitOutputBytes.max_cell_bytes = 1024**2
+c.LimitOutputBytes.max_notebook_bytes = 8 * 1024**2
+# A big output can take seconds to arrive from a sandboxed kernel on a busy machine; with
+# nbclient's 4 s wait a 60 MB print failed the whole notebook instead of being cut.
+c.Execute.iopub_timeout = 30
 # nbgrader's LimitOutput (in the chain above) keeps 1000 output lines and 100 traceback lines.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100

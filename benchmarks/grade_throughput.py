@@ -324,15 +324,13 @@ def course_command(assignment: str, timeout: int, workers: int | None) -> list[s
 
 
 def variant_command(assignment: str, timeout: int, workers: int, warm: bool, kill: bool,
-                    unscored: bool = True, fork: bool = True, reuse: bool = True
-                    ) -> list[str]:
+                    unscored: bool = True, fork: bool = True) -> list[str]:
     """course grade through the Python API, with a speed-up switched off (or the opt-in
     that leaves notebooks worth 0 points unexecuted switched on)."""
     code = ("import sys; from pathlib import Path; from course.cohort import grade_cohort; "
             f"r = grade_cohort(Path.cwd(), {assignment!r}, workers={workers}, "
             f"overrides={{'Execute': {{'timeout': {timeout}}}}}, warm_kernels={warm}, "
-            f"kill_kernels={kill}, execute_unscored={unscored}, fork_kernels={fork}, "
-            f"reuse_sandboxes={reuse}); "
+            f"kill_kernels={kill}, execute_unscored={unscored}, fork_kernels={fork}); "
             "sys.exit(r.exit_code)")
     return [sys.executable, "-c", code]
 
@@ -390,18 +388,16 @@ def run_benchmark(count: int, assignment: str, timeout: int, workers: int | None
                      else f"{len(differences)} DIFFER:\n  " + "\n  ".join(differences[:20])))
         if variants:
             cpus = os.cpu_count() or 1
-            for label, w, warm, kill, unscored, fork, reuse in (
-                    ("api: all speed-ups", cpus, True, True, True, True, True),
-                    ("api: a sandbox per submission", cpus, True, True, True, True, False),
-                    ("api: a sandbox per kernel", cpus, True, True, True, False, False),
-                    ("api: no warm kernels", cpus, False, True, True, True, True),
-                    ("api: no warm, graceful shutdown", cpus, False, False, True, True,
-                     True),
-                    ("api: 1 worker", 1, True, True, True, True, True),
-                    (f"api: {cpus + 1} workers", cpus + 1, True, True, True, True, True),
-                    ("api: opt-in skip 0-point nbs", cpus, True, True, False, True, True)):
+            for label, w, warm, kill, unscored, fork in (
+                    ("api: all speed-ups", cpus, True, True, True, True),
+                    ("api: a sandbox per kernel", cpus, True, True, True, False),
+                    ("api: no warm kernels", cpus, False, True, True, True),
+                    ("api: no warm, graceful shutdown", cpus, False, False, True, True),
+                    ("api: 1 worker", 1, True, True, True, True),
+                    (f"api: {cpus + 1} workers", cpus + 1, True, True, True, True),
+                    ("api: opt-in skip 0-point nbs", cpus, True, True, False, True)):
                 m = measure(variant_command(assignment, timeout, w, warm, kill, unscored,
-                                            fork, reuse),
+                                            fork),
                             ours, tool_env(), scratch / f"variant-{label[5:9]}-{w}.log")
                 print(_line(label, m, count), flush=True)
                 if not unscored:

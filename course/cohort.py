@@ -21,10 +21,9 @@ course's ``nbgrader_config.py`` -- in this process, one phase at a time:
    a new kernel, as in nbgrader; a kernel never runs a second notebook. A student's
    kernels share one sandbox (a private copy of the student's folder, as nbgrader runs
    all of a student's notebooks in one folder), in which a zygote that has imported
-   ipykernel once forks each new kernel (:mod:`course.kernel_forkserver`). A worker
-   keeps a few such sandboxes (:class:`course.sandbox.SandboxPool`) and reuses one for
-   a later student only after every process in it has been killed, its ``/tmp``
-   emptied and its folder replaced by that student's alone. A worker starts the kernel
+   ipykernel once forks each new kernel (:mod:`course.kernel_forkserver`). Every
+   student gets a new sandbox, removed after the student's last notebook: nothing of
+   one student (process, file, IPC object, socket) can reach the next. A worker starts the kernel
    for its next notebook while the current one runs ("warm" kernels: the next kernel
    boots, it runs nothing until its turn), and kills a kernel as soon as its notebook's
    last cell has replied (nbclient's ``shutdown_kernel = "immediate"``) instead of waiting for a
@@ -85,7 +84,13 @@ final line), the status table on stdout, ``autograded/<assignment>.grading-statu
 ``autograded/<assignment>.grading.log`` (nbgrader's, the workers' and the kernels' log).
 Exit code: 0 when every submission was graded; 1 when a submission failed, a roster row
 was bad or an input file could not be used (the table says which); 2 for wrong
-arguments (nothing is graded).
+arguments (nothing is graded); 128 + the signal number when stopped by a signal.
+
+Interrupts, lock, resume (:mod:`course.cohort_run`): SIGINT, SIGTERM or SIGHUP stop the
+run at the next safe point -- workers, kernels and sandboxes first (each run's sandboxes
+live in one temporary folder, removed at the end), then the unfinished students' rows --
+and the message says what was kept. One run at a time per gradebook (``--wait`` to
+queue). Students graded to the end from the same files are skipped (``--regrade``).
 """
 
 from __future__ import annotations
@@ -110,7 +115,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 
-from course.errors import GradingError
+from course.cohort_run import (
+    GradingInterrupted,
+    Ledger,
+    StopSignals,
+    course_lock,
+    fingerprint,
+    interrupt_message,
+    lock_path,
+    skipped_note,
+)
+from course.errors import GradingError, InputError
 from course.intake import STUDENT_ID, STUDENT_ID_RULE, CohortInputError, stage_submissions
 from course.intake import check_submissions_path as check_submissions_path
 from course.intake import submitted_root as _submitted_root
@@ -123,6 +138,7 @@ MAX_ROSTER_FIELD = 200
 MAX_WORKERS = 64
 WARM_AHEAD = 2  # kernels a worker starts ahead of the notebook it runs
 TASKS_PER_WORKER = 1 + WARM_AHEAD  # one running, the others' kernels warming up
+STOP_SECONDS = 1.0  # a terminated worker's time to stop its kernels before it is killed
 _EXTRA_FIELDS = "__extra__"
 
 
@@ -472,6 +488,12 @@ def _environment(**values: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
 @contextmanager
 def _working_directory(folder: Path) -> Iterator[None]:
     before = os.getcwd()
@@ -493,7 +515,6 @@ class Tuning:
     warm_kernels: bool = True   # start the next notebook's kernel while one runs
     kill_kernels: bool = True   # kill a kernel once its last cell replied
     fork_kernels: bool = True   # one sandbox per submission; its kernels forked by a zygote
-    reuse_sandboxes: bool = True  # sandboxes serve student after student (SandboxPool)
 
 
 @dataclass(frozen=True)
@@ -517,6 +538,8 @@ def failure_reason(error: BaseException) -> str:
     """A short, plain reason for a notebook that could not be executed or sanitized."""
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+    if isinstance(error, InputError):  # e.g. two different copies of one answer cell
+        return " ".join(str(error).split())
     if isinstance(error, DeadKernelError):
         return "kernel died"
     if isinstance(error, CellTimeoutError):
@@ -549,17 +572,13 @@ class _NotebookRunner:
         self.tuning = tuning
         self.log = logging.getLogger("course.cohort.worker")
         self._submissions: dict[str, Any] = {}  # student -> SubmissionKernels
-        self._pool: Any = None  # course.sandbox.SandboxPool, with reuse_sandboxes
 
     def _submission(self, task: _Task) -> Any:
-        """The shared sandbox of the task's submission (made at its first notebook)."""
-        from course.sandbox import SandboxPool, SubmissionKernels
+        """The task's submission's own new sandbox (made at its first notebook)."""
+        from course.sandbox import SubmissionKernels
 
-        if self.tuning.reuse_sandboxes and self._pool is None:
-            self._pool = SandboxPool(size=WARM_AHEAD + 1)
         if task.student not in self._submissions:
-            self._submissions[task.student] = SubmissionKernels(os.path.dirname(task.path),
-                                                                self._pool)
+            self._submissions[task.student] = SubmissionKernels(os.path.dirname(task.path))
         return self._submissions[task.student]
 
     def _release(self, job: _Job) -> None:
@@ -574,8 +593,6 @@ class _NotebookRunner:
         for submission in self._submissions.values():
             submission.close()
         self._submissions.clear()
-        if self._pool is not None:
-            self._pool.close()
 
     def prepare(self, task: _Task) -> _Job:
         """Read the notebook and, with warm kernels, start its kernel now."""
@@ -699,6 +716,15 @@ class _WorkerSettings:
     log_path: str
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGTERM this worker when the grading process dies, even by SIGKILL (the
+    worker then stops its kernels and sandboxes, as when the parent closes the pool)."""
+    with suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def _worker_main(root: str, overrides: Mapping[str, Any], tuning: Tuning, inbox: Any,
                  results: Any) -> None:
     """A worker process: executes notebooks, never touches the gradebook.
@@ -708,6 +734,7 @@ def _worker_main(root: str, overrides: Mapping[str, Any], tuning: Tuning, inbox:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, _exit_on_signal)
+    _die_with_parent()
     _quiet_warnings()
     os.environ["NBGRADER_EXECUTION"] = "autograde"  # as nbgrader sets it for the kernel
     try:
@@ -721,8 +748,9 @@ def _worker_main(root: str, overrides: Mapping[str, Any], tuning: Tuning, inbox:
     if settings is None:  # the parent stopped before it was ready
         return
     log_fd = os.open(settings.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    os.dup2(log_fd, 1)  # kernels inherit these: their chatter goes to the log
-    os.dup2(log_fd, 2)
+    os.dup2(log_fd, 1)  # this worker's chatter goes to the log; a sandboxed kernel never
+    os.dup2(log_fd, 2)  # gets these, only a relay (course.sandbox.OutputRelay)
+    os.close(log_fd)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"[worker {os.getpid()}] %(levelname)s %(message)s")
     if failed is not None:
@@ -765,7 +793,14 @@ class _WorkerPool:
         process = self._ctx.Process(target=_worker_main,
                                     args=(*self._args, inbox, self._results),
                                     name=f"course-grade-worker-{slot}", daemon=True)
-        process.start()
+        before = signal.getsignal(signal.SIGINT) if _main_thread() else None
+        if before is not None:  # inherited across exec: a Ctrl-C while it boots is ours
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            process.start()
+        finally:
+            if before is not None:
+                signal.signal(signal.SIGINT, before)
         self._workers[slot] = (process, inbox)
 
     def __enter__(self) -> _WorkerPool:
@@ -818,19 +853,29 @@ class _WorkerPool:
             self._spawn(slot)
 
     def close(self, wait: float = 15.0) -> None:
-        """Ask the workers to stop; after ``wait`` seconds, terminate them."""
+        """Ask the workers to stop; after ``wait`` seconds, terminate them (SIGTERM: each
+        kills its kernels and removes its sandboxes on the way out); a worker still there
+        after :data:`STOP_SECONDS` more is killed."""
         if self._closed:
             return
         self._closed = True
+        processes = [process for process, _inbox in self._workers.values()]
         for _process, inbox in self._workers.values():
-            inbox.put(None)
+            with suppress(Exception):
+                inbox.put(None)
         deadline = time.monotonic() + wait
-        for process, _inbox in self._workers.values():
-            process.join(timeout=max(0.1, deadline - time.monotonic()))
-        for process, _inbox in self._workers.values():
+        for process in processes:
+            process.join(timeout=max(0.1 if wait else 0, deadline - time.monotonic()))
+        for process in processes:
             if process.is_alive():
-                process.terminate()  # SIGTERM: the worker kills its kernels on the way out
-                process.join(timeout=5)
+                process.terminate()
+        deadline = time.monotonic() + STOP_SECONDS
+        for process in processes:
+            process.join(timeout=max(0, deadline - time.monotonic()))
+        for process in processes:
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=1)
 
 
 # ---------------------------------------------------------------- nbgrader, phase by phase
@@ -1021,6 +1066,11 @@ class _Cohort:
         self.notebook_points = notebook_points
         self.timeout = timeout
         self.execute_unscored = execute_unscored
+        self.stop: StopSignals | None = None  # checked between two steps of a run
+        self.ledger: Ledger | None = None  # students graded to the end (resume)
+        self.outcomes: list[Outcome] = []  # concluded so far
+        self.abandoned: list[Outcome] = []  # cut short by a stop request
+        self.not_started = 0
 
     def gradebook(self) -> Any:
         from nbgrader.api import Gradebook
@@ -1043,6 +1093,7 @@ class _Cohort:
                               self._exists(gb, "find_student", student),
                               self._exists(gb, "find_submission", self.assignment, student))
         sub.submitted = self.converter.submitted_notebooks(student)
+        sub.outcome.notes += _duplicate_notes(sub.submitted)
         names = {Path(p).stem for p in sub.submitted}
         for path in sub.submitted:
             if Path(path).stem not in self.notebook_points:
@@ -1127,25 +1178,27 @@ class _Cohort:
         if outcome.needs_manual_grade:
             outcome.notes.append("needs manual grading")
 
-    def _forget(self, sub: _Submission) -> str:
+    def _forget(self, sub: _Submission, gb: Any = None) -> str:
         """Leave no gradebook row that would export as a real zero; say what was done."""
         from nbgrader.api import MissingEntry
 
-        with self.gradebook() as gb:
-            try:
-                submission = gb.find_submission(self.assignment, sub.student)
-            except MissingEntry:
-                return "no gradebook row"
-            if sub.submission_existed:
-                for notebook in submission.notebooks:
-                    for grade in notebook.grades:
-                        grade.needs_manual_grade = True
-                gb.db.commit()
-                return "earlier grades kept, flagged for manual review"
-            gb.remove_submission(self.assignment, sub.student)
-            if not sub.student_existed and not gb.find_student(sub.student).submissions:
-                gb.remove_student(sub.student)
-            return "gradebook row removed"
+        if gb is None:
+            with self.gradebook() as gb:
+                return self._forget(sub, gb)
+        try:
+            submission = gb.find_submission(self.assignment, sub.student)
+        except MissingEntry:
+            return "no gradebook row"
+        if sub.submission_existed:
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grade.needs_manual_grade = True
+            gb.db.commit()
+            return "earlier grades kept, flagged for manual review"
+        gb.remove_submission(self.assignment, sub.student)
+        if not sub.student_existed and not gb.find_student(sub.student).submissions:
+            gb.remove_student(sub.student)
+        return "gradebook row removed"
 
     def run(self, students: Sequence[str], pool: _WorkerPool,
             progress: Progress | None) -> list[Outcome]:
@@ -1156,12 +1209,16 @@ class _Cohort:
         queued: dict[int, deque[_Task]] = {slot: deque() for slot in pool.slots}
         owner: dict[int, tuple[str, _Submission]] = {}
         outcomes: list[Outcome] = []
+        self.outcomes = outcomes
         ids = itertools.count()
         failed = 0
+        check = self.stop.check if self.stop is not None else (lambda: None)
 
         def conclude(sub: _Submission) -> None:
             nonlocal failed
             outcome = self.conclude(sub)
+            if self.ledger is not None:
+                self.ledger.record(outcome.student, outcome.status == GRADED)
             outcomes.append(outcome)
             failed += outcome.status == FAILED
             if progress:
@@ -1171,6 +1228,7 @@ class _Cohort:
             if pool.returned[slot]:
                 return pool.returned[slot].popleft()
             while not queued[slot] and waiting:
+                check()  # never stop between a student's begin and its tasks
                 sub = self.begin(waiting.popleft())
                 if not self.to_execute(sub):
                     conclude(sub)
@@ -1184,6 +1242,7 @@ class _Cohort:
 
         try:
             while waiting or owner:
+                check()
                 for slot in pool.slots:
                     while len(pool.held[slot]) < TASKS_PER_WORKER and (
                             task := next_task(slot)):
@@ -1191,6 +1250,7 @@ class _Cohort:
                 if not owner:
                     continue
                 result = pool.next_result(timeout=0.5)
+                check()  # a worker stopped by the same signal is no failure of its student
                 if progress:
                     progress.update(len(outcomes), failed)
                 if result is None or result.task_id not in owner:
@@ -1200,18 +1260,56 @@ class _Cohort:
                 if sub.received == len(sub.paths):
                     conclude(sub)
         except BaseException:  # interrupted: half-graded students leave no rows either
-            for sub in {id(sub): sub for _path, sub in owner.values()}.values():
-                self.abandon(sub)
+            self.not_started = len(waiting)
+            stopping = time.monotonic()
+            pool.close(wait=0)  # first the workers, kernels and sandboxes; then the gradebook
+            self.converter.log.info("workers stopped in %.1f s", time.monotonic() - stopping)
+            self.abandon([sub for sub in {id(sub): sub for _path, sub in owner.values()}
+                          .values()])
             raise
         return outcomes
 
-    def abandon(self, sub: _Submission) -> None:
-        """Clean up after a student whose grading was cut short; never raises."""
+    def abandon(self, subs: Sequence[_Submission]) -> None:
+        """Clean up after students whose grading was cut short (one gradebook session);
+        never raises."""
+        started = time.monotonic()
+        for sub in subs:
+            outcome = sub.outcome
+            outcome.status, outcome.score, outcome.max_score = FAILED, None, None
+            outcome.reasons.append("interrupted: grading stopped before this student "
+                                   "finished")
+            self.abandoned.append(outcome)
         try:
-            self.converter.discard(sub.student)
-            self._forget(sub)
+            if self.ledger is not None:
+                for sub in subs:
+                    self.ledger.entries.pop(sub.student, None)
+                self.ledger.save()
+            with self.gradebook() as gb:
+                for sub in subs:
+                    self.converter.discard(sub.student)
+                    sub.outcome.notes.append(self._forget(sub, gb))
         except Exception:
-            self.converter.log.exception("could not clean up after %s", sub.student)
+            self.converter.log.exception("could not clean up after %s",
+                                         ", ".join(sub.student for sub in subs))
+        self.converter.log.info("%d unfinished student(s) cleaned up in %.1f s", len(subs),
+                                time.monotonic() - started)
+
+
+def _duplicate_notes(paths: Sequence[str]) -> list[str]:
+    """A note per notebook holding two copies of one cell (graded as
+    course.duplicate_cells decides; an unreadable notebook fails later, with its reason)."""
+    from course.duplicate_cells import duplicated_ids
+    from course.notebooks import NotebookError, read_notebook
+
+    notes = []
+    for path in paths:
+        try:
+            twice = duplicated_ids(read_notebook(Path(path)))
+        except (NotebookError, OSError, AttributeError, TypeError):
+            continue
+        notes += [f"{Path(path).name} holds {len(found)} copies of cell {grade_id}"
+                  for grade_id, found in twice.items()]
+    return notes
 
 
 def _notebook_points(db_url: str, course_id: str, assignment: str) -> dict[str, float]:
@@ -1256,41 +1354,92 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
                  progress: Progress | None = None, warm_kernels: bool = True,
                  kill_kernels: bool = True, execute_unscored: bool = True,
                  allow_unsandboxed: bool = False, fork_kernels: bool = True,
-                 reuse_sandboxes: bool = True) -> CohortReport:
+                 regrade: bool = False, wait: bool = False) -> CohortReport:
     """Autograde every submission of ``assignment`` in the course at ``root``.
 
-    ``warm_kernels``, ``kill_kernels``, ``fork_kernels`` and ``reuse_sandboxes`` switch
-    the speed-ups off for measurement.
+    ``warm_kernels``, ``kill_kernels`` and ``fork_kernels`` switch the speed-ups off for
+    measurement.
     ``execute_unscored=False`` (opt-in, not nbgrader's behaviour) does not run notebooks
     worth 0 points: same grades, but their autograded copies and feedback have no
     outputs. Raises CohortInputError for unusable arguments (nothing graded) and
     GradingError when the assignment is not in the gradebook, or when the learners'
     kernels cannot be sandboxed (course.sandbox) and ``allow_unsandboxed`` is False.
+
+    One run at a time per gradebook: another run's lock raises GradingError, or with
+    ``wait`` is waited for. Students graded to the end from the same files are skipped
+    unless ``regrade``. SIGINT, SIGTERM or SIGHUP stop the run between two steps:
+    GradingInterrupted, whose message says what was kept (course.cohort_run).
     """
     from course.grading import ensure_tools_on_path
 
     started = time.monotonic()
-    tuning = Tuning(check_workers(workers), warm_kernels, kill_kernels, fork_kernels,
-                    reuse_sandboxes)
+    tuning = Tuning(check_workers(workers), warm_kernels, kill_kernels, fork_kernels)
     overrides = {k: dict(v) for k, v in (overrides or {}).items()}
     ensure_tools_on_path()
     _quiet_warnings()
     if not allow_unsandboxed:  # cohort grading runs untrusted code: never unsandboxed by default
         overrides.setdefault("SandboxedKernels", {})["sandbox"] = "require"
-    with _WorkerPool(root, overrides, tuning) as pool:  # ready while this process sets up
-        return _grade(root, assignment, pool, started, tuning, overrides, submissions,
-                      roster, progress, execute_unscored, allow_unsandboxed)
+    with StopSignals() as stop, course_lock(_gradebook_lock(root, overrides), wait, stop), \
+            _run_folder() as run_tmp, _environment(TMPDIR=str(run_tmp)):
+        stop.check()
+        with _WorkerPool(root, overrides, tuning) as pool:  # ready while this process sets up
+            return _grade(root, assignment, pool, started, tuning, overrides, submissions,
+                          roster, progress, execute_unscored, allow_unsandboxed, stop,
+                          regrade)
+
+
+@contextmanager
+def _run_folder() -> Iterator[Path]:
+    """A temporary folder for one run (the workers' TMPDIR: their sandboxes go there),
+    removed at the end even when a worker was killed before it could clean up."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="cg-"))  # short: sandbox socket paths are limited
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _gradebook_lock(root: Path, overrides: Mapping[str, Mapping[str, Any]]) -> Path:
+    """The lock file of the course's gradebook (nbgrader's default database unless the
+    configuration names another)."""
+    config = load_config(root, overrides)
+    db_url = config.CourseDirectory.get("db_url") or \
+        f"sqlite:///{os.path.abspath(os.path.join(root, 'gradebook.db'))}"
+    return lock_path(str(db_url), Path(root))
+
+
+def _resume(coursedir: Any, assignment: str, students: Sequence[str], autograded: Path,
+            regrade: bool) -> tuple[list[str], list[str], Ledger]:
+    """The students to grade, those skipped (graded to the end from the same files and
+    still in the gradebook), and the ledger that remembers who was graded."""
+    from nbgrader.api import Gradebook
+
+    release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
+    prints = {s: fingerprint(Path(coursedir.format_path(coursedir.submitted_directory, s,
+                                                        assignment)), release)
+              for s in students}
+    ledger = Ledger(autograded / f"{assignment}.grading-done.json", prints)
+    if regrade or not ledger.entries:
+        return list(students), [], ledger
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gb:
+        in_gradebook = {sub.student_id for sub in gb.find_assignment(assignment).submissions}
+    done = set(ledger.done(students, in_gradebook))
+    return [s for s in students if s not in done], sorted(done), ledger
 
 
 def _grade(root: Path, assignment: str, pool: _WorkerPool, started: float, tuning: Tuning,
            overrides: Mapping[str, Mapping[str, Any]], submissions: Path | None,
            roster: Path | None, progress: Progress | None, execute_unscored: bool,
-           allow_unsandboxed: bool) -> CohortReport:
+           allow_unsandboxed: bool, stop: StopSignals, regrade: bool) -> CohortReport:
     """:func:`grade_cohort` once its workers are starting."""
     from nbgrader.api import Gradebook
     from nbgrader.coursedir import CourseDirectory
     from traitlets.utils.importstring import import_item
 
+    stop.check()
     config = load_config(root, overrides)
     sandbox_notice = _sandbox_notice(config, allow_unsandboxed)
     coursedir = CourseDirectory(config=config)
@@ -1300,6 +1449,7 @@ def _grade(root: Path, assignment: str, pool: _WorkerPool, started: float, tunin
     points = _notebook_points(coursedir.db_url, coursedir.course_id, assignment)
     autograded = Path(os.path.normpath(coursedir.format_path(
         coursedir.autograded_directory, ".", ".")))
+    stop.defer()  # nothing changed so far; from here a signal waits for a safe point
     autograded.mkdir(parents=True, exist_ok=True)
     log_path = autograded / f"{assignment}.grading.log"
     log_path.write_text("", encoding="utf-8")
@@ -1311,6 +1461,10 @@ def _grade(root: Path, assignment: str, pool: _WorkerPool, started: float, tunin
     roster_ids = {e.id for e in roster_entries} if roster else None
     intake = stage_submissions(coursedir, config, sorted(points), submissions, roster_ids)
     problems += intake.problems
+    stop.check()
+    students, skipped, ledger = _resume(coursedir, assignment, intake.students, autograded,
+                                        regrade)
+    notes = [*intake.notes, *([skipped_note(skipped)] if skipped else [])]
     converter = _converter_class()(coursedir=coursedir, config=config)
     converter.log = log
     converter.setup(assignment)
@@ -1318,17 +1472,34 @@ def _grade(root: Path, assignment: str, pool: _WorkerPool, started: float, tunin
     timeout = import_item(execute_class)(config=config).timeout
     cohort = _Cohort(converter, coursedir.db_url, coursedir.course_id, points, timeout,
                      execute_unscored)
+    cohort.stop, cohort.ledger = stop, ledger
     if progress:
-        progress.start(len(intake.students))
+        progress.start(len(students))
     pool.configure(execute_class, log_path)
-    with _working_directory(Path(coursedir.root)), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # nbformat/nbconvert chatter would break the bar
-        outcomes = cohort.run(intake.students, pool, progress)
+    try:
+        with _working_directory(Path(coursedir.root)), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbformat/nbconvert chatter would break the bar
+            outcomes = cohort.run(students, pool, progress)
+    except GradingInterrupted as stopped:
+        pool.close(wait=0)  # workers stop their kernels and remove their sandboxes
+        report = CohortReport(assignment, sorted(cohort.outcomes + cohort.abandoned,
+                                                 key=lambda o: o.student),
+                              problems, time.monotonic() - started, tuning.workers,
+                              log_file=log_path, sandbox=sandbox_notice, notes=notes)
+        status = write_status_file(report, autograded / f"{assignment}.grading-status.csv")
+        cleaned = {"removed": sum("earlier grades kept" not in o.detail
+                                  for o in cohort.abandoned),
+                   "kept": sum("earlier grades kept" in o.detail for o in cohort.abandoned)}
+        graded = [o for o in cohort.outcomes if o.status == GRADED]
+        log.info("stopped by signal %s", stopped.signum)
+        raise GradingInterrupted(stopped.signum, interrupt_message(
+            stopped.signum, len(graded), len(cohort.outcomes) - len(graded), cleaned,
+            cohort.not_started, status)) from None
     pool.close()  # waits for the workers to stop their kernels
     outcomes.sort(key=lambda o: o.student)
     report = CohortReport(assignment, outcomes, problems, time.monotonic() - started,
                           tuning.workers, log_file=log_path, sandbox=sandbox_notice,
-                          notes=intake.notes)
+                          notes=notes)
     if progress:
         progress.finish(len(outcomes), len(report.failed))
     report.status_file = write_status_file(report, autograded /

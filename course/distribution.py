@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 from course import LIMITS_STATEMENT
-from course.errors import GradingError
+from course.errors import GradingError, InputError
 from course.notebooks import MARKERS, find_leaks, notebook_text, read_notebook, secret_lines
 from course.paths import source_dir
 
@@ -106,3 +106,37 @@ def build_distribution(root: Path, output: Path, as_zip: bool = False) -> Path:
     except BaseException:
         shutil.rmtree(tree, ignore_errors=True)
         raise
+
+
+# ---------------------------------------------------------------- release-time check
+
+TEST_CELL_RULE = (
+    "test cells run outside the learner's kernel (course/trusted_tests.py) and see only "
+    "answer_* values, the set-up cell's imports and names earlier test cells defined; "
+    "ask for the result in an answer cell (e.g. answer_q1_1 = total_dose(...)) and test "
+    "that value (see the README's authoring quick start)")
+
+
+def test_cell_problems(root: Path, assignment: str) -> list[str]:
+    """Test cells of ``source/<assignment>/`` that read a name the trusted tests cannot see
+    (a learner's function or variable), as ``notebook: grade_id reads name``."""
+    from course.trusted_tests import free_name_problems
+
+    problems = []
+    for path in sorted((source_dir(root) / assignment).glob("*.ipynb")):
+        problems += [f"{path.name}: {problem}"
+                     for problem in free_name_problems(read_notebook(path))]
+    return problems
+
+
+def check_test_cells(root: Path, assignment: str) -> None:
+    """Refuse to release an assignment whose test cells would score a correct learner 0.
+
+    Raises InputError (one line; exit code 2 on the command line) naming each cell.
+    """
+    problems = test_cell_problems(root, assignment)
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more"
+                                           if len(problems) > 5 else "")
+        raise InputError(f"{assignment} not released: {shown}. The grader would score a "
+                         f"correct learner 0 there: {TEST_CELL_RULE}.")

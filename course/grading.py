@@ -92,6 +92,11 @@ def leaks_in_release(root: Path, assignment: str) -> list[str]:
 def generate_release(root: Path, assignments: Iterable[str], config_root: Path | None = None
                      ) -> list[Path]:
     """Generate release/<assignment>/ from source/ with nbgrader, then scan it for leaks."""
+    from course.distribution import check_test_cells
+
+    assignments = list(assignments)
+    for assignment in assignments:  # refused before anything is generated (InputError)
+        check_test_cells(root, assignment)
     api = nbgrader_api(root, config_root)
     written = []
     for assignment in assignments:
@@ -246,6 +251,9 @@ def self_check(root: Path, assignment: str) -> CheckReport:
             raise InputError(f"{copy} holds questions of another notebook ({strangers}), not "
                              f"those of {assignment}/{path.name}. Your file was not changed; "
                              f"rename it and run `course start {assignment}` for a fresh copy.")
+        from course.duplicate_cells import check_duplicates  # two different answers: one line
+
+        check_duplicates(notebooks[path.stem], read_notebook(path), path.name)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         api = prepare_course(Path(tmp), root, assignment)
         from course.sandbox import autograde_sandbox

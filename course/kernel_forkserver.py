@@ -21,20 +21,16 @@ it would a kernel: when the launcher dies, the zygote kills the kernel's process
 Every kernel is still a new process that has run no notebook code: no state passes from
 one notebook's kernel to the next (only files in the shared working folder, as under
 stock nbgrader, where all of a student's notebooks run in one folder). A zygote runs
-no notebook code itself, and serves one student at a time. What the zygote loads ahead:
+no notebook code itself, and serves one student only: every submission gets a new
+sandbox and a new zygote, removed after its last notebook. What the zygote loads ahead:
 ipykernel, and the course's content and question bank that every lesson's set-up cell
 reads (read-only data, parsed from the same files a kernel would parse). The debugger
 (debugpy) is not loaded: graded kernels are never debugged.
 
-A zygote may serve one submission after another (``course grade`` keeps a few per
-worker, see :class:`course.sandbox.SandboxPool`). Between two submissions the grader
-writes ``reset`` on the zygote's standard input; the zygote kills every other process
-in its sandbox (its pid namespace: kernels, and whatever they left running), empties
-``/tmp`` and ``/dev/shm``, binds its socket afresh and answers ``ready`` on its standard
-output; System V IPC objects left behind are removed too. Only the grader holds those
-pipes: a kernel gets an empty pipe and the log instead, and the zygote is not dumpable,
-so no kernel can trace it, read its memory or reach its pipes through ``/proc``. The
-grader then replaces the working folder.
+The zygote is not dumpable, so no kernel can trace it, read its memory or reach its
+descriptors through ``/proc``. Its standard input is empty and its output goes to the
+grader's relay (:class:`course.sandbox.OutputRelay`), never to the grading log itself;
+a kernel gets an empty pipe as standard input and the same relay as its output.
 
 The launcher half imports only the standard library (it runs with ``-S``).
 """
@@ -51,13 +47,8 @@ import socket
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
 
 REQUEST_LIMIT = 1 << 20        # bytes of one launch request
-RESET_SECONDS = 10.0           # how long a reset may try to stop the sandbox's processes
-RESET = b"reset\n"             # grader -> zygote, on its standard input
-READY = b"ready\n"             # zygote -> grader, on its standard output
-EMPTIED_ON_RESET = ("/tmp", "/dev/shm")
 PR_SET_DUMPABLE = 4
 CONNECT_SECONDS = 120.0        # how long a launcher waits for its zygote to listen
 POLL_SECONDS = 0.1             # how often the zygote looks for ended kernels
@@ -174,37 +165,6 @@ def set_dumpable(dumpable: bool) -> bool:
         return False
 
 
-def _stat(pid: int | str) -> tuple[str, int] | None:
-    """(state, parent pid) of a process from ``/proc``, or None once it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as file:
-            fields = file.read().rpartition(")")[2].split()
-    except OSError:
-        return None
-    return fields[0], int(fields[1])
-
-
-def ancestors(pid: int) -> set[int]:
-    """``pid``'s parent, its parent and so on (bwrap and the pid namespace's init)."""
-    found: set[int] = set()
-    info = _stat(pid)
-    while info is not None and info[1] > 0 and info[1] not in found:
-        found.add(info[1])
-        info = _stat(info[1])
-    return found
-
-
-def other_processes(keep: set[int]) -> list[int]:
-    """Live processes visible in ``/proc`` (zombies aside) that are not in ``keep``."""
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit() and int(name) not in keep:
-            info = _stat(name)
-            if info is not None and info[0] not in ("Z", "X"):
-                found.append(int(name))
-    return found
-
-
 def _ended_children() -> Iterator[tuple[int, int]]:
     """(pid, wait status) of each child that has ended, reaping it; stops at the first
     moment none is waiting."""
@@ -216,59 +176,6 @@ def _ended_children() -> Iterator[tuple[int, int]]:
         if pid == 0:
             return
         yield pid, status
-
-
-def _reap() -> None:
-    for _ in _ended_children():
-        pass
-
-
-def _empty(folder: str) -> None:
-    """Remove what is in ``folder`` (what cannot be removed, such as a read-only
-    mount, stays)."""
-    import shutil
-
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-
-
-def remove_ipc_objects() -> None:
-    """Remove the System V shared memory, semaphores and message queues left in the
-    sandbox's IPC namespace (they outlive the processes that made them)."""
-    import shutil
-    import subprocess
-
-    tool = shutil.which("ipcrm", path="/usr/bin:/bin")
-    if tool is not None:  # input=b"": never the control pipe (nobody cannot open /dev/null)
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            subprocess.run([tool, "--all"], input=b"", capture_output=True, timeout=10,
-                           check=False)
-
-
-def stop_everything_else(seconds: float = RESET_SECONDS) -> bool:
-    """Kill every process of the sandbox except this one and its ancestors; True once
-    none is left (run in the zygote, whose pid namespace is the sandbox)."""
-    keep = {os.getpid(), *ancestors(os.getpid())}
-    deadline = time.monotonic() + seconds
-    while True:
-        others = other_processes(keep)
-        if not others:
-            return True
-        if time.monotonic() > deadline:
-            return False
-        for pid in others:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
-        _reap()
-        time.sleep(0.002)
 
 
 def _listen(path: str) -> socket.socket:
@@ -342,32 +249,9 @@ def serve(path: str) -> None:
               "trace it", file=sys.stderr)
     listener = _listen(path)
     kernels: dict[int, socket.socket] = {}   # kernel pid -> its launcher's connection
-    control = sys.stdin.buffer
-    watched: list[Any] = [control]
     while True:
-        readable, _, _ = select.select([listener, *watched, *kernels.values()], [], [],
-                                       POLL_SECONDS)
+        readable, _, _ = select.select([listener, *kernels.values()], [], [], POLL_SECONDS)
         for ready in readable:
-            if ready is control:
-                command = control.readline()
-                if not command:  # the grader closed the pipe: serve on, stop listening
-                    watched = []
-                elif command == RESET:
-                    for pid, conn in kernels.items():
-                        _kill_group(pid)
-                        conn.close()
-                    kernels.clear()
-                    listener.close()
-                    if not stop_everything_else():
-                        os._exit(1)  # the grader builds a new sandbox instead
-                    _reap()
-                    for folder in EMPTIED_ON_RESET:
-                        _empty(folder)
-                    remove_ipc_objects()
-                    listener = _listen(path)
-                    sys.stdout.buffer.write(READY)
-                    sys.stdout.buffer.flush()
-                break  # the listener may be new: select again
             if ready is listener:
                 conn, _ = listener.accept()
                 try:

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import OrderedDict
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
 from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
-from traitlets import Bool
+from traitlets import Bool, Integer
 
 from course.sandbox import SandboxedKernels
-from course.trusted_tests import is_test_cell
+from course.trusted_tests import PROBE_MIME, is_test_cell
 
 SHARED_ENGINES = 4  # databases whose engine is kept (connections pooled) at a time
+MAX_CELL_OUTPUT_BYTES = 1024**2       # defaults of LimitOutputBytes (nbgrader_config.py)
+MAX_NOTEBOOK_OUTPUT_BYTES = 8 * 1024**2
+CUT_NOTE = re.compile(r"\A\n?\[Output cut by the course's grading limits: ")
 
-__all__ = ["CompiledSchemas", "ExecuteWithTrustedTests", "ShortenTestTracebacks",
-           "compile_nbgrader_metadata_schema", "is_test_cell", "share_gradebook_engines"]
+__all__ = ["CompiledSchemas", "ExecuteWithTrustedTests", "LimitOutputBytes",
+           "ShortenTestTracebacks", "compile_nbgrader_metadata_schema", "is_test_cell",
+           "limit_outputs", "output_bytes", "share_gradebook_engines"]
 
 
 class CompiledSchemas:
@@ -111,6 +117,141 @@ class ShortenTestTracebacks(Preprocessor):
         return cell, resources
 
 
+# ---------------------------------------------------------------- output bytes
+
+
+def _text_bytes(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return sum(_text_bytes(v) for v in value)
+    return len(json.dumps(value, default=str).encode("utf-8", "surrogatepass"))
+
+
+def output_bytes(output: NotebookNode) -> int:
+    """Bytes an output takes in the notebook: its text, data, or error message."""
+    kind = output.get("output_type")
+    if kind == "stream":
+        return _text_bytes(output.get("text", ""))
+    if kind == "error":
+        return sum(_text_bytes(output.get(key, "")) for key in ("ename", "evalue", "traceback"))
+    return sum(_text_bytes(value) for value in output.get("data", {}).values())
+
+
+def is_cut_note(output: NotebookNode) -> bool:
+    return (output.get("output_type") == "stream"
+            and CUT_NOTE.match(str(output.get("text", ""))) is not None)
+
+
+def cut_note(produced: int, kept: int, cell_limit: int, notebook_limit: int) -> NotebookNode:
+    """The visible note that ends a cell whose outputs were cut."""
+    return NotebookNode(output_type="stream", name="stdout", text=(
+        f"\n[Output cut by the course's grading limits: this cell's output came to "
+        f"{produced:,} bytes; the first {kept:,} are kept (at most {cell_limit:,} bytes "
+        f"per cell and {notebook_limit:,} per notebook).]\n"))
+
+
+def _head(text: str, limit: int) -> str:
+    """The longest start of ``text`` whose UTF-8 form fits in ``limit`` bytes."""
+    return text.encode("utf-8", "surrogatepass")[:max(0, limit)].decode("utf-8", "ignore")
+
+
+def _shortened(output: NotebookNode, room: int) -> NotebookNode | None:
+    """``output`` cut to ``room`` bytes: text is cut, an error keeps its name and the
+    start of its message, other data (images, HTML) is left out whole."""
+    kind = output.get("output_type")
+    if kind == "stream" and room > 0:
+        text = output.get("text", "")
+        text = "".join(text) if isinstance(text, list) else str(text)
+        return NotebookNode(output_type="stream", name=output.get("name", "stdout"),
+                            text=_head(text, room))
+    if kind == "error":
+        ename = _head(str(output.get("ename", "Error")), 200)
+        evalue = _head(str(output.get("evalue", "")), max(0, room - len(ename)))
+        return NotebookNode(output_type="error", ename=ename, evalue=evalue,
+                            traceback=[f"{ename}: {evalue}"])
+    return None
+
+
+def limit_outputs(outputs: Iterable[NotebookNode], room: int
+                  ) -> tuple[list[NotebookNode], int, int]:
+    """The outputs that fit in ``room`` bytes (the first one that does not is cut, the
+    rest left out), the bytes produced and the bytes kept. Earlier cut notes are dropped
+    and not counted."""
+    kept: list[NotebookNode] = []
+    produced = used = 0
+    for output in outputs:
+        if is_cut_note(output):
+            continue
+        size = output_bytes(output)
+        produced += size
+        if used + size <= room:
+            kept.append(output)
+            used += size
+        elif used < room or output.get("output_type") == "error":
+            short = _shortened(output, room - used)
+            if short is not None:
+                kept.append(short)
+                used += output_bytes(short)
+            room = used  # nothing more fits
+    return kept, produced, used
+
+
+class LimitOutputBytes(Preprocessor):
+    """Cap the bytes of outputs per cell and per notebook, with a visible note.
+
+    nbgrader's LimitOutput counts lines: one ``print`` of 60 MB is one line. This step
+    counts bytes (text, data, error messages): a cell keeps at most ``max_cell_bytes``,
+    a notebook ``max_notebook_bytes``; a cell that went over ends with a note that says
+    so. Outputs of graded cells (the instructor's tests) are counted but never changed,
+    so no grade changes. Placed in ``Autograde.autograde_preprocessors``
+    (``nbgrader_config.py``): ``nbgrader autograde``, ``course check`` and ``course
+    grade`` all use it; ``course grade`` also cuts outputs as they arrive (in
+    :class:`ExecuteWithTrustedTests`), so a flood never fills a worker's memory.
+    """
+
+    enabled = Bool(True).tag(config=True)
+    max_cell_bytes = Integer(MAX_CELL_OUTPUT_BYTES, help="bytes of outputs kept per cell "
+                             "(-1: no limit)").tag(config=True)
+    max_notebook_bytes = Integer(MAX_NOTEBOOK_OUTPUT_BYTES, help="bytes of outputs kept "
+                                 "per notebook (-1: no limit)").tag(config=True)
+
+    def limits(self) -> tuple[int, int]:
+        big = 1 << 62
+        return (big if self.max_cell_bytes < 0 else self.max_cell_bytes,
+                big if self.max_notebook_bytes < 0 else self.max_notebook_bytes)
+
+    def preprocess(self, nb: NotebookNode, resources: Any) -> tuple[NotebookNode, Any]:
+        cell_limit, notebook_limit = self.limits()
+        total = 0
+        for cell in nb.cells:
+            if cell.get("cell_type") != "code" or not cell.get("outputs"):
+                continue
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade"):
+                total += sum(output_bytes(o) for o in cell.outputs if not is_cut_note(o))
+                continue
+            room = max(0, min(cell_limit, notebook_limit - total))
+            kept, produced, used = limit_outputs(cell.outputs, room)
+            noted = any(is_cut_note(o) for o in cell.outputs)
+            if produced > used or noted:
+                before = _arrived_bytes(cell)
+                kept.append(cut_note(max(produced, before), used, cell_limit,
+                                     notebook_limit))
+            cell.outputs = kept
+            total += used
+        return nb, resources
+
+
+def _arrived_bytes(cell: NotebookNode) -> int:
+    """Bytes a cell produced before it was cut on arrival (from its earlier note)."""
+    for output in cell.get("outputs", []):
+        if is_cut_note(output):
+            found = re.search(r"came to ([\d,]+) bytes", str(output.get("text", "")))
+            if found:
+                return int(found.group(1).replace(",", ""))
+    return 0
+
+
 def _execute_base() -> type:
     from nbgrader.preprocessors import Execute
 
@@ -125,15 +266,65 @@ class ExecuteWithTrustedTests(SandboxedKernels, _execute_base()):
     run here, on plain data. Configured in ``nbgrader_config.py`` as the Execute step of
     ``Autograde.autograde_preprocessors``, so ``nbgrader autograde``, ``course check`` and
     ``course grade`` all grade this way.
+
+    Outputs are cut as they arrive (:class:`LimitOutputBytes`' per-cell limit): a cell
+    keeps what fits and ends with a note; a test cell keeps only its probe's answers
+    (the test's own outputs replace them), so a flood of output never fills memory.
     """
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         from course.trusted_tests import insert_probes, restore_sources, run_tests_outside_kernel
 
         probed = insert_probes(nb)
+        self._cell_limit, self._notebook_limit = LimitOutputBytes(parent=self).limits()
+        # cell -> (bytes produced, bytes kept, outputs kept, full)
+        self._arrived: dict[int, tuple[int, int, int, bool]] = {}
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
         finally:
             restore_sources(nb, probed)
+            for index, (produced, kept, _count, _full) in self._arrived.items():
+                if produced > kept:
+                    nb.cells[index].outputs.append(cut_note(
+                        produced, kept, self._cell_limit, self._notebook_limit))
         run_tests_outside_kernel(nb, probed)
         return nb, resources
+
+    def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int
+               ) -> NotebookNode | None:
+        """nbclient's output handler, within the per-cell byte limit."""
+        arrived = getattr(self, "_arrived", None)
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None or arrived is None or not outs or outs[-1] is not out:
+            return out
+        if is_test_cell(self.nb.cells[cell_index]):  # only the probe's answers matter
+            probes = [o for o in outs if PROBE_MIME in o.get("data", {})]
+            if PROBE_MIME not in out.get("data", {}) or len(probes) > 2:
+                self._drop_last(outs, display_id, cell_index)  # two probes already mean
+            return out                                         # "tampered": no answers
+        produced, kept, count, full = arrived.get(cell_index, (0, 0, 0, False))
+        if len(outs) - 1 < count:  # clear_output emptied the cell: count afresh
+            produced, kept, count, full = 0, 0, 0, False
+        size = output_bytes(out)
+        produced += size
+        if not full and kept + size <= self._cell_limit:
+            kept += size
+            count += 1
+        else:
+            self._drop_last(outs, display_id, cell_index)
+            short = None if full else _shortened(out, self._cell_limit - kept)
+            if short is not None:
+                outs.append(short)
+                kept += output_bytes(short)
+                count += 1
+            full = True
+        arrived[cell_index] = (produced, kept, count, full)
+        return out
+
+    def _drop_last(self, outs: list, display_id: str | None, cell_index: int) -> None:
+        """Remove the output just added, and nbclient's record of where it was."""
+        outs.pop()
+        if display_id:
+            places = self._display_id_map.get(display_id, {}).get(cell_index, [])
+            if len(outs) in places:
+                places.remove(len(outs))

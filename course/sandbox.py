@@ -2,7 +2,10 @@
 
 nbgrader runs a learner's code with the grader's permissions. :class:`SandboxedKernelManager`
 (a jupyter_client ``AsyncKernelManager``) starts the usual ipykernel command inside
-``bwrap`` (Debian package ``bubblewrap``), so that code under grading
+``bwrap`` (Debian package ``bubblewrap``) through jupyter_client's kernel provisioner API:
+its kernel spec names :class:`SandboxProvisioner` (entry point
+``course-sandbox-provisioner``, a ``LocalProvisioner``), which builds the sandbox and the
+sandboxed command and removes the sandbox afterwards. Code under grading
 
 - sees, read-only, only what a kernel needs: ``/usr`` (with the ``/bin``, ``/lib*`` links),
   a few files of ``/etc`` (a passwd and group of two lines), the Python installation,
@@ -28,15 +31,21 @@ nbgrader runs a learner's code with the grader's permissions. :class:`SandboxedK
   namespace, so the process count is per sandbox: a fork bomb in one notebook does not
   starve concurrent kernels.
 
+- inherits nothing of the grader but three descriptors: standard input is empty, and
+  standard output and error are a pipe that only the grader reads
+  (:class:`OutputRelay`), relayed to the grading log line by line, marked as kernel
+  output, escaped and bounded. A kernel cannot reach the log's descriptor, truncate the
+  log or write a line of its own in it.
+
 ``course grade`` starts all the kernels of one submission in one sandbox
 (:class:`SubmissionKernels`): the folder is copied once, and a zygote in the sandbox
 (:mod:`course.kernel_forkserver`) forks each kernel. Each kernel is still a new process
-with the limits above; the process count is then per submission. A grading worker
-reuses its sandboxes and zygotes from one submission to the next (:class:`SandboxPool`),
-so that ipykernel is imported once per worker: between two submissions the zygote kills
-every other process in the sandbox and empties its ``/tmp`` and ``/dev/shm``, and the
-grader replaces the working folder with the next submission's copy. Two submissions are
-never in one sandbox at the same time, and nothing of one is left for the next.
+with the limits above; the process count is then per submission. Isolation between
+students is by construction: every submission gets a new sandbox (new namespaces --
+pid, IPC, network, mount, user --, a new ``/tmp`` and ``/dev/shm``, a new copy of its
+folder, a new zygote), which is removed with everything in it after its last notebook.
+Nothing -- process, file, IPC object, socket or descriptor -- is ever handed from one
+student to the next, so there is nothing to clean between them.
 
 Interrupts go over the control channel (``interrupt_mode = "message"``): a signal to the
 launcher's process group would reach bwrap, not the kernel.
@@ -63,7 +72,9 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +83,7 @@ from typing import Any, ClassVar
 
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import KernelProvisionerFactory, LocalProvisioner
 from jupyter_core.utils import ensure_async
 from traitlets import DottedObjectName, Enum, Integer, List, Type, Unicode
 from traitlets.config import Configurable
@@ -79,8 +91,10 @@ from traitlets.config import Configurable
 from course.paths import PACKAGE_DIR
 
 NOBODY = 65534  # uid of nobody and gid of nogroup on Debian
-ZYGOTE_RESET_SECONDS = 15.0  # a zygote's reset between two submissions, at most
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
+RELAYED_BYTES = 64 * KiB  # kernel output relayed to the grading log, per sandbox
+RELAYED_LINE = 500        # characters of one relayed line
+PROVISIONER = "course-sandbox-provisioner"  # entry point (pyproject.toml)
 REQUIRE_ENV = "COURSE_REQUIRE_SANDBOX"
 HOME = "/tmp"
 MPLCONFIGDIR = "/tmp/.matplotlib"
@@ -351,29 +365,25 @@ class Sandbox:
     """The folder of one sandboxed kernel: sockets, the work copy, passwd and group."""
 
     def __init__(self, cwd: str | os.PathLike | None, extra_read_only: Sequence[str] = (),
-                 max_copy_bytes: int = 256 * MiB, mount: str | os.PathLike | None = None
-                 ) -> None:
-        """``cwd``: the folder copied in and mounted at its own path. ``mount`` instead:
-        an empty work folder mounted at that path, filled later (:class:`SandboxPool`)."""
+                 max_copy_bytes: int = 256 * MiB) -> None:
+        """``cwd``: the folder copied in and mounted at its own path (None: an empty one)."""
         self.root = Path(tempfile.mkdtemp(prefix="course-sandbox-"))
+        self._removal = weakref.finalize(self, shutil.rmtree, str(self.root), True)
         self.as_root = os.geteuid() == 0
+        self._relay: OutputRelay | None = None
         try:
-            self._build(cwd, extra_read_only, max_copy_bytes, mount)
+            self._build(cwd, extra_read_only, max_copy_bytes)
         except BaseException:
             self.remove()
             raise
 
     def _build(self, cwd: str | os.PathLike | None, extra: Sequence[str],
-               max_copy_bytes: int, mount: str | os.PathLike | None) -> None:
+               max_copy_bytes: int) -> None:
         roots = course_roots()
         self.sockets = self.root / "sockets"
         self.sockets.mkdir(mode=0o700)
         self.work = self.root / "work"
-        if mount is not None:
-            self.cwd = Path(mount).resolve()
-            check_visible(self.cwd, roots, "working folder")
-            self.work.mkdir()
-        elif cwd is None:
+        if cwd is None:
             self.cwd = Path(HOME) / "work"
             self.work.mkdir()
         else:
@@ -415,25 +425,65 @@ class Sandbox:
         if self.as_root:
             os.chown(path, NOBODY, NOBODY)
 
-    def stage(self, folder: Path, max_copy_bytes: int) -> None:
-        """Empty the work folder (it stays: the sandbox has it mounted) and the sockets
-        folder, but for the zygote's socket; copy ``folder`` (inside the mount) in."""
-        for parent, keep in ((self.work, None), (self.sockets, "forkserver")):
-            for entry in os.scandir(parent):
-                if entry.name == keep:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path)
-                else:
-                    os.unlink(entry.path)
-        target = self.work / folder.resolve().relative_to(self.cwd)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        copy_folder(folder, target, max_copy_bytes)
-        if self.as_root:
-            chown_tree(self.work, NOBODY, NOBODY)
+    def streams(self) -> dict[str, int]:
+        """Popen's stdin, stdout and stderr for a process of this sandbox: nothing to
+        read, and the sandbox's :class:`OutputRelay` (made at first use)."""
+        if self._relay is None:
+            self._relay = OutputRelay(f"{self.cwd.parent.name}/{self.cwd.name}")
+        return {"stdin": subprocess.DEVNULL, "stdout": self._relay.fd,
+                "stderr": self._relay.fd}
 
     def remove(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        if self._relay is not None:
+            self._relay.close()
+        self._removal()  # removes the folder (once; also if the Sandbox is forgotten)
+
+
+def printable(text: str) -> str:
+    """``text`` on one line: line breaks, escapes and other unprintable characters
+    written as Python escapes (``\\n``, ``\\x1b``, ``\\u2028``)."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
+class OutputRelay:
+    """Standard output and error of a sandbox's processes, relayed to the grading log.
+
+    A kernel never gets a descriptor of the log: it writes into a pipe that only this
+    process reads. Each line is logged as ``kernel output (student/assignment): ...``,
+    escaped onto one line (no forged log lines) and cut at :data:`RELAYED_LINE`
+    characters; after :data:`RELAYED_BYTES` the rest is read and dropped (with one
+    note), so a kernel can neither grow the log without limit nor block on a full pipe.
+    """
+
+    def __init__(self, label: str, logger: logging.Logger | None = None,
+                 max_bytes: int = RELAYED_BYTES) -> None:
+        self.label = label
+        self.log = logger or logging.getLogger("course.sandbox.kernel")
+        self.max_bytes = max_bytes
+        read_end, self.fd = os.pipe()  # both close-on-exec: Popen dup2s the write end
+        self._thread = threading.Thread(target=self._pump, args=(read_end,), daemon=True,
+                                        name=f"kernel output {label}")
+        self._thread.start()
+
+    def _pump(self, read_end: int) -> None:
+        kept = 0
+        with os.fdopen(read_end, "rb") as pipe:
+            while line := pipe.readline(4 * RELAYED_LINE):
+                if kept >= self.max_bytes:
+                    continue
+                kept += len(line)
+                text = printable(line.decode("utf-8", "replace").rstrip("\n"))
+                self.log.warning("kernel output (%s): %s", self.label, text[:RELAYED_LINE])
+                if kept >= self.max_bytes:
+                    self.log.warning("kernel output (%s): more than %d bytes; the rest is "
+                                     "not logged", self.label, self.max_bytes)
+
+    def close(self) -> None:
+        """Close the grader's write end; the relay stops once the processes have gone."""
+        if self.fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = -1
 
 
 # ---------------------------------------------------------------- availability
@@ -549,7 +599,6 @@ class SandboxedKernelManager(AsyncKernelManager):
     extra_read_only = List(Unicode(), help="more host folders to show read-only (never "
                            "a course root)").tag(config=True)
 
-    _sandbox: Sandbox | None = None
     #: Set by ``course grade``: the kernel runs in its submission's shared sandbox.
     submission: SubmissionKernels | None = None
 
@@ -558,56 +607,84 @@ class SandboxedKernelManager(AsyncKernelManager):
         return Limits(self.cpu_seconds, self.memory_bytes, self.processes, self.file_bytes,
                       self.tmp_bytes)
 
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        limits = self.limits  # bad limits fail before anything is created
+    @property
+    def kernel_spec(self) -> Any:
+        """The kernel spec, naming :class:`SandboxProvisioner` as its provisioner (which
+        jupyter_client's provisioner factory then uses to start and stop the kernel)."""
+        spec = super().kernel_spec
+        if spec is not None:
+            chosen = spec.metadata.get("kernel_provisioner", {}).get("provisioner_name")
+            if chosen != PROVISIONER:
+                register_provisioner(KernelProvisionerFactory.instance(parent=self.parent))
+                spec.metadata = {**spec.metadata, "kernel_provisioner": {
+                    "provisioner_name": PROVISIONER, "config": {}}}
+        return spec
+
+
+def register_provisioner(factory: KernelProvisionerFactory) -> None:
+    """Make :data:`PROVISIONER` known to ``factory`` (pyproject.toml registers the same
+    entry point on install; this covers a checkout whose install predates it)."""
+    if PROVISIONER not in factory.provisioners:
+        from importlib.metadata import EntryPoint
+
+        factory.provisioners[PROVISIONER] = EntryPoint(
+            name=PROVISIONER, value=f"{__name__}:SandboxProvisioner",
+            group="jupyter_client.kernel_provisioners")
+
+
+class SandboxProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, with the kernel started in a sandbox.
+
+    Registered as the ``jupyter_client.kernel_provisioners`` entry point
+    :data:`PROVISIONER`; :class:`SandboxedKernelManager` names it in its kernel spec.
+    :meth:`pre_launch` builds a new sandbox for the kernel (or takes its submission's,
+    ``course grade``), points the connection at IPC sockets inside it, and turns the
+    kernel command into the sandboxed one (or the fork server's launcher);
+    :meth:`cleanup` removes the kernel's own sandbox. Its parent is the
+    :class:`SandboxedKernelManager`, whose traits give the limits.
+    """
+
+    _sandbox: Sandbox | None = None
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        km = self.parent
+        if not isinstance(km, SandboxedKernelManager):
+            raise SandboxUnavailable(f"{PROVISIONER} needs a SandboxedKernelManager")
+        limits = km.limits  # bad limits fail before anything is created
         self._remove_sandbox()
-        if self.submission is not None and self.submission.accepts(kw.get("cwd")):
-            return await self._pre_start_in_submission(self.submission, limits, **kw)
-        box = self._sandbox = Sandbox(kw.get("cwd"), self.extra_read_only, self.max_copy_bytes)
-        self.transport = "ipc"
-        self.ip = str(box.sockets / "kernel")
-        self.connection_file = str(box.sockets / "kernel.json")
-        self._connection_file_written = False
+        submission = km.submission
+        if submission is not None and submission.accepts(kwargs.get("cwd")):
+            box = submission.sandbox(km.extra_read_only, km.max_copy_bytes)
+            km.ip, km.connection_file = submission.kernel_files()
+        else:
+            submission = None
+            box = self._sandbox = Sandbox(kwargs.get("cwd"), km.extra_read_only,
+                                          km.max_copy_bytes)
+            km.ip, km.connection_file = str(box.sockets / "kernel"), str(
+                box.sockets / "kernel.json")
+        km.transport = "ipc"
         self.kernel_spec.interrupt_mode = "message"  # a SIGINT would reach bwrap only
-        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
-        box.give_to_nobody(Path(self.connection_file))
-        env = kernel_env(kw.get("env") or os.environ, self.kernel_spec.env)
-        kw.update(env={"PATH": os.defpath}, cwd=str(box.root))
-        return box.command(kernel_cmd, env, limits), kw
+        kwargs = await super().pre_launch(**kwargs)
+        kernel_cmd = kwargs.pop("cmd")
+        box.give_to_nobody(Path(km.connection_file))
+        env = kernel_env(kwargs.get("env") or os.environ, self.kernel_spec.env)
+        kwargs.update(env={"PATH": os.defpath}, cwd=str(box.root), **box.streams())
+        if submission is not None and is_ipykernel_command(kernel_cmd) and \
+                submission.start_zygote(kernel_cmd[0], env, limits):
+            kwargs["cmd"] = submission.launcher(kernel_cmd, env)
+        else:  # another kind of kernel in a submission's sandbox, or a sandbox of its own
+            kwargs["cmd"] = box.command(kernel_cmd, env, limits)
+        return kwargs
 
-    async def _pre_start_in_submission(self, submission: SubmissionKernels, limits: Limits,
-                                       **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        """Start in the submission's sandbox: forked by its zygote when the kernel command
-        is the usual ipykernel one, else as a new process in the same sandbox."""
-        box = submission.sandbox(self.extra_read_only, self.max_copy_bytes)
-        self.transport = "ipc"
-        self.ip, self.connection_file = submission.kernel_files()
-        self._connection_file_written = False
-        self.kernel_spec.interrupt_mode = "message"
-        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
-        box.give_to_nobody(Path(self.connection_file))
-        env = kernel_env(kw.get("env") or os.environ, self.kernel_spec.env)
-        kw.update(env={"PATH": os.defpath}, cwd=str(box.root))
-        if is_ipykernel_command(kernel_cmd) and submission.start_zygote(kernel_cmd[0], env,
-                                                                        limits):
-            return submission.launcher(kernel_cmd, env), kw
-        return box.command(kernel_cmd, env, limits), kw
-
-    async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        await super()._async_cleanup_resources(restart=restart)
-        self._remove_sandbox()
+    async def cleanup(self, restart: bool = False) -> None:
+        await super().cleanup(restart=restart)
+        if not restart:
+            self._remove_sandbox()
 
     def _remove_sandbox(self) -> None:
         if self._sandbox is not None:
             self._sandbox.remove()
             self._sandbox = None
-
-    def __del__(self) -> None:
-        super().__del__()
-        try:  # noqa: SIM105 - at interpreter exit, contextlib may already be gone
-            self._remove_sandbox()
-        except Exception:
-            pass
 
 
 def is_ipykernel_command(command: Sequence[str]) -> bool:
@@ -616,20 +693,19 @@ def is_ipykernel_command(command: Sequence[str]) -> bool:
 
 
 class SubmissionKernels:
-    """One sandbox for all the kernels of one submission (``course grade``).
+    """One new sandbox for all the kernels of one submission (``course grade``).
 
     The sandbox (a private copy of the submission's folder, as for a single kernel) is
-    made ready at the first kernel; a zygote (:mod:`course.kernel_forkserver`) then runs
-    in it and forks each of the submission's kernels, so that ipykernel is imported once
-    per submission instead of once per notebook. Every kernel is still a fresh process;
-    as under stock nbgrader, a student's notebooks share their working folder. With a
-    :class:`SandboxPool`, the sandbox and its zygote come from the pool and go back to
-    it at :meth:`close`; without one, they are made for this submission and removed.
+    made at the first kernel; a zygote (:mod:`course.kernel_forkserver`) then runs in it
+    and forks each of the submission's kernels, so that ipykernel is imported once per
+    submission instead of once per notebook. Every kernel is still a fresh process; as
+    under stock nbgrader, a student's notebooks share their working folder. :meth:`close`
+    stops the zygote and every process in the sandbox and removes it: no sandbox ever
+    serves a second submission.
     """
 
-    def __init__(self, cwd: str | os.PathLike, pool: SandboxPool | None = None) -> None:
+    def __init__(self, cwd: str | os.PathLike) -> None:
         self.cwd = Path(cwd).resolve()
-        self.pool = pool
         self.box: Sandbox | None = None
         self.zygote: Zygote | None = None
 
@@ -643,10 +719,7 @@ class SubmissionKernels:
     def sandbox(self, extra_read_only: Sequence[str] = (), max_copy_bytes: int = 256 * MiB
                 ) -> Sandbox:
         if self.box is None:
-            if self.pool is not None:
-                self.zygote = self.pool.lease(self.cwd, tuple(extra_read_only), max_copy_bytes)
-            if self.zygote is None:  # no pool, or this folder cannot be pooled
-                self.zygote = Zygote(Sandbox(self.cwd, extra_read_only, max_copy_bytes))
+            self.zygote = Zygote(Sandbox(self.cwd, extra_read_only, max_copy_bytes))
             self.box = self.zygote.box
         return self.box
 
@@ -673,13 +746,9 @@ class SubmissionKernels:
                 "launch", str(self.socket), str(self.process.pid), request]
 
     def close(self) -> None:
-        """Give the sandbox back to the pool, or stop its zygote and every kernel in it
-        and remove its folder."""
+        """Stop the zygote and every kernel in the sandbox; remove the sandbox."""
         if self.zygote is not None:
-            if self.pool is not None and self.pool.owns(self.zygote):
-                self.pool.give_back(self.zygote)
-            else:
-                self.zygote.close()
+            self.zygote.close()
         self.zygote = self.box = None
 
 
@@ -704,122 +773,21 @@ class Zygote:
                        str(self.box.sockets / "forkserver")]
             self.process = subprocess.Popen(self.box.command(command, env, limits),
                                             env={"PATH": os.defpath}, cwd=str(self.box.root),
-                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                                            **self.box.streams())
             self.key = key
         return key == self.key and self.process.poll() is None
 
-    def reset(self, seconds: float = ZYGOTE_RESET_SECONDS) -> bool:
-        """Ask the zygote to stop every other process of its sandbox and empty its /tmp;
-        True once it says it is ready (a sandbox without a zygote is ready as it is)."""
-        if self.process is None:
-            return True
-        if self.process.poll() is not None:
-            return False
-        import select
-
-        from course.kernel_forkserver import READY, RESET
-
-        try:
-            self.process.stdin.write(RESET)
-            self.process.stdin.flush()
-            readable, _, _ = select.select([self.process.stdout], [], [], seconds)
-            return bool(readable) and self.process.stdout.readline() == READY
-        except (OSError, ValueError):
-            return False
-
     def close(self) -> None:
+        """Kill the zygote's bwrap: the sandbox's pid namespace ends with it, taking every
+        process in it along; then remove the sandbox's folder."""
         if self.process is not None:
             self.process.kill()
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 log.warning("the zygote of %s did not stop", self.box.cwd)
-            for pipe in (self.process.stdin, self.process.stdout):
-                with contextlib.suppress(OSError):
-                    pipe.close()
             self.process = None
         self.box.remove()
-
-
-class SandboxPool:
-    """Sandboxes (and their zygotes) that one grading worker reuses from one submission
-    to the next, so that a zygote imports ipykernel once per worker, not once per student.
-
-    A pooled sandbox mounts an empty work folder at the grandparent of the submission's
-    folder (``autograded/``); for each submission, its zygote first kills every process
-    left in the sandbox and empties its ``/tmp`` (:func:`course.kernel_forkserver.serve`),
-    then the grader empties the work folder and copies in that submission's folder alone.
-    Nothing of one student -- process, file or kernel -- is left when the next one's
-    kernels start. A submission leases a sandbox no other submission is using, so warm
-    kernels of the next student never share one with the current student. A sandbox
-    whose reset fails is removed, and another made.
-    """
-
-    def __init__(self, size: int = 3, reset_seconds: float = ZYGOTE_RESET_SECONDS) -> None:
-        self.size = size  # idle sandboxes kept
-        self.reset_seconds = reset_seconds
-        self._idle: list[tuple[tuple, Zygote]] = []
-        self._leased: dict[int, tuple] = {}
-
-    def owns(self, zygote: Zygote) -> bool:
-        return id(zygote) in self._leased
-
-    def lease(self, cwd: Path, extra_read_only: tuple[str, ...], max_copy_bytes: int
-              ) -> Zygote | None:
-        """A sandbox holding only ``cwd``'s copy, or None if ``cwd`` cannot be pooled."""
-        mount = cwd.parent.parent
-        key = (mount, extra_read_only)
-        zygote = self._reset_idle(key)
-        if zygote is not None:
-            try:
-                zygote.box.stage(cwd, max_copy_bytes)
-            except OSError:  # e.g. a kernel took the folder's permissions away
-                log.warning("a pooled sandbox could not be emptied; it is replaced")
-                zygote.close()
-                zygote = None
-            except BaseException:
-                zygote.close()
-                raise
-        if zygote is None:
-            try:
-                zygote = Zygote(Sandbox(None, extra_read_only, max_copy_bytes, mount=mount))
-            except ValueError:  # the mount would show a course root
-                return None
-            try:
-                if any(p.is_relative_to(zygote.box.cwd) for p in
-                       (*zygote.box.read_only, zygote.box.sockets)):
-                    zygote.close()
-                    return None
-                zygote.box.stage(cwd, max_copy_bytes)
-            except BaseException:
-                zygote.close()
-                raise
-        self._leased[id(zygote)] = key
-        return zygote
-
-    def _reset_idle(self, key: tuple) -> Zygote | None:
-        """An idle sandbox for ``key``, reset; those that fail to reset are removed."""
-        while True:
-            found = next((i for i, (k, _) in enumerate(self._idle) if k == key), None)
-            if found is None:
-                return None
-            zygote = self._idle.pop(found)[1]
-            if zygote.reset(self.reset_seconds):
-                return zygote
-            log.warning("a pooled sandbox did not reset; it is replaced")
-            zygote.close()
-
-    def give_back(self, zygote: Zygote) -> None:
-        key = self._leased.pop(id(zygote))
-        self._idle.append((key, zygote))
-        while len(self._idle) > self.size:
-            self._idle.pop(0)[1].close()
-
-    def close(self) -> None:
-        """Stop every idle sandbox (leased ones are closed by their submission)."""
-        for _key, zygote in self._idle:
-            zygote.close()
-        self._idle.clear()
 
 
 def choose_kernel_manager(mode: str = "auto", logger: logging.Logger | None = None) -> type:

@@ -222,7 +222,11 @@ def run_tests_outside_kernel(nb: NotebookNode, probed: Iterable[Probed]) -> None
 
 
 def free_name_problems(nb: NotebookNode) -> list[str]:
-    """Names test cells read that would come from the learner's kernel (convention)."""
+    """Names test cells read that would come from the learner's kernel (convention).
+
+    ``course release`` refuses an assignment with any (course.distribution): such a test
+    would raise ``NameError`` here and score a correct learner 0.
+    """
     available = set(_BUILTIN_NAMES)
     problems = []
     for cell in nb.cells:
@@ -231,11 +235,13 @@ def free_name_problems(nb: NotebookNode) -> list[str]:
             available |= _loaded_and_stored(tree)[1]
         elif is_test_cell(cell):
             if tree is None:
-                problems.append(f"{_nbgrader(cell).get('grade_id')}: not valid Python")
+                problems.append(f"test cell {_nbgrader(cell).get('grade_id')} is not "
+                                "valid Python")
                 continue
             loaded, stored = _loaded_and_stored(tree)
             stray = sorted(n for n in loaded - available - stored if not ANSWER_NAME.match(n))
             if stray:
-                problems.append(f"{_nbgrader(cell).get('grade_id')}: reads {', '.join(stray)}")
+                problems.append(f"test cell {_nbgrader(cell).get('grade_id')} reads "
+                                f"{', '.join(stray)}")
             available |= stored
     return problems

@@ -103,6 +103,34 @@ ANSWER_ATTACKS = {
     "osexit": "import os\nos._exit(0)",
     "killskernel": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
     "hugeoutput": "for line in range(200_000):\n    print('x' * 100)",
+    "prints60mb": 'answer_q0_2 = "a"\nprint("x" * 60_000_000)',
+    "forgeslog": (  # the grading log: find its descriptor, write forged lines, truncate it
+        'answer_q0_2 = "a"\n'
+        "import os, stat\n"
+        "links = []\n"
+        "for pid in [p for p in os.listdir('/proc') if p.isdigit()] + ['self']:\n"
+        "    try:\n"
+        "        fds = os.listdir(f'/proc/{pid}/fd')\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    for fd in fds:\n"
+        "        try:\n"
+        "            links.append(os.readlink(f'/proc/{pid}/fd/{fd}'))\n"
+        "        except OSError:\n"
+        "            pass\n"
+        "for fd in range(256):\n"
+        "    try:\n"
+        "        mode = os.fstat(fd).st_mode\n"
+        "    except OSError:\n"
+        "        continue\n"
+        "    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):\n"
+        "        for call in (lambda: os.write(fd, b'\\nFORGED [worker 1] ERROR honest\\n'),\n"
+        "                     lambda: os.ftruncate(fd, 0)):\n"
+        "            try:\n"
+        "                call()\n"
+        "            except OSError:\n"
+        "                pass\n"
+        "print('LINKS>>', links)"),
     "infiniteloop": "while True:\n    pass",
     # These need the sandbox: `course grade` refuses to run without it (see conftest).
     "readssource": (  # the key is in the instructor's notebook, in the course folder
@@ -176,9 +204,10 @@ def _with_answer(release: NotebookNode, code: str, **values: object) -> Notebook
 def _fingerprint(course: Path) -> dict[str, bytes]:
     """Every file of the course outside what grading writes (submissions are graded
     into autograded/; the gradebook is checked through its grades)."""
-    skip = {"autograded", "submitted", "gradebook.db"}
+    skip = {"autograded", "submitted"}
     return {str(p.relative_to(course)): p.read_bytes() for p in sorted(course.rglob("*"))
-            if p.is_file() and p.relative_to(course).parts[0] not in skip}
+            if p.is_file() and p.relative_to(course).parts[0] not in skip
+            and not p.name.startswith("gradebook.db")}  # the gradebook and its lock
 
 
 @pytest.fixture(scope="module")
@@ -320,6 +349,33 @@ def test_outputs_are_bounded_and_tests_restored_in_the_graded_copy(graded: tuple
     shutil.rmtree(course / "submitted", ignore_errors=True)
 
 
+def test_a_60_mb_print_is_cut_with_a_note(graded: tuple) -> None:
+    from course.nbgrader_plugins import is_cut_note
+
+    course, status, scores, _output, _before = graded
+    assert status["prints60mb"]["status"] == GRADED
+    assert scores["prints60mb"] == 0  # graded on its (wrong) answer, as usual
+    path = course / "autograded" / "prints60mb" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    assert path.stat().st_size < 1024**2 + 200_000
+    outputs = _cell(nbformat.read(path, as_version=4), ANSWER_ID).outputs
+    assert is_cut_note(outputs[-1]) and "60,000,001 bytes" in outputs[-1].text
+
+
+def test_the_grading_log_is_out_of_the_kernels_reach(graded: tuple) -> None:
+    course, status, _scores, _output, _before = graded
+    assert status["forgeslog"]["status"] == GRADED
+    nb = nbformat.read(course / "autograded" / "forgeslog" / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
+                       as_version=4)
+    printed = "".join(out.get("text", "") for out in _cell(nb, ANSWER_ID).outputs)
+    assert "LINKS>>" in printed and "grading.log" not in printed  # not among its fds
+    log = (course / "autograded" / f"{ASSIGNMENT}.grading.log").read_text(encoding="utf-8")
+    assert log.startswith("[")  # not truncated: the grader's first line is still there
+    assert "grading kernels:" in log
+    assert not any(line.startswith("FORGED") for line in log.splitlines())
+    relayed = [line for line in log.splitlines() if "FORGED" in line]
+    assert relayed and all("kernel output (forgeslog/" in line for line in relayed)
+
+
 def test_no_file_outside_the_submissions_changed(graded: tuple) -> None:
     course, status, scores, _output, before = graded
     assert _fingerprint(course) == before
@@ -343,7 +399,9 @@ def test_grading_output_and_log_show_no_hidden_test(graded: tuple) -> None:
     autograded = course / "autograded"
     files = sorted(p for p in autograded.glob(f"{ASSIGNMENT}.grading*") if p.is_file())
     history = sorted(autograded.glob(f"{ASSIGNMENT}.grading-status.history/*"))
-    assert len(files) == 2 and history  # the status file and the log; this run's history
+    names = {p.name for p in files}  # the status file and the log (and other run files)
+    assert {f"{ASSIGNMENT}.grading-status.csv", f"{ASSIGNMENT}.grading.log"} <= names
+    assert history  # this run's status history
     shown = [output, *(p.read_text(encoding="utf-8", errors="replace")
                        for p in [*files, *history])]
     for text in shown:

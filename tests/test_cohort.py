@@ -475,3 +475,71 @@ def test_cohort_grading_refuses_to_run_unsandboxed_unless_told(
     monkeypatch.setenv("COURSE_ROOT", str(course))
     assert main(["grade", ASSIGNMENT]) == 1
     assert "--unsandboxed" in capsys.readouterr().err
+
+
+def _with_copy_of_answer_cell(kind: str, copy_source: str | None) -> str:
+    """A ``kind`` submission whose answer cell was duplicated (JupyterLab's "Duplicate
+    cell": same metadata); the copy holds ``copy_source`` (None: the released stub)."""
+    import copy
+
+    nb = nbformat.reads(notebook_text(kind), as_version=4)
+    index, answer = next((i, c) for i, c in enumerate(nb.cells)
+                         if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    released = nbformat.read(ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb",
+                             as_version=4)
+    stub = next(c for c in released.cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == answer.metadata.nbgrader
+                .grade_id)
+    twin = copy.deepcopy(answer)
+    twin.id = f"{answer.get('id', 'cell')}-copy"  # JupyterLab gives a copy a new id
+    twin.source = stub.source if copy_source is None else copy_source
+    nb.cells.insert(index + 1, twin)  # below the original, where JupyterLab puts it
+    return nbformat.writes(nb)
+
+
+@pytest.mark.slow
+def test_a_duplicated_answer_cell_is_graded_or_named_never_a_traceback(
+        course: Path, tmp_path: Path) -> None:
+    """Issue 20: an honest learner who duplicated an answer cell got nbgrader's
+    KeyError: 'grade_id' (the add_missing_cells path) instead of a grade."""
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    (folder / "alice.ipynb").write_text(_with_copy_of_answer_cell("correct", None),
+                                        encoding="utf-8")
+    answered = nbformat.reads(notebook_text("correct"), as_version=4)
+    key_line = next(c.source for c in answered.cells
+                    if c.get("metadata", {}).get("nbgrader", {}).get("solution"))
+    other = key_line.replace('"b"', '"a"').replace("'b'", "'a'")
+    assert other != key_line
+    (folder / "bob.ipynb").write_text(_with_copy_of_answer_cell("correct", other),
+                                      encoding="utf-8")
+    (folder / "carol.ipynb").write_text(_with_copy_of_answer_cell("correct", key_line),
+                                        encoding="utf-8")
+    result = grade(course, "--submissions", str(folder))
+    assert "KeyError" not in result.stdout + result.stderr
+    rows = status_rows(course)
+    for student in ("alice", "carol"):  # the answered copy counts: nothing lost
+        assert (rows[student]["status"], rows[student]["score"]) == (GRADED, "1"), rows
+        assert "copies of cell" in rows[student]["detail"]
+    assert rows["bob"]["status"] == FAILED
+    assert (f"Notebook {NOTEBOOK}.ipynb has 2 copies of the answer cell for question "
+            in rows["bob"]["detail"]) and "delete one" in rows["bob"]["detail"], rows["bob"]
+    assert not has_submission(course, "bob")
+    assert result.returncode == 1
+
+
+@pytest.mark.slow
+def test_stock_nbgrader_autograde_grades_a_duplicated_answer_cell(course: Path) -> None:
+    """The fix is in the course's nbgrader config, so stock autograde (and `course check`,
+    which uses nbgrader's API) grade the answered copy too."""
+    folder = course / "submitted" / "alice" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / f"{NOTEBOOK}.ipynb").write_text(_with_copy_of_answer_cell("correct", None),
+                                              encoding="utf-8")
+    plain = subprocess.run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"],
+                           cwd=course, env=tool_env(),
+                           capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    assert "KeyError" not in plain.stderr
+    with gradebook(course) as gb:
+        assert gb.find_submission(ASSIGNMENT, "alice").score == 1

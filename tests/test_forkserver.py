@@ -5,9 +5,9 @@ kernels through SandboxedKernelManager in a SubmissionKernels sandbox and check 
 "a fresh kernel per notebook" has to mean: a new process that has run nothing of the
 previous notebook, in the submission's working folder, as nobody; a kernel that stops
 or is killed is reported; another student's submission sees nothing of this one.
-A SandboxPool lets one sandbox and its zygote serve one student after another: the
-pool tests check that nothing of the first student (process, file, /tmp) reaches the
-second, and that a kernel cannot reach the zygote that outlives it.
+Every student gets a new sandbox (isolation by construction): through the cohort's
+worker, nothing one student's kernel makes (POSIX or System V message queue, abstract
+Unix socket, process, file) is there for the next, and a kernel cannot reach its zygote.
 They skip where bubblewrap cannot run, unless COURSE_REQUIRE_SANDBOX=1.
 """
 
@@ -29,9 +29,8 @@ from course import kernel_forkserver
 from course.paths import PACKAGE_DIR
 from course.sandbox import (
     NOBODY,
-    Sandbox,
     SandboxedKernelManager,
-    SandboxPool,
+    SandboxProvisioner,
     SubmissionKernels,
     is_ipykernel_command,
 )
@@ -194,6 +193,7 @@ def test_a_killed_or_stopped_kernel_is_gone(submission: SubmissionKernels) -> No
         time.sleep(0.05)
     assert not run_sync(km.is_alive)()
     assert km.provisioner.process.returncode == 3  # the launcher reports the exit code
+    assert isinstance(km.provisioner, SandboxProvisioner)  # started by the provisioner
     client.stop_channels()
     run_sync(km.shutdown_kernel)(now=True)
 
@@ -233,7 +233,7 @@ def test_another_folder_is_not_forked(submission: SubmissionKernels, tmp_path: P
     assert not submission.accepts(None)
 
 
-# ---------------------------------------------------------------- a pool of sandboxes
+# ---------------------------------------------------------------- the zygote
 
 
 def student_folder(root: Path, student: str, files: dict[str, str]) -> Path:
@@ -245,98 +245,9 @@ def student_folder(root: Path, student: str, files: dict[str, str]) -> Path:
 
 
 @pytest.mark.slow
-def test_staging_replaces_the_work_folder_and_keeps_the_zygote_socket(tmp_path: Path
-                                                                      ) -> None:
-    first = student_folder(tmp_path, "ada", {"a.txt": "ada"})
-    second = student_folder(tmp_path, "ben", {"b.txt": "ben"})
-    box = Sandbox(None, mount=tmp_path / "autograded")
-    try:
-        assert box.cwd == (tmp_path / "autograded").resolve()
-        box.stage(first, max_copy_bytes=1 << 20)
-        (box.work / "ada" / "assignment" / "made.txt").write_text("by a kernel")
-        (box.sockets / "forkserver").write_text("the zygote's socket")
-        (box.sockets / "kernel-1.json").write_text("{}")
-        box.stage(second, max_copy_bytes=1 << 20)
-        assert [p.name for p in box.work.iterdir()] == ["ben"]
-        assert sorted(p.name for p in (box.work / "ben" / "assignment").iterdir()) == [
-            "b.txt"]
-        assert sorted(p.name for p in box.sockets.iterdir()) == ["forkserver"]
-        with pytest.raises(ValueError, match="larger than"):
-            box.stage(first, max_copy_bytes=1)
-    finally:
-        box.remove()
-
-
-def test_a_folder_whose_grandparent_is_a_course_root_is_not_pooled(tmp_path: Path) -> None:
-    (tmp_path / "nbgrader_config.py").write_text("")
-    (tmp_path / "source").mkdir()
-    folder = tmp_path / "ada" / "assignment"
-    folder.mkdir(parents=True)
-    pool = SandboxPool()
-    assert pool.lease(folder.resolve(), (), 1 << 20) is None
-    submission = SubmissionKernels(folder, pool)  # a sandbox of its own instead
-    try:
-        assert submission.sandbox().cwd == folder.resolve()
-        assert not pool.owns(submission.zygote)
-    finally:
-        submission.close()
-    assert not submission.zygote
-
-
-LEAVE_TRACES = (
-    "import json, os, subprocess\n"
-    "open('/tmp/mark', 'w').write('ada'); open('/dev/shm/mark', 'w').write('ada')\n"
-    "open('mine.txt', 'w').write('ada')\n"
-    "left = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
-    "import ctypes; assert ctypes.CDLL(None).shmget(0, 4096, 0o1600) >= 0\n"
-    "assert len(open('/proc/sysvipc/shm').readlines()) == 2\n"
-    "print('RESULT ' + json.dumps({'name': 'ada', 'left': left.pid, 'pid': os.getpid()}))")
-
-LOOK_AROUND = (
-    "import json, os\n"
-    "def alive(pid):\n"
-    "    try:\n"
-    "        os.kill(pid, 0)\n"
-    "    except ProcessLookupError:\n"
-    "        return False\n"
-    "    return True\n"
-    "print('RESULT ' + json.dumps({'name': 'ben', 'tmp': os.path.exists('/tmp/mark'), "
-    "'shm': os.listdir('/dev/shm'), 'files': sorted(os.listdir('.')), "
-    "'sysv': open('/proc/sysvipc/shm').readlines()[1:], "
-    "'others': sorted(os.listdir('../..')), 'left': alive(LEFT), 'pid': os.getpid()}))")
-
-
-@pytest.mark.slow
-def test_a_pooled_sandbox_serves_the_next_student_with_nothing_of_the_last(
-        tmp_path: Path) -> None:
+def test_a_kernel_cannot_reach_its_zygote(tmp_path: Path) -> None:
     require_sandbox()
-    pool = SandboxPool()
-    ada = SubmissionKernels(student_folder(tmp_path, "ada", {"a.txt": "ada"}), pool)
-    ben = SubmissionKernels(student_folder(tmp_path, "ben", {"b.txt": "ben"}), pool)
-    try:
-        traces = results(run(ada, [LEAVE_TRACES]))["ada"]
-        zygote = ada.process.pid
-        ada.close()  # back to the pool: its zygote and the process left behind stay
-        seen = results(run(ben, [LOOK_AROUND.replace("LEFT", str(traces["left"]))]))["ben"]
-        assert ben.process.pid == zygote  # the same zygote serves the next student
-    finally:
-        ada.close()
-        ben.close()
-        pool.close()
-    assert seen["left"] is False  # the first student's process was killed
-    assert seen["tmp"] is False  # /tmp was emptied
-    assert seen["shm"] == []
-    assert seen["sysv"] == []  # System V shared memory removed
-    assert seen["files"] == ["b.txt"]
-    assert seen["others"] == ["ben"]  # no other student's folder
-    assert seen["pid"] != traces["pid"]
-
-
-@pytest.mark.slow
-def test_a_kernel_cannot_reach_its_long_lived_zygote(tmp_path: Path) -> None:
-    require_sandbox()
-    pool = SandboxPool()
-    ada = SubmissionKernels(student_folder(tmp_path, "ada", {}), pool)
+    ada = SubmissionKernels(student_folder(tmp_path, "ada", {}))
     probe = (
         "import json, os\n"
         "found = {}\n"
@@ -353,50 +264,147 @@ def test_a_kernel_cannot_reach_its_long_lived_zygote(tmp_path: Path) -> None:
         seen = results(run(ada, [probe]))["probe"]
     finally:
         ada.close()
-        pool.close()
     assert seen == {"environ": "PermissionError", "mem": "PermissionError",
                     "control": "PermissionError", "stdin": ""}
 
 
-@pytest.mark.slow
-def test_a_zygote_that_stopped_is_replaced(tmp_path: Path) -> None:
-    require_sandbox()
-    pool = SandboxPool()
-    ada = SubmissionKernels(student_folder(tmp_path, "ada", {}), pool)
-    ben = SubmissionKernels(student_folder(tmp_path, "ben", {"b.txt": "ben"}), pool)
-    try:
-        run(ada, ["x = 1"])
-        first = ada.process
-        first.kill()  # the zygote stops (a student's code may kill it)
-        first.wait()
-        ada.close()
-        seen = results(run(ben, [PROBE]))["probe"]
-        assert ben.process is not first and ben.process.poll() is None
-        assert first.poll() is not None
-    finally:
-        ada.close()
-        ben.close()
-        pool.close()
-    assert seen["files"] == ["b.txt"]
+# ---------------------------------------------------------------- isolation by construction
+# Through the worker of `course grade` (course.cohort._NotebookRunner), student after
+# student in one worker, as a cohort is graded: nothing one student's kernel makes --
+# POSIX message queue, System V message queue, abstract Unix socket -- is there for the
+# next. (Before every student had a sandbox of its own, a reused sandbox handed the next
+# student the first one's POSIX message queue.)
+
+LEAVE_IPC = (
+    "import ctypes, json, os, socket, subprocess, sys, time\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "mq = libc.mq_open(b'/course-leak', os.O_CREAT | os.O_RDWR, 0o600, None)\n"
+    "sent = mq >= 0 and libc.mq_send(mq, b'ada-secret', 10, 0) == 0\n"
+    "msg = libc.msgget(0x5EED, 0o1600)\n"
+    "holder = subprocess.Popen([sys.executable, '-c', 'import socket, time; "
+    "s = socket.socket(socket.AF_UNIX); s.bind(\"\\\\0course-leak\"); s.listen(); "
+    "time.sleep(600)'], start_new_session=True)\n"
+    "for _ in range(200):\n"
+    "    try:\n"
+    "        socket.socket(socket.AF_UNIX).connect('\\0course-leak')\n"
+    "        listening = True\n"
+    "        break\n"
+    "    except OSError:\n"
+    "        listening = False\n"
+    "        time.sleep(0.02)\n"
+    "print('RESULT ' + json.dumps({'name': 'ada', 'mq': sent, 'msg': msg >= 0, "
+    "'socket': listening}))")
+
+LOOK_FOR_IPC = (
+    "import ctypes, json, os, socket\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "mq = libc.mq_open(b'/course-leak', os.O_RDONLY | os.O_NONBLOCK, 0, None)\n"
+    "mq_errno = ctypes.get_errno() if mq < 0 else 0\n"
+    "msg = libc.msgget(0x5EED, 0)\n"
+    "try:\n"
+    "    socket.socket(socket.AF_UNIX).connect('\\0course-leak')\n"
+    "    reached = True\n"
+    "except OSError:\n"
+    "    reached = False\n"
+    "print('RESULT ' + json.dumps({'name': 'ben', 'mq': mq >= 0, 'mq_errno': mq_errno, "
+    "'msg': msg >= 0, 'socket': reached}))")
+
+
+def _runner_task(root: Path, task_id: int, student: str, cells: list[str]):
+    from course.cohort import _Task
+
+    folder = root / "autograded" / student / "assignment"
+    folder.mkdir(parents=True)
+    path = folder / "notebook.ipynb"
+    import nbformat
+
+    nbformat.write(python3_notebook(cells), path)
+    return _Task(task_id, str(path), student, last=True)
 
 
 @pytest.mark.slow
-def test_a_zygote_stopped_by_a_student_is_replaced_not_waited_for(tmp_path: Path) -> None:
+def test_nothing_of_one_student_reaches_the_next_in_one_worker(tmp_path: Path) -> None:
+    import errno
+
+    from traitlets.config import Config
+
+    from course.cohort import Tuning, _NotebookRunner
+
     require_sandbox()
-    pool = SandboxPool(reset_seconds=1)
-    ada = SubmissionKernels(student_folder(tmp_path, "ada", {}), pool)
-    ben = SubmissionKernels(student_folder(tmp_path, "ben", {"b.txt": "ben"}), pool)
+    runner = _NotebookRunner(Config(), "course.sandbox.SandboxedExecute", Tuning(workers=1))
     try:
-        run(ada, ["import os, signal; os.kill(os.getppid(), signal.SIGSTOP)"])
-        first = ada.process
-        ada.close()
-        started = time.monotonic()
-        seen = results(run(ben, [PROBE]))["probe"]
-        assert time.monotonic() - started < 20
-        assert ben.process is not first
-        assert first.poll() is not None  # the stopped one was killed
+        ada = runner.run(runner.prepare(_runner_task(tmp_path, 1, "ada", [LEAVE_IPC])))
+        ben = runner.run(runner.prepare(_runner_task(tmp_path, 2, "ben", [LOOK_FOR_IPC])))
     finally:
-        ada.close()
-        ben.close()
-        pool.close()
-    assert seen["files"] == ["b.txt"]
+        runner.close()
+    assert ada.failure is None and ben.failure is None, (ada.failure, ben.failure)
+    made, seen = results(ada.notebook)["ada"], results(ben.notebook)["ben"]
+    assert made == {"mq": True, "msg": True, "socket": True}  # the objects were made
+    assert seen == {"mq": False, "mq_errno": errno.ENOENT, "msg": False, "socket": False}
+
+
+FIND_AND_FORGE = (
+    "import json, os, stat\n"
+    "seen = []\n"
+    "for pid in [p for p in os.listdir('/proc') if p.isdigit()] + ['self']:\n"
+    "    try:\n"
+    "        fds = os.listdir(f'/proc/{pid}/fd')\n"
+    "    except OSError:\n"
+    "        continue\n"
+    "    for fd in fds:\n"
+    "        try:\n"
+    "            info = os.stat(f'/proc/{pid}/fd/{fd}')\n"
+    "        except OSError:\n"
+    "            continue\n"
+    "        seen.append([info.st_dev, info.st_ino])\n"
+    "for fd in range(256):\n"
+    "    try:\n"
+    "        mode = os.fstat(fd).st_mode\n"
+    "    except OSError:\n"
+    "        continue\n"
+    "    if stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):\n"
+    "        for call in (lambda: os.write(fd, b'\\nFORGED [worker 1] ERROR\\n'),\n"
+    "                     lambda: os.ftruncate(fd, 0)):\n"
+    "            try:\n"
+    "                call()\n"
+    "            except OSError:\n"
+    "                pass\n"
+    "print('RESULT ' + json.dumps({'name': 'fds', 'seen': seen}))")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("forked", [True, False])
+def test_the_grading_log_is_out_of_a_kernels_reach(submission: SubmissionKernels,
+                                                   tmp_path: Path, forked: bool,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """As in a `course grade` worker, the grader's standard output and error are the
+    grading log: a kernel can neither find that file among the descriptors it can see,
+    nor write or truncate it; what it prints reaches the log marked and escaped."""
+    log = tmp_path / "assignment.grading.log"
+    log.write_text("the grader's first line\n", encoding="utf-8")
+    saved = os.dup(1), os.dup(2)
+    log_fd = os.open(log, os.O_WRONLY | os.O_APPEND)
+    caplog.set_level("WARNING", logger="course.sandbox.kernel")
+    try:
+        os.dup2(log_fd, 1)
+        os.dup2(log_fd, 2)
+        nb = run(submission, [FIND_AND_FORGE], forked=forked)
+        submission.close()
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, log_fd):
+            os.close(fd)
+    info = log.stat()
+    seen = results(nb)["fds"]["seen"]
+    assert seen, "the kernel saw its own descriptors"
+    assert [info.st_dev, info.st_ino] not in seen
+    text = log.read_text(encoding="utf-8")
+    assert text.startswith("the grader's first line\n")  # not truncated
+    assert "FORGED" not in text
+    deadline = time.monotonic() + 10
+    while "FORGED" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    relayed = [r.getMessage() for r in caplog.records if "FORGED" in r.getMessage()]
+    assert relayed and all(m.startswith("kernel output (") for m in relayed)
+    assert all("\n" not in m for m in relayed)

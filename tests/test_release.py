@@ -48,3 +48,52 @@ def test_leak_scan_catches_a_planted_hidden_test(course_copy: Path) -> None:
     nb.cells[-1].source += "\n" + hidden
     nbformat.write(nb, released)
     assert leaks_in_release(course_copy, assignment) == [f"{released.name}: {hidden}"]
+
+
+def _function_item(course: Path, test_source: str) -> str:
+    """A one-question assignment in the ordinary nbgrader style: the learner writes a
+    function, the test cell reads what ``test_source`` reads."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    def cell(source: str, grade_id: str, **flags: object) -> nbformat.NotebookNode:
+        meta = {"grade": False, "solution": False, "locked": False, "task": False,
+                "schema_version": 3, "grade_id": grade_id, **flags}
+        return new_code_cell(source, metadata={"nbgrader": meta})
+
+    nb = new_notebook(cells=[
+        cell("import math", "setup", locked=True),
+        cell("### BEGIN SOLUTION\ndef total_dose(a, b):\n    return a + b\n"
+             "answer_total = total_dose(1, 2)\n### END SOLUTION", "answer", solution=True),
+        cell(test_source, "total_check", grade=True, locked=True, points=1)])
+    folder = course / "source" / "99-function"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "quiz.ipynb")
+    return "99-function"
+
+
+def test_release_refuses_a_test_cell_that_calls_a_learner_function(
+        course_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 20: such an item released cleanly, then scored a correct learner 0
+    (NameError: the trusted tests see only answer_* values)."""
+    from course.cli import main
+
+    assignment = _function_item(course_copy, "assert total_dose(1, 2) == 3\n"
+                                             "assert math.isclose(answer_total, 3)")
+    assert main(["release", assignment]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert "quiz.ipynb: test cell total_check reads total_dose" in err
+    assert "answer_*" in err and "authoring quick start" in err
+    assert "math" not in err.split("reads", 1)[1].split(".", 1)[0]  # set-up import is fine
+    assert not (course_copy / "release" / assignment).exists()  # nothing generated
+
+
+def test_release_check_accepts_answers_setup_imports_and_earlier_test_names(
+        course_copy: Path) -> None:
+    from course.distribution import test_cell_problems
+
+    assignment = _function_item(course_copy, "expected = 3\n"
+                                             "assert math.isclose(answer_total, expected)")
+    assert test_cell_problems(course_copy, assignment) == []
+    for existing in ASSIGNMENTS:
+        assert test_cell_problems(ROOT, existing) == [], existing

@@ -177,6 +177,24 @@ def test_work_copy_keeps_symlinks_without_following_them(tmp_path: Path) -> None
         copy_folder(folder, tmp_path / "copy2", max_bytes=MiB)
 
 
+def test_the_sandbox_is_a_registered_kernel_provisioner() -> None:
+    import tomllib
+
+    from jupyter_client.provisioning import KernelProvisionerFactory
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["project"]["entry-points"]["jupyter_client.kernel_provisioners"] == {
+        sandbox.PROVISIONER: "course.sandbox:SandboxProvisioner"}
+    km = SandboxedKernelManager(kernel_name="python3")
+    assert km.kernel_spec.metadata["kernel_provisioner"]["provisioner_name"] == (
+        sandbox.PROVISIONER)
+    provisioner = KernelProvisionerFactory.instance().create_provisioner_instance(
+        "kernel-id", km.kernel_spec, parent=km)
+    assert isinstance(provisioner, sandbox.SandboxProvisioner)
+    assert not isinstance(AsyncKernelManager(kernel_name="python3").kernel_spec.metadata.get(
+        "kernel_provisioner", {}).get("provisioner_name"), str)  # stock kernels: untouched
+
+
 def test_autograde_chain_gets_a_sandboxed_execute_step() -> None:
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
