@@ -96,8 +96,35 @@ def question(qid: str) -> Rich:
 
 
 def check(qid: str, answer: object) -> None:
-    """Check a formative answer and print the rationale of the chosen option."""
-    print(check_answer(find_question(qid), answer).text())
+    """Check a formative answer and print the rationale of the chosen option.
+
+    In the learner's own copy, a missed question is also scheduled for spaced review
+    (course/review.py); nothing is recorded while grading or outside ``assignments/``.
+    """
+    feedback = check_answer(find_question(qid), answer)
+    print(feedback.text())
+    if feedback.valid and not grading_run():
+        note = _schedule_for_review(qid, feedback.correct)
+        if note:
+            print(note)
+
+
+def _schedule_for_review(qid: str, correct: bool) -> str:
+    """Record a practice answer for spaced review; a sentence for the learner, or ""."""
+    from course.review import learner_folder, save_answer
+
+    folder = learner_folder()
+    if folder is None:
+        return ""
+    try:  # a practice check must never fail because of the review schedule
+        schedule = save_answer(folder, qid, correct, "medium")
+    except (ValueError, OSError):
+        return ("(This answer could not be saved for spaced review: your progress.json "
+                "cannot be read.)")
+    if qid in schedule and not correct:
+        return ("This question will come back for review: see "
+                "00-orientation/01-spaced-review.ipynb.")
+    return ""
 
 
 def practice(qid: str):

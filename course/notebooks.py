@@ -226,7 +226,7 @@ DISPLAY_CALLS = frozenset({
     "compare_text", "rules_table", "card_html", "card_text", "vo_drill_html",
     "vo_drill_text", "ntm_onset_text", "show_drawing", "drawing", "monograph", "comparison",
     "evidence_map", "onset_timeline", "ntm_onset", "rules_view", "lidocaine_labels",
-    "teaching_aid_note", "consent_elements_view",
+    "teaching_aid_note", "consent_elements_view", "review_session",
 })
 DISPLAY_SUFFIXES = ("_figure", "_alt_text")
 
@@ -295,7 +295,8 @@ def hide_helpers(nb: NotebookNode) -> int:
 # ---------------------------------------------------------------- study time
 
 WIDGET_CALLS = frozenset({"skin_explorer", "session_planner", "substance_explorer",
-                          "dose_calculator", "screening_form", "vo_drill_check"})
+                          "dose_calculator", "screening_form", "vo_drill_check",
+                          "review_session"})
 FIGURE_CALLS = frozenset({"show_figure", "show_drawing", "drawing", "evidence_map",
                           "onset_timeline"})
 CHECK_CALLS = frozenset({"check", "recorded"})  # they echo an answer already counted

@@ -23,6 +23,7 @@ from course.review import (
     next_due,
     save_answer,
 )
+from course.widgets import WidgetWithText
 
 CERTAINTY_LABELS = {"low": "Guessing", "medium": "Fairly sure", "high": "Certain"}
 
@@ -113,11 +114,15 @@ def review_summary(folder: Path | None, now: datetime | None = None) -> str:
 
 
 def review_session(limit: int = 10, folder: Path | None = None,
-                   now: datetime | None = None) -> widgets.VBox:
-    """The due practice questions (at most ``limit``), each ready to answer again."""
+                   now: datetime | None = None) -> WidgetWithText:
+    """The due practice questions (at most ``limit``), each ready to answer again.
+
+    Its text equivalent is the summary plus each due question's text.
+    """
     folder = folder if folder is not None else learner_folder()
     now = now or datetime.now(UTC)
-    summary = widgets.HTML(_status(escape(review_summary(folder, now))))
+    texts = [review_summary(folder, now)]
+    summary = widgets.HTML(_status(escape(texts[0])))
     items: list[widgets.Widget] = [summary]
     if folder is not None:
         try:
@@ -129,4 +134,5 @@ def review_session(limit: int = 10, folder: Path | None = None,
             if item.qid in known:
                 items.append(widgets.HTML(f"<h3>Question {escape(known[item.qid].number)}</h3>"))
                 items.append(reviewable_question(known[item.qid], lambda: folder))
-    return widgets.VBox(items)
+                texts.append(known[item.qid].text())
+    return WidgetWithText(widgets.VBox(items), "\n\n".join(texts))

@@ -146,9 +146,10 @@ def test_the_session_shows_only_due_questions(tmp_path: Path) -> None:
     later = T0 + timedelta(hours=2)
     assert review_summary(tmp_path, later).startswith("1 practice question due")
     session = review_session(folder=tmp_path, now=later)
-    assert len(session.children) == 3  # summary, heading, question
-    assert question.number in session.children[1].value
-    assert len(review_session(folder=tmp_path, now=T0).children) == 1
+    assert len(session.view.children) == 3  # summary, heading, question
+    assert question.number in session.view.children[1].value
+    assert session.text.startswith("1 practice question due") and question.stem in session.text
+    assert len(review_session(folder=tmp_path, now=T0).view.children) == 1
     assert "open this notebook from the assignments folder" in review_summary(None)
 
 
@@ -188,3 +189,22 @@ def test_course_review_prints_what_is_due_and_refuses_a_missing_folder(
     assert "cannot be read" in capsys.readouterr().err
     assert main(["review", "--folder", str(tmp_path / "missing")]) == 2
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_a_missed_practice_check_in_the_learners_copy_is_scheduled(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from course.lesson import check
+
+    question, right, wrong = _a_question()
+    monkeypatch.setenv("COURSE_PROGRESS_DIR", str(tmp_path))
+    check(question.id, right)
+    assert load_schedule(tmp_path) == {} and "come back" not in capsys.readouterr().out
+    check(question.id, wrong)
+    assert "will come back for review" in capsys.readouterr().out
+    assert list(load_schedule(tmp_path)) == [question.id]
+    check(question.id, "z")  # not an option: nothing recorded
+    assert load_schedule(tmp_path)[question.id]["reviews"] == 1
+    monkeypatch.setenv("COURSE_PROGRESS_DIR", str(tmp_path / "missing" / "deeper"))
+    check(question.id, wrong)  # an unwritable place: the check still prints, no traceback
+    assert "could not be saved" in capsys.readouterr().out
