@@ -17,8 +17,8 @@ from course.errors import GradingError, InputError
 from course.notebooks import MARKERS, find_leaks, notebook_text, read_notebook, secret_lines
 from course.paths import source_dir
 
-INCLUDED = ("course", "release", "binder", "nbgrader_config.py", "pyproject.toml",
-            "constraints.txt")
+INCLUDED = ("course", "release", "binder", "jupyter-config", "nbgrader_config.py",
+            "pyproject.toml", "constraints.txt", "LICENSE")
 SKIPPED_NAMES = {"__pycache__", ".ipynb_checkpoints", "gradebook.db", ".pytest_cache"}
 INSTRUCTOR_ONLY = "instructor"  # course/instructor/: notebooks for the teaching team
 FORBIDDEN_PARTS = {"source", "tests", "autograded", "submitted", "feedback", "downloaded",

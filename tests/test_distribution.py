@@ -62,3 +62,18 @@ def test_zip_distribution_and_refusal_to_overwrite(tmp_path: Path,
         build_distribution(ROOT, tmp_path / "student.zip", as_zip=True)
     assert main(["dist", "--output", str(tmp_path / "student.zip"), "--zip"]) == 1
     assert "already exists" in capsys.readouterr().err
+
+
+def test_distribution_holds_every_file_its_install_needs(tmp_path: Path) -> None:
+    """pip installs the distribution: the data files pyproject.toml names must be in it."""
+    import glob
+    import tomllib
+
+    tree = build_distribution(ROOT, tmp_path / "student")
+    project = tomllib.loads((tree / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = [p for files in project["tool"]["setuptools"]["data-files"].values()
+                for p in files]
+    assert patterns
+    for pattern in patterns:
+        assert glob.glob(str(tree / pattern)), f"{pattern} is missing from the distribution"
+    assert (tree / "LICENSE").is_file()
