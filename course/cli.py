@@ -60,7 +60,18 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
 
     _choose([args.assignment], released_assignments(root), "released assignment")
     print(f"Checking your copy of {args.assignment} (self-study; this takes a few seconds)…")
-    report = self_check(root, args.assignment)
+    from course.cohort_run import GradingInterrupted, StopSignals, signal_name
+
+    stop = StopSignals()
+    try:  # Ctrl-C or SIGTERM: the kernel and temporary folder go, nothing is recorded
+        with stop:
+            report = self_check(root, args.assignment)
+    except (GradingInterrupted, GradingError):
+        if stop.signum is None:  # a real failure, not a stop (nbgrader wraps the signal)
+            raise
+        print(f"course check: stopped by {signal_name(stop.signum)}: nothing was recorded; "
+              "your notebooks are unchanged. Run it again to check them.", file=sys.stderr)
+        return 128 + stop.signum
     result = report.result
     if report.sandbox:
         print(f"Your code ran in a grading kernel: {report.sandbox}.")

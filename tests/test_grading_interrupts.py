@@ -331,3 +331,52 @@ def test_course_check_names_two_different_copies_of_an_answer_cell_in_one_line(
                           "answer cell for question "), err
     assert "delete one" in err and len(err.splitlines()) == 1 and "Traceback" not in err
     assert path.read_bytes() == before  # the learner's file is only read
+
+
+@pytest.mark.slow
+def test_sigterm_stops_course_check_and_removes_its_temporary_folder(course_copy) -> None:
+    """SIGTERM killed `course check` without removing its course-check-* folder."""
+    import contextlib
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from benchmarks.grade_throughput import tool_env
+    from course.cli import main
+
+    assert main(["start", ASSIGNMENT]) == 0
+    path = course_copy / "assignments" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source += "\nimport time\ntime.sleep(120)"
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    private_tmp = Path(tempfile.mkdtemp(prefix="gc-", dir="/tmp"))
+    check = subprocess.Popen(
+        [sys.executable, "-m", "course.cli", "check", ASSIGNMENT],
+        env=tool_env(COURSE_ROOT=str(course_copy), TMPDIR=str(private_tmp)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not list(private_tmp.glob("course-check-*")) and time.monotonic() < deadline:
+            assert check.poll() is None, check.communicate()
+            time.sleep(0.2)
+        assert list(private_tmp.glob("course-check-*")), "the check never started grading"
+        time.sleep(2)  # well inside the sleeping cell
+        check.send_signal(signal.SIGTERM)
+        out, err = check.communicate(timeout=60)
+        assert check.returncode == 128 + signal.SIGTERM, out + err
+        assert "stopped by SIGTERM: nothing was recorded" in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1, err
+        assert not list(private_tmp.glob("course-check-*"))
+        assert not (course_copy / "assignments" / "progress.json").exists()
+        assert path.read_bytes() == before
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(check.pid, signal.SIGKILL)
+        shutil.rmtree(private_tmp, ignore_errors=True)
