@@ -2,8 +2,9 @@
 
 Results come from the instructor's gradebook (``course certificate STUDENT``) or from the
 learner's own ``course check`` runs (``course certificate --self-study``), which
-``course check`` records in ``assignments/progress.json``. The summary is refused while
-the final assessment is missing or below the pass mark.
+``course check`` records in ``assignments/progress.json``. It lists every module with its
+status, and is refused while an assessed module has no result or the final assessment is
+missing or below the pass mark.
 """
 
 from __future__ import annotations
@@ -74,6 +75,14 @@ def summarise(learner: str, scores: dict[str, tuple[float, float]], issued: date
             f"no completion summary for {learner}: the final assessment scored "
             f"{100 * final:.0f}%, below the pass mark of {100 * PASS_MARK:.0f}%; "
             "review the feedback and try again")
+    from course.completion import assessed_modules
+
+    unchecked = [a.id for a in assessed_modules() if a.id not in scores]
+    if unchecked:
+        raise SummaryRefused(
+            f"no completion summary for {learner}: every assessed module needs a result, "
+            f"and these have none yet: {', '.join(unchecked)} (check each with "
+            "`course check ASSIGNMENT` or Check my answers)")
     modules = tuple(
         ModuleResult(a.id, a.title, *scores[a.id], a.minutes)
         for a in course_map() if a.id in scores
@@ -81,11 +90,21 @@ def summarise(learner: str, scores: dict[str, tuple[float, float]], issued: date
     return CompletionSummary(learner, modules, 100 * final, issued, source)
 
 
+def module_status(module: ModuleResult) -> str:
+    """"passed" where the module has a pass mark and it is met, else "completed"."""
+    from course.completion import scored_status
+
+    if not module.max_score:
+        return "completed"
+    return scored_status(module.assignment, module.score, module.max_score)[0]
+
+
 def summary_text(summary: CompletionSummary) -> str:
     lines = [f"Completion summary — {summary.learner}", f"Date: {summary.issued.isoformat()}",
              f"Results from: {summary.source}", ""]
     lines += [f"{m.assignment:<22} {m.title:<34} {m.score:g}/{m.max_score:g} "
-              f"({m.percent:.0f}%)  {m.minutes} min" for m in summary.modules]
+              f"({m.percent:.0f}%)  {module_status(m)}  {m.minutes} min"
+              for m in summary.modules]
     lines += ["", f"Final assessment: {summary.final_percent:.0f}% — passed "
                   f"(pass mark {100 * PASS_MARK:.0f}%)",
               f"Estimated study time: {summary.minutes // 60} h {summary.minutes % 60} min", "",
@@ -98,7 +117,8 @@ def summary_html(summary: CompletionSummary) -> str:
     rows = "".join(
         f"<tr><td>{escape(m.assignment)}</td><td>{escape(m.title)}</td>"
         f"<td>{m.score:g} / {m.max_score:g}</td><td>{m.percent:.0f}%</td>"
-        f"<td>{m.minutes}</td></tr>" for m in summary.modules)
+        f"<td>{escape(module_status(m))}</td><td>{m.minutes}</td></tr>"
+        for m in summary.modules)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Completion summary — {escape(summary.learner)}</title>
@@ -113,7 +133,8 @@ text-align:left}}.limits{{border-left:6px solid #D55E00;padding:8px 12px;margin-
 <strong>Results from:</strong> {escape(summary.source)}</p>
 <table><caption>Scores per module</caption>
 <thead><tr><th scope="col">Assignment</th><th scope="col">Module</th><th scope="col">Score</th>
-<th scope="col">Percent</th><th scope="col">Minutes</th></tr></thead><tbody>{rows}</tbody></table>
+<th scope="col">Percent</th><th scope="col">Status</th><th scope="col">Minutes</th></tr>
+</thead><tbody>{rows}</tbody></table>
 <p><strong>Final assessment:</strong> {summary.final_percent:.0f}% — passed
 (pass mark {100 * PASS_MARK:.0f}%).<br>
 <strong>Estimated study time:</strong> {summary.minutes // 60} h {summary.minutes % 60} min

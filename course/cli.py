@@ -248,7 +248,8 @@ def build_parser() -> argparse.ArgumentParser:
     risk.add_argument("patient", metavar="PATIENT.json")
     risk.set_defaults(run=cmd_risk)
     certificate = commands.add_parser(
-        "certificate", help="one-page completion summary (refused until the final is passed)")
+        "certificate", help="one-page completion summary (refused until every module is "
+                            "checked and the final is passed)")
     certificate.add_argument("student", nargs="?", metavar="STUDENT")
     certificate.add_argument("--self-study", action="store_true",
                              help="use your own `course check` results")

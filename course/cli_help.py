@@ -55,7 +55,7 @@ examples:
   course certificate ana                              from the gradebook (instructors)
   course certificate ana --verifiable --issuer-key ~/.config/mesotherapy-course/issuer-key.pem
   course certificate --make-issuer-key ~/.config/mesotherapy-course/issuer-key.pem
-Refused until the final assessment is passed (70%).""",
+Refused until every assessed module has a result and the final is passed (70%).""",
     "verify": """\
 examples:
   course verify ana.credential.json

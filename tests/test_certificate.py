@@ -23,10 +23,18 @@ from course.syllabus import course_map
 
 TODAY = date(2026, 11, 27)
 MINUTES = {a.id: a.minutes for a in course_map()}
+# A result for every assessed module (the evaluation is ungraded), the final passed.
+EVERY_MODULE = {"00-orientation": (1, 1), "01-principles": (15, 18), "02-substances": (14, 20),
+                "03-risk-assessment": (18, 24), "04-case-studies": (20, 32),
+                FINAL_ASSESSMENT: (20, 25)}
+
+
+def every_module(**final: tuple[float, float]) -> dict[str, tuple[float, float]]:
+    return {**EVERY_MODULE, **({FINAL_ASSESSMENT: final["final"]} if final else {})}
 
 
 def test_a_passed_learner_gets_scores_minutes_date_and_limits() -> None:
-    scores = {"00-orientation": (1, 1), "01-principles": (15, 18), FINAL_ASSESSMENT: (20, 25)}
+    scores = every_module()
     summary = summarise("Ana <Ruiz>", scores, TODAY, "self-study checks")
     assert [m.assignment for m in summary.modules] == list(scores)
     assert summary.final_percent == pytest.approx(80.0)
@@ -36,10 +44,22 @@ def test_a_passed_learner_gets_scores_minutes_date_and_limits() -> None:
     assert "This is not a certificate of competence." in html
     assert LIMITS_STATEMENT in html
     assert "15 / 18" in html and "83%" in html
+    assert "<td>passed</td>" in html and html.count("<td>completed</td>") == 5
+
+
+def test_a_summary_is_refused_until_every_assessed_module_has_a_result() -> None:
+    """Issue 23: a self-study summary was issued with 3 of 6 modules never checked."""
+    scores = every_module()
+    for missing in ("01-principles", "02-substances", "04-case-studies"):
+        del scores[missing]
+    with pytest.raises(SummaryRefused, match="01-principles, 02-substances, 04-case-studies"):
+        summarise("Ana", scores, TODAY, "self-study checks")
+    assert summarise("Ana", every_module(), TODAY, "x").modules[-1].assignment == \
+        FINAL_ASSESSMENT  # the ungraded evaluation is not required
 
 
 def test_exactly_the_pass_mark_passes() -> None:
-    assert summarise("A", {FINAL_ASSESSMENT: (7, 10)}, TODAY, "x").final_percent == 70
+    assert summarise("A", every_module(final=(7, 10)), TODAY, "x").final_percent == 70
 
 
 @pytest.mark.parametrize(("scores", "message"), [
@@ -53,9 +73,9 @@ def test_a_missing_or_failed_final_is_refused(scores: dict, message: str) -> Non
 
 def test_unknown_assignment_and_blank_name_are_refused() -> None:
     with pytest.raises(ValueError, match="assignment: unknown ids 99-x"):
-        summarise("Ben", {"99-x": (1, 1), FINAL_ASSESSMENT: (9, 10)}, TODAY, "x")
+        summarise("Ben", {**every_module(), "99-x": (1, 1)}, TODAY, "x")
     with pytest.raises(ValueError, match="learner"):
-        summarise(" ", {FINAL_ASSESSMENT: (9, 10)}, TODAY, "x")
+        summarise(" ", every_module(), TODAY, "x")
 
 
 def test_progress_records_the_latest_check(tmp_path: Path) -> None:
@@ -105,6 +125,10 @@ def test_self_study_command_writes_or_refuses(course_copy: Path,
     assert "below the pass mark" in capsys.readouterr().err
     assert not (course_copy / "assignments" / "completion-summary.html").exists()
     progress.write_text(json.dumps({FINAL_ASSESSMENT: {"score": 22, "max_score": 25}}))
+    assert main(["certificate", "--self-study", "--name", "Ana"]) == 1
+    assert "these have none yet: 00-orientation, 01-principles" in capsys.readouterr().err
+    progress.write_text(json.dumps({a: {"score": s, "max_score": m} for a, (s, m)
+                                    in every_module(final=(22, 25)).items()}))
     assert main(["certificate", "--self-study", "--name", "Ana"]) == 0
     html = (course_copy / "assignments" / "completion-summary.html").read_text()
     assert "Ana" in html and "88%" in html
@@ -139,10 +163,11 @@ def test_gradebook_scores_feed_the_summary(tmp_path: Path, score: float, passed:
                                    "mesotherapy-practitioner", "ana")
     assert scores == {FINAL_ASSESSMENT: (score, 10.0)}
     if passed:
-        assert summarise("ana", scores, TODAY, "gradebook").final_percent == 80
+        assert summarise("ana", {**EVERY_MODULE, **scores}, TODAY,
+                         "gradebook").final_percent == 80
     else:
-        with pytest.raises(SummaryRefused):
-            summarise("ana", scores, TODAY, "gradebook")
+        with pytest.raises(SummaryRefused, match="below the pass mark"):
+            summarise("ana", {**EVERY_MODULE, **scores}, TODAY, "gradebook")
 
 
 @pytest.mark.slow

@@ -44,7 +44,9 @@ from course.credential import (
 from .conftest import ROOT
 
 NOW = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
-SCORES = {"01-principles": (15, 18), FINAL_ASSESSMENT: (22, 25)}
+SCORES = {"00-orientation": (1, 1), "01-principles": (15, 18), "02-substances": (14, 20),
+          "03-risk-assessment": (18, 24), "04-case-studies": (20, 32),
+          FINAL_ASSESSMENT: (22, 25)}
 
 
 @pytest.fixture(scope="module")
@@ -362,7 +364,7 @@ def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _passed(course_copy: Path) -> None:
     (course_copy / "assignments" / "progress.json").write_text(json.dumps(
-        {FINAL_ASSESSMENT: {"score": 22, "max_score": 25}}), encoding="utf-8")
+        {a: {"score": s, "max_score": m} for a, (s, m) in SCORES.items()}), encoding="utf-8")
 
 
 def test_make_issuer_key_command(key_file: Path, course_copy: Path,
