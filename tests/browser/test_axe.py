@@ -287,7 +287,9 @@ def show_whole_notebook(page: Page, width: int = 1280) -> None:
         if abs(size["content"] - heights[-1]) < 2:
             break
         heights.append(size["content"])
-        height = min(size["content"] + size["chrome"] + 40, MAX_SCREEN_HEIGHT)
+        # never below one screen: while a narrowed window re-lays out, the measure can
+        # briefly be negative (Chromium refuses a viewport that is not positive)
+        height = max(900, min(size["content"] + size["chrome"] + 40, MAX_SCREEN_HEIGHT))
         page.set_viewport_size({"width": width, "height": height})
         if height == MAX_SCREEN_HEIGHT:
             break
