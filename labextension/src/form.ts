@@ -92,9 +92,12 @@ export class AnswerForm extends Widget {
     form.setAttribute('aria-label', `Answer ${spec.name.replace(/^answer_q/, '')}`);
     form.addEventListener('submit', event => event.preventDefault());
     // Keys typed in the form are the form's: the notebook's command-mode shortcuts
-    // (a, b, d d, arrows …) must not act on the cell while the learner answers.
+    // (a, b, d d, arrows …) must not act on the cell while the learner answers. Escape
+    // and the application's own shortcuts (Ctrl/Cmd/Alt + key: save, command palette …)
+    // still reach JupyterLab, so a keyboard user is never stuck in a form.
     form.addEventListener('keydown', event => {
-      if (event.key !== 'Escape') {
+      const shortcut = event.ctrlKey || event.metaKey || event.altKey;
+      if (event.key !== 'Escape' && !shortcut) {
         event.stopPropagation();
       }
     });

@@ -10,7 +10,11 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { Cell, CodeCell } from '@jupyterlab/cells';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import {
+  INotebookTracker,
+  NotebookActions,
+  NotebookPanel
+} from '@jupyterlab/notebook';
 import { PanelLayout } from '@lumino/widgets';
 
 import { AnswerValue, IAnswerSpec, canonicalSource } from './answer';
@@ -48,8 +52,32 @@ function outputText(cell: Cell): string {
   return lines.join(' ').replace(/\s+/g, ' ').trim();
 }
 
+/**
+ * The cells that have run in each notebook's current kernel. A saved execution count
+ * says nothing about the kernel now running (a restart, a reopened notebook, a new
+ * kernel): this set is emptied whenever the kernel restarts or changes.
+ */
+const RAN = new WeakMap<NotebookPanel, WeakSet<Cell>>();
+
+function ranInKernel(panel: NotebookPanel): WeakSet<Cell> {
+  let ran = RAN.get(panel);
+  if (!ran) {
+    ran = new WeakSet<Cell>();
+    RAN.set(panel, ran);
+    const forget = () => RAN.set(panel, new WeakSet<Cell>());
+    panel.sessionContext.kernelChanged.connect(forget);
+    panel.sessionContext.statusChanged.connect((_, status) => {
+      if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
+        forget();
+      }
+    });
+  }
+  return ran;
+}
+
 /** The locked set-up cells (imports) that have not run in this kernel yet. */
 function pendingSetup(panel: NotebookPanel, before: number): CodeCell[] {
+  const ran = ranInKernel(panel);
   return panel.content.widgets.slice(0, before).filter((cell): cell is CodeCell => {
     const nbgrader = cell.model.getMetadata('nbgrader') as
       | { locked?: boolean; grade?: boolean; solution?: boolean }
@@ -59,7 +87,7 @@ function pendingSetup(panel: NotebookPanel, before: number): CodeCell[] {
       !!nbgrader?.locked &&
       !nbgrader.grade &&
       !nbgrader.solution &&
-      cell.model.executionCount === null
+      !ran.has(cell)
     );
   });
 }
@@ -67,8 +95,20 @@ function pendingSetup(panel: NotebookPanel, before: number): CodeCell[] {
 async function runAnswer(panel: NotebookPanel, cell: CodeCell, form: AnswerForm): Promise<void> {
   const notebook = panel.content;
   const index = notebook.widgets.indexOf(cell);
-  for (const setup of pendingSetup(panel, index)) {
-    await CodeCell.execute(setup, panel.sessionContext);
+  const setup = pendingSetup(panel, index);
+  if (setup.length) {
+    form.announce('Running the set-up cell first (the kernel has not run it yet)…');
+  }
+  for (const each of setup) {
+    const reply = await CodeCell.execute(each, panel.sessionContext);
+    if (reply?.content.status !== 'ok') {
+      form.announce(
+        'The set-up cell at the top of the notebook stopped with an error: run it ' +
+          '(Shift+Enter), then choose your answer again.'
+      );
+      return;
+    }
+    ranInKernel(panel).add(each);
   }
   const checks = Math.max(1, form.spec.checks ?? 1);
   const cells = [cell, ...notebook.widgets.slice(index + 1, index + 1 + checks)];
@@ -94,6 +134,11 @@ function attach(panel: NotebookPanel, cell: Cell): void {
   }
   SEEN.add(cell);
   let writing = false;
+  // One check at a time per form, and only the latest answer's: arrows in a radio group
+  // or quick clicks must not run the same cells concurrently (a second run cancels the
+  // first one's reply, and the status line would tell the wrong result).
+  let queue: Promise<void> = Promise.resolve();
+  let latest = 0;
   const showCode = (show: boolean) => {
     cell.inputArea?.setHidden(!show);
     cell.toggleClass('course-mod-codeShown', show);
@@ -103,9 +148,12 @@ function attach(panel: NotebookPanel, cell: Cell): void {
       writing = true;
       cell.model.sharedModel.setSource(canonicalSource(spec, value));
       writing = false;
-      void runAnswer(panel, cell, form).catch(reason => {
-        form.announce(`The check could not run: ${reason}`);
-      });
+      const ticket = ++latest;
+      queue = queue
+        .then(() => (ticket === latest ? runAnswer(panel, cell, form) : undefined))
+        .catch(reason => {
+          form.announce(`The check could not run: ${reason}`);
+        });
     },
     toggleCode: showCode
   });
@@ -135,6 +183,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   requires: [INotebookTracker],
   activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
+    // Cells the learner runs (Run All, Shift+Enter) count as run in the current kernel.
+    NotebookActions.executed.connect((_, { notebook, cell, success }) => {
+      const panel = tracker.find(p => p.content === notebook);
+      if (panel && success) {
+        ranInKernel(panel).add(cell);
+      }
+    });
     tracker.widgetAdded.connect((_, panel) => {
       void panel.context.ready.then(() => {
         const graded = panel.content.widgets.some(cell => {

@@ -83,26 +83,8 @@ class Lab:
     log: Path
 
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """A course copy with released notebooks and learner copies, served by JupyterLab."""
-    _require_browser()
-    root = tmp_path_factory.mktemp("lab-course")
-    for name in ("source", "release"):
-        shutil.copytree(ROOT / name, root / name)
-    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    settings = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    # Settings and workspaces stay inside the copy: the saved layout of another run (or
-    # of another person's lab) is never restored here.
-    env = {**os.environ, "COURSE_ROOT": str(root),
-           "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".lab-workspaces")}
-    course = [sys.executable, "-m", "course.cli"]
-    subprocess.run([*course, "release"], env=env, cwd=root, check=True, capture_output=True)
-    subprocess.run([*course, "start"], env=env, cwd=root, check=True, capture_output=True)
+def serve_lab(root: Path, env: dict[str, str]) -> Lab:
+    """Start JupyterLab on a free loopback port over ``root``; wait until it serves."""
     port = free_port()
     log = root / "lab.log"
     process = subprocess.Popen(
@@ -114,12 +96,64 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     )
     url = f"http://127.0.0.1:{port}"
     wait_until_serving(url, process, log, "JupyterLab")
-    yield Lab(url, root, process, log)
-    process.terminate()
+    return Lab(url, root, process, log)
+
+
+def stop_lab(lab: Lab) -> None:
+    lab.process.terminate()
     try:
-        process.wait(timeout=20)
+        lab.process.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        process.kill()
+        lab.process.kill()
+
+
+def lab_environment(root: Path) -> dict[str, str]:
+    """The environment of a test JupyterLab over the course copy ``root``.
+
+    As an installed package sets it up: the prebuilt answer-form extension (found through
+    JUPYTER_PATH) and the "Check my answers" server extension (JUPYTER_CONFIG_PATH).
+    Settings and workspaces stay inside the copy: the saved layout of another run (or of
+    another person's lab) is never restored here.
+    """
+    from course.forms.bundle import BUNDLE_DIR, NAME
+
+    if not (BUNDLE_DIR / "package.json").is_file():
+        pytest.fail("no built extension in course/labextension: run `make labextension`")
+    jupyter_path = root / ".jupyter-path"
+    (jupyter_path / "labextensions").mkdir(parents=True, exist_ok=True)
+    link = jupyter_path / "labextensions" / NAME
+    if not link.exists():
+        link.symlink_to(BUNDLE_DIR)
+    config = root / ".jupyter-config" / "jupyter_server_config.d"
+    config.mkdir(parents=True, exist_ok=True)
+    for name in ("course.check_service.json", "course.saved_outputs.json"):
+        shutil.copy2(ROOT / "jupyter-config" / "jupyter_server_config.d" / name, config)
+    settings = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    return {**os.environ, "COURSE_ROOT": str(root), "JUPYTER_PATH": str(jupyter_path),
+            "JUPYTER_CONFIG_PATH": str(config.parent),
+            "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(root / ".lab-workspaces")}
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A course copy with released notebooks and learner copies, served by JupyterLab
+    with the answer forms and "Check my answers" (one lab for every browser test)."""
+    _require_browser()
+    root = tmp_path_factory.mktemp("lab-course")
+    for name in ("source", "release"):
+        shutil.copytree(ROOT / name, root / name)
+    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    env = lab_environment(root)
+    course = [sys.executable, "-m", "course.cli"]
+    subprocess.run([*course, "release"], env=env, cwd=root, check=True, capture_output=True)
+    subprocess.run([*course, "start"], env=env, cwd=root, check=True, capture_output=True)
+    served = serve_lab(root, env)
+    yield served
+    stop_lab(served)
 
 
 @dataclass
@@ -148,3 +182,32 @@ def browser_page(lab: Lab) -> Iterator[tuple]:
 def screenshots() -> Path:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     return OUTPUT
+
+
+# ---------------------------------------------------------------- axe-core over a fragment
+
+AXE_JS = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+"""axe-core from npm (``make axe``), as tests/browser/test_axe.py uses it."""
+
+
+def require_axe() -> None:
+    if not AXE_JS.is_file():
+        skip_or_fail("axe tests", f"{AXE_JS} is missing (run `make axe`)", "COURSE_REQUIRE_BROWSER")
+
+
+def axe_violations(page, selector: str) -> list[dict]:
+    """axe-core's WCAG 2 A/AA and best-practice violations inside the elements matching
+    ``selector`` (axe is injected into the page the first time)."""
+    require_axe()
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(path=str(AXE_JS))
+    return page.evaluate("""async (selector) => {
+        const nodes = [...document.querySelectorAll(selector)];
+        if (!nodes.length) return [{id: 'no-node', help: selector, nodes: []}];
+        const result = await window.axe.run({include: nodes}, {
+            runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                            'best-practice']},
+            rules: {region: {enabled: false}}});
+        return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}));
+    }""", selector)

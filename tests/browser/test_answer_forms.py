@@ -1,29 +1,21 @@
 """Answer forms in a real JupyterLab: choice, number and case, by mouse and by keyboard.
 
-A migrated copy of the course (``python -m course.forms migrate``) is released, started
-and served with the prebuilt extension from ``course/labextension`` (found through
-JUPYTER_PATH, as an installed package would place it). Screenshots of each kind of form
-go to test-output/browser/.
+The session's JupyterLab (tests/browser/conftest.py: the course released and started,
+served with the prebuilt extension from ``course/labextension`` found through
+JUPYTER_PATH, as an installed package would place it, and the "Check my answers"
+endpoint). Screenshots of each kind of form go to test-output/browser/; axe-core checks
+the rendered forms, focused and answered; a kernel restart does not break answering.
 """
 
 from __future__ import annotations
 
 import ast
-import json
-import os
 import re
-import shutil
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from course.forms.bundle import BUNDLE_DIR, NAME
-
-from ..conftest import ROOT, free_port
-from .conftest import Lab, _require_browser, wait_until_serving
+from .conftest import Lab, axe_violations
 
 pytestmark = pytest.mark.browser
 
@@ -31,55 +23,10 @@ QUIZ = "assignments/01-principles/03-quiz.ipynb"
 CASES = "assignments/04-case-studies/01-cases.ipynb"
 
 
-@pytest.fixture(scope="module")
-def forms_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    _require_browser()
-    if not (BUNDLE_DIR / "package.json").is_file():
-        pytest.fail("no built extension in course/labextension: run `make labextension`")
-    root = tmp_path_factory.mktemp("forms-course")
-    shutil.copytree(ROOT / "source", root / "source")
-    shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    jupyter_path = root / ".jupyter-path"
-    (jupyter_path / "labextensions").mkdir(parents=True)
-    (jupyter_path / "labextensions" / NAME).symlink_to(BUNDLE_DIR)
-    settings = root / ".lab-settings" / "@jupyterlab" / "apputils-extension"
-    settings.mkdir(parents=True)
-    (settings / "notification.jupyterlab-settings").write_text(
-        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    config = root / ".jupyter-config" / "jupyter_server_config.d"
-    config.mkdir(parents=True)  # as the package installs it: the "Check my answers" endpoint
-    shutil.copy2(ROOT / "jupyter-config" / "jupyter_server_config.d" /
-                 "course.check_service.json", config)
-    env = {**os.environ, "COURSE_ROOT": str(root), "JUPYTER_PATH": str(jupyter_path),
-           "JUPYTER_CONFIG_PATH": str(config.parent),
-           "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(root / ".lab-workspaces")}
-    python = [sys.executable, "-m"]
-    for args in (["course.forms", "migrate", str(root / "source")],
-                 ["course.cli", "release", "01-principles", "04-case-studies"],
-                 ["course.cli", "start", "01-principles", "04-case-studies"]):
-        subprocess.run([*python, *args], env=env, cwd=root, check=True, capture_output=True)
-    port = free_port()
-    log = root / "lab.log"
-    process = subprocess.Popen(
-        [*python, "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         "--IdentityProvider.token=", "--ServerApp.disable_check_xsrf=True",
-         "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root}",
-         "--allow-root"],
-        env=env, cwd=root, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    wait_until_serving(url, process, log, "JupyterLab")
-    yield Lab(url, root, process, log)
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 def _open(page, lab: Lab, notebook: str, run_all: bool = False) -> None:
     page.goto(f"{lab.url}/lab/tree/{notebook}")
-    page.wait_for_selector(".course-AnswerForm", timeout=60_000)
+    # a notebook restored from an earlier test may be open in a hidden tab: wait for this one
+    page.wait_for_selector(".jp-NotebookPanel:visible .course-AnswerForm", timeout=60_000)
     page.wait_for_function(
         "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel",
         timeout=60_000)
@@ -108,10 +55,10 @@ def _wait_status(form, text: str) -> None:
     form.locator(f".course-AnswerForm-status:has-text('{text}')").wait_for(timeout=60_000)
 
 
-def test_choice_and_number_by_mouse_then_run_all(forms_lab: Lab, browser_page,
+def test_choice_and_number_by_mouse_then_run_all(lab: Lab, browser_page,
                                                  screenshots: Path) -> None:
     page, errors = browser_page
-    _open(page, forms_lab, QUIZ)
+    _open(page, lab, QUIZ)
     choice = _form(page, "answer_q1_3_1")
     choice.locator("label:has-text('(b) ')").click()
     _wait_status(choice, "Format OK")
@@ -148,9 +95,9 @@ def test_choice_and_number_by_mouse_then_run_all(forms_lab: Lab, browser_page,
     assert errors.messages == []
 
 
-def test_choice_and_number_by_keyboard(forms_lab: Lab, browser_page) -> None:
+def test_choice_and_number_by_keyboard(lab: Lab, browser_page) -> None:
     page, errors = browser_page
-    _open(page, forms_lab, QUIZ)
+    _open(page, lab, QUIZ)
     choice = _form(page, "answer_q1_3_2")
     first = choice.locator("input[type=radio]").first
     first.focus()
@@ -177,10 +124,10 @@ def test_choice_and_number_by_keyboard(forms_lab: Lab, browser_page) -> None:
     assert errors.messages == []
 
 
-def test_case_by_mouse_and_keyboard_with_its_limits(forms_lab: Lab, browser_page,
+def test_case_by_mouse_and_keyboard_with_its_limits(lab: Lab, browser_page,
                                                     screenshots: Path) -> None:
     page, errors = browser_page
-    _open(page, forms_lab, CASES)
+    _open(page, lab, CASES)
     form = _form(page, "answer_q4_1_1")
     form.locator("label:has-text('Give the requested treatment')").click()
     boxes = form.locator("fieldset[data-group=reasons] input[type=checkbox]")
@@ -204,9 +151,9 @@ def test_case_by_mouse_and_keyboard_with_its_limits(forms_lab: Lab, browser_page
 
 
 def test_check_my_answers_shows_score_and_rationales_in_the_notebook(
-        forms_lab: Lab, browser_page, screenshots: Path) -> None:
+        lab: Lab, browser_page, screenshots: Path) -> None:
     page, errors = browser_page
-    _open(page, forms_lab, QUIZ)
+    _open(page, lab, QUIZ)
     form = _form(page, "answer_q1_3_1")
     form.locator("label:has-text('(b) ')").click()
     _wait_status(form, "Format OK")
@@ -222,4 +169,76 @@ def test_check_my_answers_shows_score_and_rationales_in_the_notebook(
     titles = re.findall(r"Question 1\.3\.(\d+):", text)
     assert titles == sorted(titles, key=int) and len(titles) >= 15
     results.screenshot(path=str(screenshots / "check-my-answers.png"))
+    assert errors.messages == []
+
+
+def _restart_kernel(page) -> None:
+    """Restart the notebook's kernel (as Kernel > Restart Kernel does, without the dialog)."""
+    page.evaluate("""async () => {
+        const context = window.jupyterapp.shell.currentWidget.sessionContext;
+        await context.session.kernel.restart();
+        await context.ready;
+    }""")
+    page.wait_for_function("""() => window.jupyterapp.shell.currentWidget.sessionContext
+        .session?.kernel?.status === 'idle'""")
+
+
+def test_answering_after_a_kernel_restart_runs_the_setup_cell_first(lab: Lab,
+                                                                     browser_page) -> None:
+    """The saved execution counts survive a restart; the helpers the check cell needs do
+    not. Choosing an answer then runs the set-up cell first, and the check says Format OK."""
+    page, errors = browser_page
+    _open(page, lab, QUIZ, run_all=True)
+    page.wait_for_function("""() => window.jupyterapp.shell.currentWidget.content.widgets
+        .filter(c => c.model.type === 'code').every(c => c.model.executionCount)""")
+    _restart_kernel(page)
+    choice = _form(page, "answer_q1_3_3")
+    choice.locator("label:has-text('(c) ')").click()
+    _wait_status(choice, "Format OK")
+    status = choice.locator(".course-AnswerForm-status").inner_text()
+    assert "not defined" not in status and "Error" not in status
+    number = _form(page, "answer_q1_3_11")  # and again, by keyboard, after a second restart
+    _restart_kernel(page)
+    number.locator("input").focus()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("60")
+    page.keyboard.press("Enter")
+    _wait_status(number, "Format OK")
+    assert _source(page, "answer_q1_3_11") == "answer_q1_3_11 = 60"
+    # JupyterLab's debugger logs that a restart cancelled its state request: not ours.
+    assert [m for m in errors.messages if "restore the debugger state" not in m] == []
+
+
+def _axe_clean(page, selector: str, state: str) -> None:
+    found = [v for v in axe_violations(page, selector)]
+    assert not found, f"axe violations in the answer forms ({state}):\n" + "\n".join(
+        f"- {v['id']} ({v['impact']}): {v['help']}\n    " + "\n    ".join(v["nodes"][:5])
+        for v in found)
+
+
+@pytest.mark.parametrize("notebook, names", [
+    (QUIZ, ("answer_q1_3_1", "answer_q1_3_10")),  # single best answer, numeric
+    (CASES, ("answer_q4_1_2",)),  # key-feature case
+], ids=["choice-and-number", "case"])
+def test_the_forms_are_axe_clean_rendered_focused_and_answered(
+        lab: Lab, browser_page, notebook: str, names: tuple[str, ...]) -> None:
+    page, errors = browser_page
+    _open(page, lab, notebook)
+    forms = ", ".join(f'.jp-NotebookPanel:not(.lm-mod-hidden) '
+                      f'.course-AnswerForm[data-answer="{n}"]' for n in names)
+    for name in names:
+        _form(page, name).scroll_into_view_if_needed()
+    _axe_clean(page, forms, "rendered")
+    for name in names:  # focus on the first control, then an answer and its status line
+        form = _form(page, name)
+        first = form.locator("input").first
+        first.focus()
+        _axe_clean(page, forms, f"{name} focused")
+        if form.locator("input[type=radio]").count():
+            page.keyboard.press("Space")
+        else:
+            page.keyboard.type("2")
+            page.keyboard.press("Enter")
+        form.locator(".course-AnswerForm-status:not(:empty)").wait_for()
+        _axe_clean(page, forms, f"{name} answered")
     assert errors.messages == []
