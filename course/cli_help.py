@@ -77,7 +77,7 @@ examples:
   course review                      the practice questions due for review now
   course review --all                every scheduled question with its due date
 Questions you miss, or answer while guessing, are scheduled (FSRS) in
-assignments/progress.json; answer them in 00-orientation/01-spaced-review.ipynb.""",
+assignments/progress.json; answer them in 00-review/01-spaced-review.ipynb.""",
     "dist": """\
 examples:
   course dist                        dist/mesotherapy-course-student/

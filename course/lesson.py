@@ -123,7 +123,7 @@ def _schedule_for_review(qid: str, correct: bool) -> str:
                 "cannot be read.)")
     if qid in schedule and not correct:
         return ("This question will come back for review: see "
-                "00-orientation/01-spaced-review.ipynb.")
+                "00-review/01-spaced-review.ipynb.")
     return ""
 
 

@@ -385,7 +385,7 @@ def next_line(assignment_id: str, notebook_id: str) -> str | None:
 
 
 def _is_header(line: str) -> bool:
-    return line.startswith(("*Module ", "*Orientation ", "*After the course ")) \
+    return line.startswith(("*Module ", "*Orientation ", "*Spaced review ", "*After the course ")) \
         and "[Course map](" in line
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from course.paths import assignments_dir, release_dir
 
-REVIEW_NOTEBOOK = Path("00-orientation") / "01-spaced-review.ipynb"
+REVIEW_NOTEBOOK = Path("00-review") / "01-spaced-review.ipynb"
 PRACTICE_CALLS = ("practice", "question")  # course.lesson's calls that show a practice question
 
 

@@ -97,8 +97,8 @@ def position_label(assignment_id: str, notebook_id: str) -> str:
     modules = [a for a in course_map() if not a.id.startswith("00-") and not after_course(a)]
     assignment = course_map()[a_index]
     where = f"notebook {n_index + 1} of {len(assignment.notebooks)}"
-    if assignment.id.startswith("00-"):
-        return f"Orientation · {where}"
+    if assignment.id.startswith("00-"):  # the orientation, and the spaced review beside it
+        return f"{assignment.label or 'Orientation'} · {where}"
     if after_course(assignment):
         return f"After the course · {where}"
     return f"Module {modules.index(assignment) + 1} of {len(modules)} · {where}"

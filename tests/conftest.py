@@ -46,7 +46,7 @@ def unsandboxed_args() -> list[str]:
         return []
     return ["--unsandboxed"]
 ASSIGNMENTS = available_assignments(ROOT)
-UNGRADED_ASSIGNMENTS = ("06-evaluation",)  # the post-course evaluation: no points
+UNGRADED_ASSIGNMENTS = ("00-review", "06-evaluation")  # spaced review, evaluation: no points
 GRADED_ASSIGNMENTS = [a for a in ASSIGNMENTS if a not in UNGRADED_ASSIGNMENTS]
 
 

@@ -120,11 +120,11 @@ def _load(tmp_path: Path, text: str) -> Activity:
     ("audience = [", "public = [", r"\[course\]: unknown field 'public'"),
     ('next_review = 2027-12-02\nfaculty = ["course-team"]\n\n[[module]]\nid = "01-principles"',
      'faculty = ["course-team"]\n\n[[module]]\nid = "01-principles"',
-     "module 00-orientation: missing required field 'next_review'"),
+     "module 00-review: missing required field 'next_review'"),
     ('id = "04-case-studies"', 'id = "04-cases"', "ids must be the course map's"),
     ('faculty = ["course-team"]\n\n[[module]]\nid = "01-principles"',
      'faculty = ["nobody"]\n\n[[module]]\nid = "01-principles"',
-     "module 00-orientation: unknown faculty ids nobody"),
+     "module 00-review: unknown faculty ids nobody"),
     ("release = 2026-12-02\nlast_review", 'release = "soon"\nlast_review',
      "release.*a date"),
 ])

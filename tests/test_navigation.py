@@ -57,7 +57,7 @@ def test_course_map_links_every_notebook_from_start_here() -> None:
 def test_positions_follow_the_map() -> None:
     assert position_label("02-substances", "03-dose-and-volume") == \
         "Module 2 of 5 · notebook 3 of 4"
-    assert position_label("00-orientation", "00-start-here") == "Orientation · notebook 1 of 2"
+    assert position_label("00-orientation", "00-start-here") == "Orientation · notebook 1 of 1"
     last = course_map()[-1]
     assert next_notebook(last.id, last.notebooks[-1].id) is None
     a, nb = next_notebook("01-principles", "03-quiz")
