@@ -17,7 +17,7 @@ NOTEBOOK = "assignments/00-orientation/00-start-here.ipynb"
 
 def _open_and_run_all(page, url: str) -> None:
     page.goto(f"{url}/lab/tree/{NOTEBOOK}")
-    page.wait_for_selector(".jp-Notebook", timeout=wait_ms(120))
+    page.wait_for_selector(".jp-NotebookPanel:visible .jp-Notebook", timeout=wait_ms(120))
     # JupyterLab's own command, once the notebook and its kernel are ready (the app is
     # exposed as window.jupyterapp by --LabApp.expose_app_in_browser).
     page.wait_for_function(
@@ -30,8 +30,9 @@ def _open_and_run_all(page, url: str) -> None:
         await window.jupyterapp.commands.execute('notebook:run-all-cells');
     }""")
     # Run All runs to the end: the unanswered graded item's check says so, without an error.
-    page.wait_for_selector(".jp-OutputArea-output:has-text('Not answered yet')",
-                           timeout=wait_ms(300))
+    page.wait_for_selector(
+        ".jp-NotebookPanel:visible .jp-OutputArea-output:has-text('Not answered yet')",
+        timeout=wait_ms(300))
 
 
 def test_practice_form_gives_feedback_for_each_choice(lab, browser_page, screenshots) -> None:
@@ -40,7 +41,8 @@ def test_practice_form_gives_feedback_for_each_choice(lab, browser_page, screens
     _open_and_run_all(page, lab.url)
     form = page.locator(
         '.jp-NotebookPanel:visible .course-AnswerForm[data-answer="answer_q0_1"]')
-    check = page.locator(".jp-CodeCell:has(.cm-content:has-text('check(\"q0_1\"'))")
+    check = page.locator(".jp-NotebookPanel:visible "  # not a tab restored by an earlier test
+                         ".jp-CodeCell:has(.cm-content:has-text('check(\"q0_1\"'))")
     form.locator("label:has-text('(a) ')").click()
     check.locator(".jp-OutputArea-output:has-text('Not the best answer (a)')").wait_for(
         timeout=wait_ms(90))
@@ -59,7 +61,8 @@ def test_learner_answers_in_the_form_and_reads_the_rationale(lab, browser_page) 
     form = page.locator(
         '.jp-NotebookPanel:visible .course-AnswerForm[data-answer="answer_q0_1"]')
     form.locator("label:has-text('(d) ')").click()
-    check = page.locator(".jp-CodeCell:has(.cm-content:has-text('check(\"q0_1\"'))")
+    check = page.locator(".jp-NotebookPanel:visible "  # not a tab restored by an earlier test
+                         ".jp-CodeCell:has(.cm-content:has-text('check(\"q0_1\"'))")
     check.locator(".jp-OutputArea-output:has-text('Not the best answer (d)')").wait_for(
         timeout=wait_ms(90))
     text = check.locator(".jp-OutputArea-output").inner_text()
