@@ -7,11 +7,11 @@ plain text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 from course import LIMITS_STATEMENT
+from course.callouts import Shown
 from course.content import content
 from course.display import OmittedWhileGrading, grading_run
 from course.evidence import badge, evidence_key_rows
@@ -20,19 +20,8 @@ from course.questions import check_answer
 from course.questions import question as find_question
 from course.syllabus import course_map as load_map
 
-
-@dataclass(frozen=True)
-class Rich:
-    """Content with an HTML view and an equal plain-text view."""
-
-    html: str
-    text: str
-
-    def _repr_html_(self) -> str:
-        return self.html
-
-    def __repr__(self) -> str:
-        return self.text
+Rich = Shown
+"""Content with an HTML view and an equal plain-text view (course.callouts.Shown)."""
 
 
 def _table(headers: list[str], rows: list[list[str]], caption: str) -> Rich:
