@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -211,3 +212,26 @@ def axe_violations(page, selector: str) -> list[dict]:
         return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
             nodes: v.nodes.map(n => n.target.join(' ') + ': ' + n.failureSummary)}));
     }""", selector)
+
+
+# ---------------------------------------------------------------- opening a notebook
+
+def open_notebook(page, url: str, path: str) -> None:
+    """Open ``path`` in its own fresh workspace and wait until it is the current notebook.
+
+    One lab serves every browser test: in the default workspace, tabs that earlier tests
+    opened are restored and one of them may be current while this notebook is still
+    loading, so a command run "on the current notebook" would run on the wrong one.
+    A workspace named after the path, reset on load, holds only this notebook.
+    """
+    workspace = re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
+    page.goto(f"{url}/lab/workspaces/{workspace}/tree/{path}?reset")
+    page.wait_for_function(
+        """p => { const w = window.jupyterapp?.shell.currentWidget;
+                  return w?.context?.path === p && w.sessionContext !== undefined; }""",
+        arg=path, timeout=wait_ms(120))
+    page.evaluate("""async () => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        await panel.context.ready;
+        await panel.sessionContext.ready;
+    }""")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Lab, axe_violations
+from .conftest import Lab, axe_violations, open_notebook
 
 pytestmark = pytest.mark.browser
 
@@ -24,16 +24,8 @@ CASES = "assignments/04-case-studies/01-cases.ipynb"
 
 
 def _open(page, lab: Lab, notebook: str, run_all: bool = False) -> None:
-    page.goto(f"{lab.url}/lab/tree/{notebook}")
-    # a notebook restored from an earlier test may be open in a hidden tab: wait for this one
+    open_notebook(page, lab.url, notebook)
     page.wait_for_selector(".jp-NotebookPanel:visible .course-AnswerForm", timeout=60_000)
-    page.wait_for_function(
-        "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel",
-        timeout=60_000)
-    page.evaluate("""async () => {
-        const panel = window.jupyterapp.shell.currentWidget;
-        await panel.sessionContext.ready;
-    }""")
     if run_all:
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 

@@ -22,7 +22,7 @@ import pytest
 from course.questions import check_answer
 from course.questions import question as find_question
 
-from .conftest import PAGE_TIMEOUT_S, wait_ms
+from .conftest import PAGE_TIMEOUT_S, open_notebook, wait_ms
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from playwright.sync_api import Locator, Page
@@ -110,12 +110,7 @@ def answered(lab: Lab) -> Lab:
 def open_and_run_all(page: Page, lab: Lab, notebook: str) -> Locator:
     """Open the learner's copy in its own workspace, run all cells, return the notebook."""
     path = f"assignments/{notebook}"
-    workspace = re.sub(r"[^a-z0-9]+", "-", notebook.lower()).strip("-")
-    page.goto(f"{lab.url}/lab/workspaces/{workspace}/tree/{path}?reset")
-    page.wait_for_function(
-        """p => { const w = window.jupyterapp?.shell.currentWidget;
-                  return w?.context?.path === p && w.sessionContext !== undefined; }""",
-        arg=path, timeout=wait_ms(120))
+    open_notebook(page, lab.url, path)
     # JupyterLab's own Run All; its promise settles when the last cell has replied and
     # is false when a cell failed (Run All stops there).
     report = page.evaluate("""async (timeout) => {

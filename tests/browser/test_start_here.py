@@ -8,7 +8,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, OUTPUT, _require_browser, configure_page, wait_ms
+from .conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    OUTPUT,
+    _require_browser,
+    configure_page,
+    open_notebook,
+    wait_ms,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -16,19 +24,10 @@ NOTEBOOK = "assignments/00-orientation/00-start-here.ipynb"
 
 
 def _open_and_run_all(page, url: str) -> None:
-    page.goto(f"{url}/lab/tree/{NOTEBOOK}")
-    page.wait_for_selector(".jp-NotebookPanel:visible .jp-Notebook", timeout=wait_ms(120))
-    # JupyterLab's own command, once the notebook and its kernel are ready (the app is
-    # exposed as window.jupyterapp by --LabApp.expose_app_in_browser).
-    page.wait_for_function(
-        "() => window.jupyterapp?.shell.currentWidget?.sessionContext !== undefined",
-        timeout=wait_ms(120))
-    page.evaluate("""async () => {
-        const panel = window.jupyterapp.shell.currentWidget;
-        await panel.context.ready;
-        await panel.sessionContext.ready;
-        await window.jupyterapp.commands.execute('notebook:run-all-cells');
-    }""")
+    open_notebook(page, url, NOTEBOOK)
+    # JupyterLab's own command (the app is exposed as window.jupyterapp by
+    # --LabApp.expose_app_in_browser).
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     # Run All runs to the end: the unanswered graded item's check says so, without an error.
     page.wait_for_selector(
         ".jp-NotebookPanel:visible .jp-OutputArea-output:has-text('Not answered yet')",
