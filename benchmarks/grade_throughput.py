@@ -330,7 +330,8 @@ def variant_command(assignment: str, timeout: int, workers: int, warm: bool, kil
     code = ("import sys; from pathlib import Path; from course.cohort import grade_cohort; "
             f"r = grade_cohort(Path.cwd(), {assignment!r}, workers={workers}, "
             f"overrides={{'Execute': {{'timeout': {timeout}}}}}, warm_kernels={warm}, "
-            f"kill_kernels={kill}, execute_unscored={unscored}, fork_kernels={fork}); "
+            f"kill_kernels={kill}, execute_unscored={unscored}, fork_kernels={fork}, "
+            "regrade=True); "
             "sys.exit(r.exit_code)")
     return [sys.executable, "-c", code]
 
