@@ -99,3 +99,15 @@ c.GenerateFeedback.preprocessors.insert(
     "course.forms.feedback.PlainFeedback")
 c.HTMLExporter.extra_template_basedirs = template_dirs()
 # END answer-forms feedback
+
+# BEGIN peer answer distributions
+# Under each graded single-best-answer item, the feedback shows how the cohort answered it
+# (shares per option, no names), once at least PeerAnswers.min_cohort learners were graded
+# (default 10, never below 5) and only to a learner whose own submission was graded
+# (course/peer_answers.py).
+c.GenerateFeedback.preprocessors.insert(
+    c.GenerateFeedback.preprocessors.index(
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"),
+    "course.peer_answers.PeerAnswers")
+# c.PeerAnswers.min_cohort = 10
+# END peer answer distributions
