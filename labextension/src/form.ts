@@ -21,6 +21,12 @@ export interface IFormCallbacks {
   answer(value: AnswerValue): void;
   /** "Show code" / "Hide code". */
   toggleCode(show: boolean): void;
+  /**
+   * Tab past the last control (or Shift+Tab before the first): true when the notebook
+   * moves the focus to the next (previous) form itself, which it must do when windowing
+   * keeps the cells in between off the page, where Tab cannot reach them.
+   */
+  leave?(forward: boolean): boolean;
 }
 
 function element<K extends keyof HTMLElementTagNameMap>(
@@ -100,6 +106,9 @@ export class AnswerForm extends Widget {
       if (event.key !== 'Escape' && !shortcut) {
         event.stopPropagation();
       }
+      if (event.key === 'Tab' && !shortcut && this.leaving(event)) {
+        event.preventDefault();
+      }
     });
     if (spec.kind === 'choice') {
       form.appendChild(
@@ -142,6 +151,30 @@ export class AnswerForm extends Widget {
     this.status.setAttribute('aria-live', 'polite');
     form.appendChild(this.status);
     this.node.appendChild(form);
+  }
+
+  /** Focus the control that Tab reaches first: the chosen (or first) option, or the field. */
+  focusFirst(): void {
+    const first = this.node.querySelector('fieldset, .course-AnswerForm-number');
+    const inputs = Array.from(first?.querySelectorAll('input') ?? []);
+    (inputs.find(input => input.checked) ?? inputs[0])?.focus();
+  }
+
+  /** Focus the control that Shift+Tab reaches first: "Show code", the form's last. */
+  focusLast(): void {
+    this.codeButton.focus();
+  }
+
+  /** Tab from the last control or Shift+Tab from the first: may the notebook move on? */
+  private leaving(event: KeyboardEvent): boolean {
+    const target = event.target as HTMLElement;
+    const first = this.node.querySelector('fieldset, .course-AnswerForm-number');
+    const fromFirst =
+      !!first?.contains(target) &&
+      target instanceof HTMLInputElement &&
+      (target.type === 'radio' || first.querySelectorAll('input').length === 1);
+    const edge = event.shiftKey ? fromFirst : target === this.codeButton;
+    return edge && !!this.callbacks.leave?.(!event.shiftKey);
   }
 
   private inputId(group: string, value: string): string {

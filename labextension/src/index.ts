@@ -22,6 +22,7 @@ import { addCheckButton } from './check';
 import { AnswerForm } from './form';
 
 const SEEN = new WeakSet<Cell>();
+const FORMS = new WeakMap<Cell, AnswerForm>();
 
 function answerSpec(cell: Cell): IAnswerSpec | null {
   const course = cell.model.getMetadata('course') as
@@ -124,6 +125,50 @@ async function runAnswer(panel: NotebookPanel, cell: CodeCell, form: AnswerForm)
   form.announce(said || 'Answer saved in the cell.');
 }
 
+/** Whether a cell, with its editor's wrapper (the form's place), is on the page. */
+function onPage(cell: Cell): boolean {
+  const wrapper = cell.inputArea?.parent?.node ?? cell.node;
+  return cell.node.isConnected && wrapper.isConnected;
+}
+
+/**
+ * Move the keyboard focus from `cell`'s form to the next (or previous) form when the
+ * notebook's windowing has taken it, or a cell in between, off the page (windowingMode
+ * "full" attaches only the cells in view): Tab would leave the notebook instead. When
+ * every cell in between is on the page, the browser's own Tab order (which also reaches
+ * links in the text between the forms) is kept. Returns whether it moves the focus.
+ */
+function leaveForm(panel: NotebookPanel, cell: Cell, forward: boolean): boolean {
+  const notebook = panel.content;
+  const index = notebook.widgets.indexOf(cell);
+  if (index < 0) {
+    return false;
+  }
+  const ahead = forward
+    ? notebook.widgets.slice(index + 1)
+    : notebook.widgets.slice(0, index).reverse();
+  const reach = ahead.findIndex(each => answerSpec(each) !== null);
+  if (reach < 0 || ahead.slice(0, reach + 1).every(onPage)) {
+    return false;
+  }
+  const target = ahead[reach];
+  // The focus stays where it is until the form is on the page (or if it never comes).
+  (async () => {
+    await notebook.scrollToItem(notebook.widgets.indexOf(target), 'center');
+    await target.ready;
+    for (let frame = 0; frame < 120 && !FORMS.get(target)?.node.isConnected; frame++) {
+      await new Promise(resolve => requestAnimationFrame(resolve));
+    }
+    const form = FORMS.get(target);
+    if (forward) {
+      form?.focusFirst();
+    } else {
+      form?.focusLast();
+    }
+  })().catch(() => undefined);
+  return true;
+}
+
 function attach(panel: NotebookPanel, cell: Cell): void {
   if (SEEN.has(cell) || !(cell instanceof CodeCell)) {
     return;
@@ -155,8 +200,10 @@ function attach(panel: NotebookPanel, cell: Cell): void {
           form.announce(`The check could not run: ${reason}`);
         });
     },
-    toggleCode: showCode
+    toggleCode: showCode,
+    leave: (forward: boolean) => leaveForm(panel, cell, forward)
   });
+  FORMS.set(cell, form);
   const layout = cell.layout as PanelLayout;
   const wrapper = cell.inputArea?.parent;
   const at = wrapper ? layout.widgets.indexOf(wrapper) : 0;
