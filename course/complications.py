@@ -33,31 +33,26 @@ Decisions documented here:
   series diagnosis came at a mean of 9.8 weeks [R39]).
 
 Pure functions: :func:`card_text`, :func:`card_html`, :func:`cards_by_onset`,
-:func:`onset_timeline_figure` / :func:`onset_timeline_alt_text`, :func:`attack_rates`,
-:func:`ntm_attack_rate_figure` / :func:`ntm_attack_rate_alt_text`,
-:func:`ntm_onset_text`, :func:`weeks_since`, :func:`in_ntm_window`.
+:func:`onset_timeline_alt_text`, :func:`attack_rates`, :func:`ntm_attack_rate_alt_text`,
+:func:`ntm_onset_text`, :func:`weeks_since`, :func:`in_ntm_window`. The two figures are in
+:mod:`course.views.complications`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
+from course.catalogue import check_ids, get_record, record_tables
 from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
-from course.display import practice_figure
 from course.paths import DATA_DIR
-from course.skin import known_ids
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from matplotlib.figure import Figure
 
 COMPLICATIONS_FILE = DATA_DIR / "complications.toml"
 
@@ -269,12 +264,8 @@ def cited_ids(text: str) -> list[str]:
     return [ref.strip() for group in _CITATION.findall(text) for ref in group.split(",")]
 
 
-def _check_refs(refs: list[str], where: str, field: str = "refs") -> tuple[str, ...]:
-    known = known_ids("references.toml")
-    for ref in refs:
-        if ref not in known:
-            raise ContentError(f"{where}: field {field!r}: unknown reference id {ref!r}")
-    return tuple(refs)
+def _check_refs(refs: list[str], where: str) -> tuple[str, ...]:
+    return check_ids(refs, "references.toml", where, "refs")
 
 
 def _figure(record: Any, where: str) -> TrialFigure:
@@ -286,9 +277,7 @@ def _event(event_id: str, record: Any, path: Path) -> Event:
     where = f"{path.name}: event {event_id!r}"
     fields = validated(record, where, EVENT_FIELDS, {"figures": FIGURES})
     refs = _check_refs(fields["refs"], where)
-    for claim in fields["claims"]:
-        if claim not in known_ids("claims.toml"):
-            raise ContentError(f"{where}: field 'claims': unknown claim id {claim!r}")
+    check_ids(fields["claims"], "claims.toml", where, "claims", kind="claim")
     figures = tuple(_figure(f, f"{where}: figures[{i}]")
                     for i, f in enumerate(fields.pop("figures", [])))
     if fields["frequency"] == "trial" and not figures:
@@ -357,22 +346,12 @@ def _onset(onset_id: str, record: Any, path: Path) -> OnsetFigure:
     return OnsetFigure(id=onset_id, **fields)
 
 
-def _tables(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
-    tables = data.get(key)
-    if not isinstance(tables, dict) or not tables:
-        raise ContentError(f"{path.name}: expected one or more [{key}.<id>] tables")
-    return tables
-
-
 def load_complications(path: Path = COMPLICATIONS_FILE) -> ComplicationData:
     """Load and validate the complication data; raise ContentError if anything is wrong."""
-    data = read_toml(path)
-    for key in data:
-        if key not in TABLES:
-            raise ContentError(f"{path.name}: unknown table {key!r} (known: {', '.join(TABLES)})")
-    events = {k: _event(k, v, path) for k, v in _tables(data, "event", path).items()}
-    clusters = {k: _cluster(k, v, path) for k, v in _tables(data, "ntm_cluster", path).items()}
-    onsets = {k: _onset(k, v, path) for k, v in _tables(data, "ntm_onset", path).items()}
+    tables = record_tables(read_toml(path), path, TABLES)
+    events = {k: _event(k, v, path) for k, v in tables["event"].items()}
+    clusters = {k: _cluster(k, v, path) for k, v in tables["ntm_cluster"].items()}
+    onsets = {k: _onset(k, v, path) for k, v in tables["ntm_onset"].items()}
     windows = [o.id for o in onsets.values() if o.defines_window]
     if len(windows) != 1:
         raise ContentError(f"{path.name}: exactly one ntm_onset record needs "
@@ -393,10 +372,7 @@ def event_ids() -> list[str]:
 
 def get_event(event_id: str) -> Event:
     """The event card's record, or ValueError listing the known events."""
-    events = complication_data().events
-    if event_id not in events:
-        raise ValueError(f"event_id must be one of {', '.join(events)}; got {event_id!r}")
-    return events[event_id]
+    return get_record(complication_data().events, event_id, "event_id")
 
 
 # ---------------------------------------------------------------- cards
@@ -447,9 +423,8 @@ def cards_by_onset() -> dict[str, list[str]]:
 
 
 # ---------------------------------------------------------------- onset timeline
-
-
-def _bar_label(event: Event) -> str:
+def bar_label(event: Event) -> str:
+    """An event's bar label on the onset timeline: frequency, then the onset basis."""
     word = FREQUENCY_WORDS[event.frequency]
     if event.frequency == "trial":
         word += ": " + " / ".join(f"{f.percent:g}%" for f in event.figures)
@@ -458,61 +433,9 @@ def _bar_label(event: Event) -> str:
     return f"{word}\n{basis}"
 
 
-@practice_figure("Onset timeline")
-def onset_timeline_figure() -> Figure:
-    """Events on rows, onset windows as columns; one labelled bar per event."""
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Patch, Rectangle
-
-    events = list(complication_data().events.values())
-    fig = plt.figure(figsize=(12.0, 9.0))
-    plt.close(fig)  # detach from pyplot: returned figures display once and never leak
-    ax = fig.add_axes((0.27, 0.17, 0.70, 0.71))
-    for i, window in enumerate(ONSET_WINDOWS):
-        ax.add_patch(Rectangle((i, -0.5), 1, len(events), facecolor=BAND_COLOURS[i % 2],
-                               edgecolor="#BBBBBB", linewidth=0.6, gid=f"band:{window}"))
-    for row, event in enumerate(events):
-        start = ONSET_WINDOWS.index(event.onset_window[0])
-        width = len(event.onset_window)
-        expert = event.onset_basis == "expert_practice"
-        ax.add_patch(Rectangle(
-            (start + 0.05, row - 0.36), width - 0.1, 0.72,
-            facecolor=FREQUENCY_COLOURS[event.frequency], edgecolor="#000000",
-            linewidth=0.8, alpha=0.85, hatch=EXPERT_HATCH if expert else None,
-            gid=f"onset:{event.id}",
-        ))
-        ax.text(start + 0.1, row, _bar_label(event), va="center", ha="left", fontsize=8,
-                gid=f"onset-label:{event.id}",
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5})
-    ax.set_xlim(0, len(ONSET_WINDOWS))
-    ax.set_ylim(len(events) - 0.5, -0.5)  # first event at the top
-    ax.set_yticks(range(len(events)))
-    ax.set_yticklabels([textwrap.fill(e.name, 34) for e in events], fontsize=9)
-    ax.xaxis.tick_top()
-    ax.set_xticks([i + 0.5 for i in range(len(ONSET_WINDOWS))])
-    ax.set_xticklabels([f"{w.capitalize()}\n({ONSET_SPANS[w]})" for w in ONSET_WINDOWS],
-                       fontsize=9)
-    ax.tick_params(length=0)
-    fig.text(0.02, 0.975, "When complications of mesotherapy begin (onset windows)",
-             fontsize=12, fontweight="bold", va="top", gid="title")
-    handles = [Patch(facecolor=FREQUENCY_COLOURS[f], edgecolor="#000000",
-                     label=FREQUENCY_LABELS[f].capitalize())
-               for f in FREQUENCIES]
-    handles.append(Patch(facecolor="white", edgecolor="#000000", hatch=EXPERT_HATCH,
-                         label="Hatched: onset not given by the course's sources "
-                               "(expert practice)"))
-    fig.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.02, 0.005), ncol=2,
-               fontsize=8, frameon=False, title="Colour = frequency descriptor "
-               "(also written on each bar)", title_fontsize=8)
-    fig.text(0.98, 0.01, textwrap.fill(
-        "Bars show when each complication begins, not how often or how long. Incidence "
-        "is unknown [R8]: words, not rates, except trial figures [R23].", 60),
-        fontsize=8, ha="right", va="bottom", gid="note")
-    return fig
-
 
 def onset_timeline_alt_text() -> str:
-    """A full text equivalent of :func:`onset_timeline_figure`."""
+    """A full text equivalent of :func:`course.views.complications.onset_timeline_figure`."""
     events = list(complication_data().events.values())
     windows = "; ".join(f"{w} ({ONSET_SPANS[w]})" for w in ONSET_WINDOWS)
     lines = [
@@ -555,7 +478,7 @@ def onset_timeline_html() -> str:
         expert = event.onset_basis == "expert_practice"
         pattern = (";background-image:repeating-linear-gradient(45deg,transparent 0 6px,"
                    "rgba(255,255,255,0.35) 6px 9px)") if expert else ""
-        label = escape(_bar_label(event).replace("\n", " · "))
+        label = escape(bar_label(event).replace("\n", " · "))
         empty = f'<td style="{CELL_STYLE}"></td>'
         rows.append(
             f'<tr><th scope="row" style="{CELL_STYLE};font-weight:normal">'
@@ -601,55 +524,26 @@ def attack_rates() -> list[AttackRate]:
             if c.cases is not None and c.treated is not None]
 
 
-def _counts_only_text() -> str:
+def counts_only_text() -> str:
+    """The clusters reported without a rate, in one sentence with references."""
     rated = {r.cluster for r in attack_rates()}
     parts = [f"{c.label} {c.counts_text} [{', '.join(c.refs)}]"
              for c in complication_data().clusters.values() if c.id not in rated]
     return "Other clusters, without a rate: " + "; ".join(parts) + "."
 
 
-def _rate_label(rate: AttackRate) -> str:
+def rate_label(rate: AttackRate) -> str:
+    """An attack rate as a percentage with its n/N."""
     return f"{100 * rate.rate:.1f}% ({rate.cases}/{rate.treated})"
 
 
-@practice_figure("NTM attack rates")
-def ntm_attack_rate_figure() -> Figure:
-    """Horizontal bars of outbreak attack rates, each labelled with the rate and n/N."""
-    import matplotlib.pyplot as plt
-
-    clusters = complication_data().clusters
-    rates = attack_rates()
-    fig = plt.figure(figsize=(10.0, 4.6))
-    plt.close(fig)
-    ax = fig.add_axes((0.3, 0.38, 0.62, 0.48))
-    labels = [f"{clusters[r.cluster].label} [{', '.join(clusters[r.cluster].refs)}]"
-              for r in rates]
-    ys = list(range(len(rates)))
-    bars = ax.barh(ys, [100 * r.rate for r in rates], color=BAR_COLOUR, edgecolor="#000000",
-                   height=0.55)
-    for bar, rate in zip(bars, rates, strict=True):
-        bar.set_gid(f"rate:{rate.cluster}")
-        ax.text(bar.get_width() + 1, bar.get_y() + bar.get_height() / 2, _rate_label(rate),
-                va="center", ha="left", fontsize=10, gid=f"rate-label:{rate.cluster}")
-    ax.set_yticks(ys)
-    ax.set_yticklabels(labels, fontsize=10)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("People infected among those treated in the cluster (%)")
-    fig.text(0.02, 0.96, "NTM infection: attack rates within mesotherapy outbreaks",
-             fontsize=12, fontweight="bold", va="top", gid="title")
-    note = f"{OUTBREAK_NOTE} {_counts_only_text()}"
-    fig.text(0.02, 0.05, textwrap.fill(note, 130), fontsize=8.5, va="bottom", gid="note")
-    return fig
-
-
 def ntm_attack_rate_alt_text() -> str:
-    """A full text equivalent of :func:`ntm_attack_rate_figure`."""
+    """A full text equivalent of :func:`course.views.complications.ntm_attack_rate_figure`."""
     clusters = complication_data().clusters
-    bars = "; ".join(f"{clusters[r.cluster].label}: {_rate_label(r)} "
+    bars = "; ".join(f"{clusters[r.cluster].label}: {rate_label(r)} "
                      f"[{', '.join(clusters[r.cluster].refs)}]" for r in attack_rates())
     return (f"Horizontal bar chart of NTM attack rates within mesotherapy outbreaks, on a "
-            f"scale of 0 to 100%. {bars}. {OUTBREAK_NOTE} {_counts_only_text()}")
+            f"scale of 0 to 100%. {bars}. {OUTBREAK_NOTE} {counts_only_text()}")
 
 
 def ntm_onset_text() -> str:

@@ -31,10 +31,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from course.catalogue import check_ids, record_tables
 from course.complications import cited_ids
 from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
 from course.paths import DATA_DIR
-from course.skin import known_ids
 
 CONSENT_FILE = DATA_DIR / "consent.toml"
 BASES = ("sourced", "expert_practice")
@@ -119,12 +119,8 @@ def _element(element_id: str, record: Any, path: Path) -> ConsentElement:
     where = f"{path.name}: element {element_id!r}"
     fields = validated(record, where, ELEMENT_FIELDS)
     refs = fields["refs"]
-    for ref in refs:
-        if ref not in known_ids("references.toml"):
-            raise ContentError(f"{where}: field 'refs': unknown reference id {ref!r}")
-    for claim in fields["claims"]:
-        if claim not in known_ids("claims.toml"):
-            raise ContentError(f"{where}: field 'claims': unknown claim id {claim!r}")
+    check_ids(refs, "references.toml", where, "refs")
+    check_ids(fields["claims"], "claims.toml", where, "claims", kind="claim")
     cited = cited_ids(fields["why"])
     for ref in cited:
         if ref not in refs:
@@ -169,18 +165,9 @@ class ConsentData:
 
 def load_consent_data(path: Path = CONSENT_FILE) -> ConsentData:
     """Load and validate elements and scenarios; raise ContentError if anything is wrong."""
-    data = read_toml(path)
-    for key in data:
-        if key not in ("element", "scenario"):
-            raise ContentError(f"{path.name}: unknown table {key!r} (known: element, scenario)")
-    tables = data.get("element")
-    if not isinstance(tables, dict) or not tables:
-        raise ContentError(f"{path.name}: expected one or more [element.<id>] tables")
-    elements = {k: _element(k, v, path) for k, v in tables.items()}
-    scenario_tables = data.get("scenario", {})
-    if not isinstance(scenario_tables, dict):
-        raise ContentError(f"{path.name}: 'scenario' must hold [scenario.<id>] tables")
-    scenarios = {k: _scenario(k, v, elements, path) for k, v in scenario_tables.items()}
+    tables = record_tables(read_toml(path), path, ["element"], optional=["scenario"])
+    elements = {k: _element(k, v, path) for k, v in tables["element"].items()}
+    scenarios = {k: _scenario(k, v, elements, path) for k, v in tables["scenario"].items()}
     return ConsentData(elements=elements, scenarios=scenarios)
 
 

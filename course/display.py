@@ -4,9 +4,9 @@ nbgrader sets ``NBGRADER_EXECUTION`` (``autograde`` or ``validate``) while it ex
 a notebook. No browser is attached then, so interactive widgets and practice figures
 can never be used or graded; building them only costs grading time (importing
 matplotlib and drawing a figure is most of a lesson notebook's run time). Under
-nbgrader, the practice-only factories (:func:`course.skin.skin_explorer`,
-:func:`course.schedules.session_planner`, :func:`course.lesson.practice`, the lesson
-figures) return an :class:`OmittedWhileGrading` instead: it displays the same text
+nbgrader, the practice-only factories (:func:`course.views.skin.skin_explorer`,
+:func:`course.views.schedules.session_planner`, :func:`course.lesson.practice`, the
+lesson figures) return an :class:`OmittedWhileGrading` instead: it displays the same text
 equivalent the widget or figure would have shown, and says why the picture is missing.
 Nothing graded ever depends on these objects.
 """
@@ -66,7 +66,7 @@ class OmittedWhileGrading:
 def practice_figure(what: str) -> Callable[[Callable[P, R]], Callable[P, R | OmittedWhileGrading]]:
     """Decorate a lesson-figure builder: while grading it returns a stand-in, not a Figure.
 
-    :func:`course.figures.show_figure` turns the stand-in into its alt text.
+    :func:`course.views.figures.show_figure` turns the stand-in into its alt text.
     """
 
     def decorate(builder: Callable[P, R]) -> Callable[P, R | OmittedWhileGrading]:

@@ -125,7 +125,7 @@ def practice(qid: str):
         return OmittedWhileGrading(
             f"Practice question {find_question(qid).number}",
             "The practice widget asks the question above again; it is never graded.")
-    from course.widgets import practice_widget
+    from course.views.widgets import practice_widget
 
     return practice_widget(find_question(qid))
 

@@ -7,8 +7,9 @@ right with medium or high certainty are not scheduled, unless they already are.
 
 The schedule lives in the learner's ``progress.json`` (``assignments/progress.json``,
 the file ``course check`` writes) under the key ``"review"``. Everything here is pure
-apart from :func:`load_schedule` and :func:`save_answer`; the widget is in
-``course/review_view.py`` and the command in ``course review``.
+apart from :func:`load_schedule`, :func:`save_answer` and :func:`review_note` (which
+saves); :func:`review_summary` says what is due in words. The widget is in
+``course/views/review.py`` and the command in ``course review``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 from typing import Literal
 
@@ -174,3 +176,53 @@ def _card_id(qid: str) -> int:
 
 def _utc(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+# ---------------------------------------------------------------- in words
+
+
+def _when(moment: datetime, now: datetime) -> str:
+    """A plain-language date: 'in a few minutes', 'today', or '7 December 2026'."""
+    if moment - now < timedelta(hours=1):
+        return "in a few minutes"
+    if moment.date() == now.date():
+        return "later today"
+    return f"on {moment.day} {moment:%B %Y}"
+
+
+def review_note(folder: Path | None, qid: str, correct: bool, certainty: str,
+                now: datetime | None = None) -> str:
+    """Record one answer for review and say, in one sentence, what happens next."""
+    if folder is None:
+        return ("Your answers are saved for review only in your own copy of the course "
+                "(the assignments folder).")
+    now = now or datetime.now(UTC)
+    try:
+        schedule = save_answer(folder, qid, correct, certainty, now)
+    except (ValueError, OSError) as error:
+        return f"This answer could not be saved for review: {escape(str(error))}"
+    if qid not in schedule:
+        return "Answered right and with confidence: not scheduled for review."
+    due = next_due({qid: schedule[qid]})
+    return f"This question comes back for review {_when(due, now)}." if due else ""
+
+
+def review_summary(folder: Path | None, now: datetime | None = None) -> str:
+    """What is due, in plain words (also the text equivalent of the session)."""
+    if folder is None:
+        return ("Spaced review works in your own copy of the course: open this notebook "
+                "from the assignments folder (make lab does this for you).")
+    now = now or datetime.now(UTC)
+    try:
+        schedule = load_schedule(folder)
+    except ValueError as error:
+        return f"Your review schedule cannot be read: {error}"
+    due = due_items(schedule, now)
+    if due:
+        return (f"{len(due)} practice question{'s' if len(due) != 1 else ''} due for review "
+                f"now, of {len(schedule)} scheduled.")
+    upcoming = next_due(schedule)
+    if upcoming is None:
+        return ("Nothing is scheduled yet: practice questions you miss, or answer while "
+                "guessing, will be scheduled for review.")
+    return f"Nothing is due now. The next review is {_when(upcoming, now)}."

@@ -39,8 +39,7 @@ def review_lines(folder: Path, release: Path, now: datetime, show_all: bool = Fa
                  ) -> list[str]:
     """The command's output: the due questions, where they are taught, what to open."""
     from course.questions import questions
-    from course.review import due_items, load_schedule, next_due
-    from course.review_view import review_summary
+    from course.review import due_items, load_schedule, next_due, review_summary
 
     schedule = load_schedule(folder)
     lines = [review_summary(folder, now)]

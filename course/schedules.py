@@ -12,28 +12,22 @@ session days and a timeline without adding anything the source does not say:
   of ``nan`` weeks: the course does not invent an interval.
 
 Pure functions: :func:`load_schedules`, :func:`session_days`, :func:`total_weeks`,
-:func:`describe_schedule`, :func:`timeline_figure`, :func:`timeline_alt_text`.
-The widget (:func:`session_planner`) only wires them together.
+:func:`describe_schedule`, :func:`timeline_alt_text`. The timeline figure and the
+widget are in :mod:`course.views.schedules` and only draw and wire.
 """
 
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from course.content import TEXT, ContentError, Rule, read_toml, validated
-from course.display import OmittedWhileGrading, grading_run
-from course.figures import figure_display_data
+from course.catalogue import Catalogue, check_ids, get_record
+from course.content import TEXT, ContentError, Rule, validated
 from course.paths import DATA_DIR
-from course.skin import known_ids
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from matplotlib.figure import Figure
 
 SCHEDULES_FILE = DATA_DIR / "schedules.toml"
 DAYS_PER_MONTH = 30
@@ -113,8 +107,7 @@ TIMING_FIELDS = ("interval_days", "interval_months", "total_days")
 def _schedule(schedule_id: str, record: Any, path: Path) -> Schedule:
     where = f"{path.name}: schedule {schedule_id!r}"
     fields = validated(record, where, FIELDS, OPTIONAL)
-    if fields["source"] not in known_ids("references.toml"):
-        raise ContentError(f"{where}: field 'source': unknown reference id {fields['source']!r}")
+    check_ids([fields["source"]], "references.toml", where, "source")
     has_range = "sessions_min" in fields or "sessions_max" in fields
     if ("sessions" in fields) == has_range:
         raise ContentError(f"{where}: give either 'sessions' or both 'sessions_min' and "
@@ -143,16 +136,12 @@ def _schedule(schedule_id: str, record: Any, path: Path) -> Schedule:
     return Schedule(id=schedule_id, **fields)
 
 
+SCHEDULES = Catalogue(SCHEDULES_FILE, "schedule", _schedule)
+
+
 def load_schedules(path: Path = SCHEDULES_FILE) -> dict[str, Schedule]:
     """Load and validate the schedules, in file order; raise ContentError if invalid."""
-    data = read_toml(path)
-    for key in data:
-        if key != "schedule":
-            raise ContentError(f"{path.name}: unknown table {key!r} (known: schedule)")
-    tables = data.get("schedule")
-    if not isinstance(tables, dict) or not tables:
-        raise ContentError(f"{path.name}: expected one or more [schedule.<id>] tables")
-    return {sid: _schedule(sid, record, path) for sid, record in tables.items()}
+    return SCHEDULES.load(path)
 
 
 @lru_cache(maxsize=1)
@@ -167,10 +156,7 @@ def schedule_ids() -> list[str]:
 
 def get_schedule(schedule_id: str) -> Schedule:
     """The schedule record, or ValueError listing the known ids."""
-    known = schedules()
-    if schedule_id not in known:
-        raise ValueError(f"schedule_id must be one of {', '.join(known)}; got {schedule_id!r}")
-    return known[schedule_id]
+    return get_record(schedules(), schedule_id, "schedule_id")
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -260,74 +246,27 @@ def schedule_descriptions(schedule_ids: Sequence[str]):
 
     from course.callouts import Shown, callout
 
-    ids = _checked_ids(schedule_ids)
+    ids = checked_ids(schedule_ids)
     html = "".join(describe_schedule_html(sid) for sid in ids) + callout(
         "No standard protocol", f"<p>{escape(NO_STANDARD_PROTOCOL)}</p>", kind="info",
         role="note")
     return Shown(html, "\n\n".join(describe_schedule(sid) for sid in ids))
 
 
-# ---------------------------------------------------------------- figure
+# ---------------------------------------------------------------- figure text
 
 
-def _checked_ids(schedule_ids: Sequence[str]) -> list[str]:
+def checked_ids(schedule_ids: Sequence[str]) -> list[str]:
+    """The schedule ids, each checked: a string, an empty list or an unknown id is refused."""
     if isinstance(schedule_ids, str) or not schedule_ids:
         raise ValueError("schedule_ids must be a non-empty list of schedule ids, from: "
                          f"{', '.join(schedules())}")
     return [get_schedule(sid).id for sid in schedule_ids]
 
 
-def timeline_figure(schedule_ids: Sequence[str]) -> Figure:
-    """One labelled row per schedule, a marker on each session day; x axis in weeks."""
-    import matplotlib.pyplot as plt
-
-    ids = _checked_ids(schedule_ids)
-    rows = [get_schedule(sid) for sid in ids]
-    longest = max((total_weeks(s.id) for s in rows if s.timed), default=1.0)
-    fig = plt.figure(figsize=(10.0, 1.6 + 0.75 * len(rows)))
-    plt.close(fig)  # detach from pyplot: returned figures display once and never leak
-    height = fig.get_figheight()
-    ax = fig.add_axes((0.3, 1.0 / height, 0.66, 1 - 1.5 / height))
-    for row, s in enumerate(rows):
-        colour, marker = ROW_COLOURS[row % len(ROW_COLOURS)], ROW_MARKERS[row % len(ROW_MARKERS)]
-        ax.axhline(row, color="#DDDDDD", linewidth=0.8, zorder=0)
-        if s.timed:
-            weeks = [d / 7 for d in session_days(s.id)]
-            ax.plot(weeks, [row] * len(weeks), linestyle="-", linewidth=1.0, color=colour,
-                    marker=marker, markersize=8, markerfacecolor="white" if s.upper_limit
-                    else colour, markeredgecolor=colour, gid=f"sessions:{s.id}")
-        else:
-            ax.text(0, row, f"  no interval reported ({s.sessions_text})", va="center",
-                    fontsize=9, fontstyle="italic", gid=f"untimed:{s.id}")
-    ax.set_yticks(range(len(rows)))
-    ax.set_yticklabels([f"{s.label}\n{textwrap.fill(s.note, 40)}" for s in rows], fontsize=8.5)
-    ax.set_ylim(len(rows) - 0.5, -0.5)  # first schedule on top
-    ax.set_xlim(-0.05 * longest - 0.2, longest * 1.05 + 0.5)
-    ax.set_xlabel("Weeks from the first session")
-    ax.set_title("Session schedules reported in studies — no standard protocol [R8, R48]",
-                 fontsize=11, loc="left")
-    fig.text(0.015, 0.08 / height, textwrap.fill(_figure_caption(rows), 150), fontsize=8,
-             va="bottom", gid="caption")
-    return fig
-
-
-def _figure_caption(rows: Sequence[Schedule]) -> str:
-    parts = ["Each marker is one session."]
-    if any(s.upper_limit for s in rows):
-        parts.append("Hollow markers: an upper limit (\"up to\"), drawn at the largest "
-                     "number and shortest interval.")
-    if any(s.interval_months is not None for s in rows):
-        parts.append(f"A month is drawn as {DAYS_PER_MONTH} days.")
-    if any(s.total_days is not None for s in rows):
-        parts.append("\"Over N days\": spacing not reported, drawn evenly spread.")
-    if any(not s.timed for s in rows):
-        parts.append("Rows without markers: the source reports no interval.")
-    return " ".join(parts)
-
-
 def timeline_alt_text(schedule_ids: Sequence[str]) -> str:
-    """A full text equivalent of :func:`timeline_figure`."""
-    rows = [get_schedule(sid) for sid in _checked_ids(schedule_ids)]
+    """A full text equivalent of :func:`course.views.schedules.timeline_figure`."""
+    rows = [get_schedule(sid) for sid in checked_ids(schedule_ids)]
     lines = [
         f"Timeline of {len(rows)} session schedule{'s' if len(rows) != 1 else ''} reported "
         "in studies, one row each, with a marker on each session day; the horizontal axis "
@@ -342,68 +281,3 @@ def timeline_alt_text(schedule_ids: Sequence[str]) -> str:
         lines.append(f"Row {number}. {_describe_core(s)}{where}")
     lines.append(NO_STANDARD_PROTOCOL)
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- widget
-
-
-class SessionPlanner:
-    """A multiple choice of schedules, their timeline and its text equivalent.
-
-    A thin view over the pure functions above. Display it as the last expression of
-    a cell, or display ``.view``.
-    """
-
-    def __init__(self, selected: Sequence[str] = DEFAULT_SELECTION) -> None:
-        import ipywidgets as widgets
-
-        from course.widgets import prose, text_twin
-
-        chosen = _checked_ids(selected)
-        self.schedules = widgets.SelectMultiple(
-            options=[(f"{s.label}: {s.note}", s.id) for s in schedules().values()],
-            value=tuple(chosen), rows=len(schedules()),
-            description="Schedules", style={"description_width": "initial"},
-            layout=widgets.Layout(width="auto"),
-        )
-        self.figure = widgets.Output()
-        self.summary = text_twin("Text summary")
-        self.schedules.observe(self._changed, names="value")
-        help_text = widgets.HTML(prose(
-            "<p>Choose one or more schedules (Ctrl- or Cmd-click to choose several). "
-            "The text summary below the timeline says the same in words.</p>"
-        ))
-        self.view = widgets.VBox([help_text, self.schedules, self.figure, self.summary])
-        self.refresh()
-
-    def _changed(self, _change: Any = None) -> None:
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Redraw the timeline and rewrite the summary from the current choice."""
-        ids = list(self.schedules.value)
-        if not ids:
-            self.figure.outputs = ()
-            self.summary.value = ("Choose at least one schedule to draw its timeline. "
-                                  f"{NO_STANDARD_PROTOCOL}")
-            return
-        text = timeline_alt_text(ids)
-        self.figure.outputs = (figure_display_data(timeline_figure(ids), text),)
-        self.summary.value = text
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """The widget view; text-only front ends get the text summary instead."""
-        bundle = dict(self.view._repr_mimebundle_(**kwargs))
-        bundle["text/plain"] = self.summary.value
-        return bundle
-
-
-def session_planner(
-        selected: Sequence[str] = DEFAULT_SELECTION) -> SessionPlanner | OmittedWhileGrading:
-    """The interactive session planner (practice only, never graded).
-
-    While nbgrader runs the notebook: its starting text summary only (course.display).
-    """
-    if grading_run():
-        return OmittedWhileGrading("Session planner", timeline_alt_text(_checked_ids(selected)))
-    return SessionPlanner(selected)

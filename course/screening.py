@@ -1,4 +1,5 @@
-"""The screening form: a thin widget over :func:`course.risk.assess`.
+"""The screening form's logic, over :func:`course.risk.assess`; the widget is in
+:mod:`course.views.screening`.
 
 Teaching aid — not a validated clinical tool. Nothing here decides anything: the form
 collects one input per patient field of course-design.md §6, turns the values into a
@@ -31,13 +32,8 @@ from typing import Any
 
 from course import TEACHING_AID_LABEL
 from course.callouts import Shown, callout, table
-from course.content import INDICATIONS, content
 from course.risk import (
     AGE_RANGE,
-    BOOLEAN_FIELDS,
-    DIABETES_STATES,
-    PRODUCT_SOURCES,
-    SEXES,
     Assessment,
     assess,
     rules,
@@ -196,7 +192,8 @@ def plain_error(message: str) -> str:
     return "Check the details entered: the teaching aid cannot use them."
 
 
-def _label_html() -> str:
+def label_html() -> str:
+    """The teaching-aid label as an HTML paragraph."""
     return f'<p class="course-teaching-aid"><strong>{escape(TEACHING_AID_LABEL)}</strong></p>'
 
 
@@ -224,7 +221,7 @@ def error_text(message: str) -> str:
 def error_html(message: str) -> str:
     """The refusal as an alert callout with the plain sentence."""
     return callout("Cannot screen this patient", f"<p>{escape(plain_error(message))}</p>"
-                   f"{_label_html()}", kind="warning", role="alert",
+                   f"{label_html()}", kind="warning", role="alert",
                    css_class="course-screening-result")
 
 
@@ -234,7 +231,7 @@ def rules_table_html() -> str:
              escape(DECISION_DISPLAY[rule.decision][1]) if rule.decision in DECISION_DISPLAY
              else escape(rule.decision), escape(", ".join(rule.refs))]
             for rule in rules().rules]
-    return (_label_html()
+    return (label_html()
             + table(["Code", "Decision", "References"], rows, "Screening rules",
                     html_cells=True))
 
@@ -265,134 +262,7 @@ def screening_result(values: dict[str, Any]) -> tuple[str, str]:
     return assessment_text(assessment), assessment_html(assessment)
 
 
-def _notice(text: str) -> tuple[str, str]:
+def notice(text: str) -> tuple[str, str]:
+    """A notice as (text, HTML), each followed by the teaching-aid label."""
     return (f"{text}\n{TEACHING_AID_LABEL}",
-            f'<div style="line-height:1.5"><p>{escape(text)}</p>{_label_html()}</div>')
-
-
-# ---------------------------------------------------------------- widget
-
-
-class ScreeningForm:
-    """One input per patient field, a Screen button, the result and its text equivalent.
-
-    ``inputs`` maps each patient field to its widget. Display the form as the last
-    expression of a cell, or display ``.view``.
-    """
-
-    def __init__(self, patient: dict[str, Any] | None = None) -> None:
-        import ipywidgets as widgets
-
-        from course.widgets import text_twin
-
-        style = {"description_width": "12em"}
-        wide = widgets.Layout(width="32em")
-        substances = content().substances
-        self.inputs: dict[str, Any] = {
-            "age": widgets.IntText(value=40, description=FIELD_LABELS["age"], style=style),
-            "indication": widgets.Dropdown(
-                options=[(i.replace("_", " ").capitalize(), i) for i in INDICATIONS],
-                description=FIELD_LABELS["indication"], style=style, layout=wide),
-            "area": widgets.Text(value="", placeholder="e.g. face, submental (optional)",
-                                 description=FIELD_LABELS["area"], style=style, layout=wide),
-            "substance": widgets.Dropdown(
-                options=[(s.name, s.id) for s in substances.values()],
-                description=FIELD_LABELS["substance"], style=style, layout=wide),
-            "product_source": widgets.Dropdown(
-                options=[*((p.replace("_", " ").capitalize(), p) for p in PRODUCT_SOURCES),
-                         ("Not recorded", NOT_RECORDED_CHOICE)],
-                description=FIELD_LABELS["product_source"], style=style, layout=wide),
-            "sex": widgets.Dropdown(
-                options=[("Not recorded", NOT_RECORDED_CHOICE),
-                         *((x.capitalize(), x) for x in SEXES)],
-                description=FIELD_LABELS["sex"], style=style, layout=wide),
-            "childbearing_potential": widgets.Dropdown(
-                options=[("Not recorded", NOT_RECORDED_CHOICE), ("Yes", True), ("No", False)],
-                description=FIELD_LABELS["childbearing_potential"], style=style, layout=wide),
-            "diabetes": widgets.Dropdown(
-                options=[(d.replace("_", " ").capitalize(), d) for d in DIABETES_STATES],
-                description=FIELD_LABELS["diabetes"], style=style, layout=wide),
-            "allergies": widgets.Text(
-                value="", placeholder="free text, comma-separated, e.g. lignocaine, salmon",
-                description=FIELD_LABELS["allergies"], style=style, layout=wide),
-        }
-        for name in BOOLEAN_FIELDS:
-            self.inputs[name] = widgets.Checkbox(
-                value=False, description=FIELD_LABELS[name], indent=False,
-                layout=widgets.Layout(width="auto"))
-        self.set_values({**DEFAULT_PATIENT, **(patient or {})})
-        self.label = widgets.HTML(_label_html())
-        self.screen_button = widgets.Button(
-            description="Screen", button_style="primary",
-            tooltip="Screen this patient with the teaching aid")
-        text, html = _notice(PROMPT)
-        self.result = widgets.HTML(html)
-        self.text = text_twin("Text equivalent", text)
-        self.screen_button.on_click(self.screen)
-        self._screened = False
-        for control in self.inputs.values():
-            control.observe(self._changed, names="value")
-        details = [self.inputs[n] for n in
-                   ("age", "sex", "indication", "area", "substance", "product_source",
-                    "childbearing_potential", "diabetes", "allergies")]
-        # Columns as wide as the longest label (ipywidgets cuts a checkbox label off with
-        # an ellipsis), as many as fit the notebook's width.
-        longest = max(len(FIELD_LABELS[n]) for n in BOOLEAN_FIELDS)
-        flags = widgets.GridBox(
-            [self.inputs[n] for n in BOOLEAN_FIELDS],
-            layout=widgets.Layout(grid_template_columns=(
-                f"repeat(auto-fill, minmax({0.6 * longest + 3:.0f}em, 1fr))")))
-        self.view = widgets.VBox([
-            self.label, *details, widgets.HTML("<strong>Medical history and flags</strong>"),
-            flags, self.screen_button, self.result, self.text,
-        ])
-
-    def set_values(self, patient: dict[str, Any]) -> None:
-        """Set the inputs from a patient record; ValueError names an unknown field."""
-        from traitlets import TraitError
-
-        for name, value in patient.items():
-            if name not in self.inputs:
-                raise ValueError(f"unknown patient field {name!r} (known fields: "
-                                 f"{', '.join(self.inputs)})")
-            if name == "allergies" and isinstance(value, list | tuple):
-                value = ", ".join(str(v) for v in value)
-            elif name in NOT_RECORDED_FIELDS and value is None:
-                value = ""
-            try:
-                self.inputs[name].value = value
-            except TraitError as error:
-                raise ValueError(f"patient field {name!r}: {value!r} is not one of the form's "
-                                 f"choices ({error})") from None
-
-    def values(self) -> dict[str, Any]:
-        """The current input values, keyed by patient field."""
-        return {name: control.value for name, control in self.inputs.items()}
-
-    def screen(self, _button: Any = None) -> None:
-        """Ask the engine about the current values and show its answer (never raises)."""
-        text, html = screening_result(self.values())
-        self.text.value, self.result.value = text, html
-        self._screened = True
-
-    def _changed(self, _change: Any = None) -> None:
-        if self._screened:
-            self.text.value, self.result.value = _notice(STALE)
-            self._screened = False
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """The widget view; text-only front ends get the text equivalent instead."""
-        bundle = dict(self.view._repr_mimebundle_(**kwargs))
-        bundle["text/plain"] = self.text.value
-        return bundle
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self._repr_mimebundle_(), raw=True)
-
-
-def screening_form(patient: dict[str, Any] | None = None) -> ScreeningForm:
-    """The screening form over the risk engine (practice only, never graded)."""
-    return ScreeningForm(patient)
-
+            f'<div style="line-height:1.5"><p>{escape(text)}</p>{label_html()}</div>')

@@ -4,12 +4,12 @@ Pure functions read the validated catalogue (``course/data/substances.toml``):
 
 - :func:`filter_substances` selects substances by class, indication, evidence and status;
 - :func:`monograph_text`, :func:`monograph_html` and :func:`compare_text` describe them;
-- :func:`evidence_map_figure` draws the grid of substances × indications, coloured by
+- :func:`evidence_map_html` shows the grid of substances × indications, coloured by
   GRADE certainty (Okabe–Ito, as in :mod:`course.evidence`) and labelled in text, and
   :func:`evidence_map_alt_text` gives the same content in words.
 
-The widget (:func:`substance_explorer`) only wires these functions together. matplotlib
-and ipywidgets are imported inside the functions that need them.
+The figure and the widget are in :mod:`course.views.substances` and only draw and wire
+these functions.
 
 Evidence grades are per (substance, indication): an OCEBM 2011 level (1 systematic review
 of randomised trials … 5 mechanism-based reasoning) and a GRADE certainty for benefit.
@@ -20,8 +20,9 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable, Sequence
 from html import escape
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from course.catalogue import get_record
 from course.content import (
     CERTAINTIES,
     INDICATIONS,
@@ -32,11 +33,7 @@ from course.content import (
     Substance,
     content,
 )
-from course.display import practice_figure
 from course.evidence import _COLOURS, GRADE_SYMBOLS, GRADE_WORDING, OCEBM_LEVELS
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from matplotlib.figure import Figure
 
 INDICATION_LABELS = {
     "skin_rejuvenation": "Skin rejuvenation",
@@ -96,18 +93,14 @@ def _allowed(name: str, value: Any, allowed: Sequence[Any]) -> None:
         raise ValueError(f"{name} must be one of {options} (or None for any), got {value!r}")
 
 
-def _data(data: Content | None) -> Content:
+def data_or_default(data: Content | None) -> Content:
+    """The catalogue given, or the course's own when it is None."""
     return data if data is not None else content()
 
 
 def get_substance(substance_id: str, data: Content | None = None) -> Substance:
     """The catalogue record of one substance; unknown ids raise ValueError listing them."""
-    substances = _data(data).substances
-    if substance_id not in substances:
-        raise ValueError(
-            f"substance_id must be one of {', '.join(substances)}, got {substance_id!r}"
-        )
-    return substances[substance_id]
+    return get_record(data_or_default(data).substances, substance_id, "substance_id")
 
 
 def short_name(substance: Substance) -> str:
@@ -170,7 +163,7 @@ def filter_substances(
         )
 
     return [
-        s for s in _data(data).substances.values()
+        s for s in data_or_default(data).substances.values()
         if (substance_class is None or s.substance_class == substance_class)
         and (regulatory_status is None or s.regulatory_status == regulatory_status)
         and any(entry_matches(entry) for entry in s.evidence)
@@ -197,7 +190,7 @@ def _status_text(substance: Substance) -> str:
 
 def monograph_text(substance_id: str, data: Content | None = None) -> str:
     """Plain-text monograph: identity, status, evidence per indication, risks, references."""
-    data = _data(data)
+    data = data_or_default(data)
     s = get_substance(substance_id, data)
     lines = [
         f"{s.name} [{s.id}]",
@@ -235,7 +228,7 @@ def _badge_html(entry: IndicationEvidence) -> str:
 
 def monograph_html(substance_id: str, data: Content | None = None) -> str:
     """HTML monograph with escaped text and one evidence badge per indication."""
-    data = _data(data)
+    data = data_or_default(data)
     s = get_substance(substance_id, data)
     refs = "".join(
         f"<li><strong>{escape(ref)}</strong> {escape(data.references[ref].citation)}</li>"
@@ -267,7 +260,7 @@ def _evidence_cell(substance: Substance, indication: str) -> str:
 
 def compare_text(id_a: str, id_b: str, width: int = 38, data: Content | None = None) -> str:
     """Two substances side by side, as aligned text rows (one row per attribute)."""
-    data = _data(data)
+    data = data_or_default(data)
     a, b = get_substance(id_a, data), get_substance(id_b, data)
     indications = [i for i in INDICATIONS if i in a.indications or i in b.indications]
     rows: list[tuple[str, str, str]] = [
@@ -299,7 +292,7 @@ def compare_html(id_a: str, id_b: str, data: Content | None = None) -> str:
     """Two substances side by side as a left-aligned HTML table (one row per attribute)."""
     from course.callouts import table
 
-    data = _data(data)
+    data = data_or_default(data)
     a, b = get_substance(id_a, data), get_substance(id_b, data)
     indications = [i for i in INDICATIONS if i in a.indications or i in b.indications]
     rows = [
@@ -332,7 +325,7 @@ def comparison(id_a: str, id_b: str, data: Content | None = None):
 # ---------------------------------------------------------------- evidence map
 
 
-def _map_axes(
+def map_axes(
     substance_ids: Iterable[str] | None, indications: Iterable[str] | None, data: Content
 ) -> tuple[list[Substance], list[str]]:
     """The rows (substances) and columns (indications) of the evidence map."""
@@ -379,65 +372,14 @@ MAP_KEY = ("Cell text: L1–L5 = OCEBM 2011 level (1 systematic review of RCTs �
            f"{NO_ENTRY} = no entry (no data recorded).")
 
 
-@practice_figure("Evidence map")
-def evidence_map_figure(
-    substance_ids: Iterable[str] | None = None,
-    indications: Iterable[str] | None = None,
-    data: Content | None = None,
-) -> Figure:
-    """Grid of substances (rows) × indications (columns), one cell per pair.
-
-    A filled cell is coloured by GRADE certainty and labelled with its OCEBM level and
-    certainty in words; an empty cell shows "—" (no data). Each cell's text has the gid
-    ``cell:<substance_id>:<indication>`` and its square ``patch:<substance_id>:<indication>``.
-    Defaults: every substance, and the indications that at least one of them has evidence
-    for.
-    """
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch, Rectangle
-
-    data = _data(data)
-    rows, cols = _map_axes(substance_ids, indications, data)
-    fig = Figure(figsize=(2.6 + 1.15 * len(cols), 1.9 + 0.5 * len(rows)), layout="constrained")
-    ax = fig.add_subplot()
-    for r, substance in enumerate(rows):
-        for c, indication in enumerate(cols):
-            entry = substance.evidence_for(indication)
-            colour = _COLOURS[entry.certainty] if entry else EMPTY_CELL_COLOUR
-            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=colour,
-                                   edgecolor="#555555", linewidth=0.6,
-                                   gid=f"patch:{substance.id}:{indication}"))
-            ax.text(c, r, cell_label(entry) if entry else NO_ENTRY, ha="center", va="center",
-                    fontsize=8, color=text_colour_on(colour) if entry else "#444444",
-                    gid=f"cell:{substance.id}:{indication}")
-    ax.set_xlim(-0.5, len(cols) - 0.5)
-    ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xticks(range(len(cols)), [INDICATION_LABELS[i] for i in cols],
-                  rotation=30, ha="right")
-    ax.set_yticks(range(len(rows)), [short_name(s) for s in rows])
-    ax.tick_params(length=0)
-    ax.set_title(MAP_TITLE, fontsize=11)
-    handles = [
-        Patch(facecolor=_COLOURS[c], edgecolor="#555555",
-              label=f"{certainty_words(c)} certainty: “{GRADE_WORDING[c]}”")
-        for c in CERTAINTIES
-    ]
-    handles.append(Patch(facecolor=EMPTY_CELL_COLOUR, edgecolor="#555555",
-                         label=f"{NO_ENTRY} no entry (no data recorded)"))
-    ax.legend(handles=handles, title="GRADE certainty (colour and cell text)",
-              loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title_fontsize=8)
-    fig.supxlabel(textwrap.fill(MAP_KEY, 90), fontsize=8)
-    return fig
-
-
 def evidence_map_alt_text(
     substance_ids: Iterable[str] | None = None,
     indications: Iterable[str] | None = None,
     data: Content | None = None,
 ) -> str:
     """The evidence map in words: its size, then every filled cell."""
-    data = _data(data)
-    rows, cols = _map_axes(substance_ids, indications, data)
+    data = data_or_default(data)
+    rows, cols = map_axes(substance_ids, indications, data)
     filled = [
         (s, entry) for s in rows for i in cols if (entry := s.evidence_for(i)) is not None
     ]
@@ -484,8 +426,8 @@ def evidence_map_html(
     indications; a filled cell is coloured by GRADE certainty and states its OCEBM level
     and certainty in words. Pass ``substance_ids`` or ``indications`` to filter.
     """
-    data = _data(data)
-    rows, cols = _map_axes(substance_ids, indications, data)
+    data = data_or_default(data)
+    rows, cols = map_axes(substance_ids, indications, data)
     cell = ("padding:2px 4px;border:1px solid #888;text-align:left;vertical-align:top;"
             "hyphens:auto")
     head = "".join(f'<th scope="col" style="{cell}">{_breakable(INDICATION_LABELS[i])}</th>'
@@ -536,113 +478,3 @@ def evidence_map(
 
     return Shown(evidence_map_html(substance_ids, indications, data),
                  evidence_map_alt_text(substance_ids, indications, data))
-
-
-# ---------------------------------------------------------------- widget
-
-ANY = "any"
-
-
-class SubstanceExplorer:
-    """Filters, a result list, an HTML monograph, a compare view and a text equivalent.
-
-    Attributes: ``substance_class``, ``indication``, ``certainty``, ``level``, ``status``
-    (dropdowns; value ``"any"`` means no filter), ``results`` (Select of substance ids),
-    ``count`` (HTML), ``monograph`` (HTML), ``compare_with`` (Dropdown), ``compare``
-    (Textarea), ``text`` (Textarea: the plain-text monograph) and ``view`` (the container).
-    """
-
-    def __init__(self, data: Content | None = None) -> None:
-        import ipywidgets as widgets
-
-        from course.widgets import text_twin
-
-        self._data = _data(data)
-        wide = {"description_width": "initial"}
-        layout = widgets.Layout(width="auto")
-
-        def dropdown(label: str, options: list[tuple[str, Any]]) -> widgets.Dropdown:
-            return widgets.Dropdown(options=[("Any", ANY), *options], value=ANY,
-                                    description=label, style=wide, layout=layout)
-
-        self.substance_class = dropdown(
-            "Class", [(CLASS_LABELS[c], c) for c in SUBSTANCE_CLASSES])
-        self.indication = dropdown(
-            "Indication", [(INDICATION_LABELS[i], i) for i in INDICATIONS])
-        self.certainty = dropdown(
-            "GRADE certainty at least", [(certainty_words(c), c) for c in CERTAINTIES])
-        self.level = dropdown(
-            "OCEBM level at most", [(f"{n} ({OCEBM_LEVELS[n]})", n) for n in range(1, 6)])
-        self.status = dropdown(
-            "Regulatory status", [(STATUS_LABELS[s], s) for s in REGULATORY_STATUSES])
-        self.results = widgets.Select(options=[], description="Substances", rows=8,
-                                      style=wide, layout=widgets.Layout(width="95%"))
-        self.count = widgets.HTML()
-        self.monograph = widgets.HTML()
-        self.compare_with = widgets.Dropdown(
-            options=[("Nothing", ANY)] + [(s.name, s.id) for s in self._data.substances.values()],
-            value=ANY, description="Compare with", style=wide, layout=layout)
-        self.compare_table = widgets.HTML()
-        self.compare = text_twin("Comparison (text)", height="16em")
-        self.text = text_twin("Monograph (text)", height="16em")
-        filters = [self.substance_class, self.indication, self.certainty, self.level,
-                   self.status]
-        for control in filters:
-            control.observe(self._filters_changed, names="value")
-        self.results.observe(self._selection_changed, names="value")
-        self.compare_with.observe(self._selection_changed, names="value")
-        self.view = widgets.VBox([
-            widgets.HTML("<h3>Filter the catalogue</h3>"), *filters, self.count, self.results,
-            self.monograph, self.compare_with, self.compare_table, self.compare, self.text,
-        ])
-        self._filters_changed()
-
-    @staticmethod
-    def _value(control: Any) -> Any:
-        return None if control.value == ANY else control.value
-
-    def filtered(self) -> list[Substance]:
-        """The substances the current filter values select."""
-        return filter_substances(
-            substance_class=self._value(self.substance_class),
-            indication=self._value(self.indication),
-            min_certainty=self._value(self.certainty),
-            max_ocebm=self._value(self.level),
-            regulatory_status=self._value(self.status),
-            data=self._data,
-        )
-
-    def _filters_changed(self, _change: Any = None) -> None:
-        found = self.filtered()
-        previous = self.results.value
-        self.results.options = [(s.name, s.id) for s in found]
-        ids = [s.id for s in found]
-        self.results.value = previous if previous in ids else (ids[0] if ids else None)
-        one = len(found) == 1
-        self.count.value = (f"<p>{len(found)} substance{'' if one else 's'} "
-                            f"match{'es' if one else ''} these filters.</p>")
-        self._selection_changed()
-
-    def _selection_changed(self, _change: Any = None) -> None:
-        chosen = self.results.value
-        if chosen is None:
-            self.monograph.value = "<p>No substance matches these filters.</p>"
-            self.text.value = "No substance matches these filters."
-            self.compare.value = self.compare_table.value = ""
-            return
-        self.monograph.value = monograph_html(chosen, self._data)
-        self.text.value = monograph_text(chosen, self._data)
-        other = self._value(self.compare_with)
-        self.compare.value = compare_text(chosen, other, data=self._data) if other else ""
-        self.compare_table.value = compare_html(chosen, other, self._data) if other else ""
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        """The widget view; text-only front ends get its plain-text twin instead."""
-        bundle = dict(self.view._repr_mimebundle_(**kwargs))
-        bundle["text/plain"] = self.text.value
-        return bundle
-
-
-def substance_explorer(data: Content | None = None) -> SubstanceExplorer:
-    """The substance explorer widget (practice only; its text twin is ``.text``)."""
-    return SubstanceExplorer(data)

@@ -34,7 +34,7 @@ def test_every_figure_has_alt_text(executed_notebook: ExecutedNotebooks,
             html = data.get("text/html", "")
             alt = re.search(r'<img [^>]*alt="([^"]+)"', html)
             assert alt and len(alt.group(1).strip()) > 20, \
-                "show figures with course.figures.show_figure(fig, alt_text)"
+                "show figures with course.views.figures.show_figure(fig, alt_text)"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[f"{p.parent.name}/{p.stem}" for p in NOTEBOOKS])

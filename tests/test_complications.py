@@ -28,13 +28,12 @@ from course.complications import (
     in_ntm_window,
     load_complications,
     ntm_attack_rate_alt_text,
-    ntm_attack_rate_figure,
     ntm_onset_text,
     onset_timeline_alt_text,
-    onset_timeline_figure,
     weeks_since,
 )
 from course.content import ContentError, content
+from course.views.complications import ntm_attack_rate_figure, onset_timeline_figure
 
 # The brief's §5 table, in order, with the two emergencies §9 adds (vascular occlusion,
 # local anaesthetic systemic toxicity) after anaphylaxis: event id → (frequency

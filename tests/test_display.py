@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from course.complications import ntm_attack_rate_alt_text, ntm_attack_rate_figure
+from course.complications import ntm_attack_rate_alt_text
 from course.display import OmittedWhileGrading, grading_run
-from course.figures import AccessibleFigure, show_figure
 from course.lesson import practice
-from course.schedules import DEFAULT_SELECTION, session_planner, timeline_alt_text
-from course.skin import explorer_summary, get_technique, skin_explorer
-from course.substances import evidence_map_figure
+from course.schedules import DEFAULT_SELECTION, timeline_alt_text
+from course.skin import explorer_summary, get_technique
+from course.views.complications import ntm_attack_rate_figure
+from course.views.figures import AccessibleFigure, show_figure
+from course.views.schedules import session_planner
+from course.views.skin import skin_explorer
+from course.views.substances import evidence_map_figure
 
 
 @pytest.fixture

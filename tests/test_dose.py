@@ -20,7 +20,6 @@ from course.dose import (
     US_LIDOCAINE_MAX_MG,
     US_LIDOCAINE_MG_PER_KG,
     calculator_text,
-    dose_calculator,
     dose_per_kg,
     lidocaine_check,
     lidocaine_label,
@@ -31,6 +30,7 @@ from course.dose import (
     total_dose_mg,
     total_volume_ml,
 )
+from course.views.dose import dose_calculator
 
 # ---------------------------------------------------------------- arithmetic
 

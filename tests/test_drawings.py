@@ -18,11 +18,18 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 
-from course import drawings
 from course.content import content
 from course.display import OmittedWhileGrading
-from course.drawings import DRAWINGS, Drawing, cited_ids, details_markdown, drawing, show_drawing
 from course.skin import get_technique, technique_ids
+from course.views import drawings
+from course.views.drawings import (
+    DRAWINGS,
+    Drawing,
+    cited_ids,
+    details_markdown,
+    drawing,
+    show_drawing,
+)
 
 NAMES = list(DRAWINGS)
 

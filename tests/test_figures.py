@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from course.figures import figure_bundle, figure_display_data, show_figure
+from course.views.figures import figure_bundle, figure_display_data, show_figure
 
 
 def _figure():

@@ -11,7 +11,7 @@ import pytest
 from course import LIMITS_STATEMENT, lesson
 from course.questions import question
 from course.syllabus import course_map
-from course.widgets import question_widget
+from course.views.widgets import question_widget
 
 
 def test_evidence_shows_each_claim_in_html_and_text() -> None:
@@ -78,7 +78,8 @@ def test_practice_widget_reads_as_the_question_in_plain_text() -> None:
     assert bundle["text/plain"] == question("q0_1").text()
 
 
-@pytest.mark.parametrize("module", ["course", "course.lesson"])
+@pytest.mark.parametrize("module", ["course", "course.lesson", "course.views.skin",
+                                    "course.views.schedules", "course.views.figures"])
 def test_import_stays_light(module: str) -> None:
     heavy = ["matplotlib", "nbgrader", "ipywidgets", "nbformat", "nbconvert"]
     code = f"import sys, {module}; print([m for m in {heavy!r} if m in sys.modules])"

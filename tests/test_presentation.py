@@ -217,7 +217,7 @@ DEVELOPER_WORDS = re.compile(r"\w+_\w+|got |must be|\bNone\b|!r|Traceback")
     ("volume", -1.0, "Enter the volume in millilitres: a number from 0 to 100."),
 ])
 def test_the_dose_calculator_says_what_to_enter(field: str, value: float, sentence: str) -> None:
-    from course.dose import dose_calculator
+    from course.views.dose import dose_calculator
 
     calc = dose_calculator()
     getattr(calc, field).value = value
@@ -228,7 +228,7 @@ def test_the_dose_calculator_says_what_to_enter(field: str, value: float, senten
 
 
 def test_the_screening_form_says_what_to_enter() -> None:
-    from course.screening import screening_form
+    from course.views.screening import screening_form
 
     form = screening_form()
     form.inputs["age"].value = 150
@@ -287,7 +287,7 @@ def test_the_decision_symbols_are_common_glyphs() -> None:
 def test_figures_shrink_with_the_notebook_and_can_be_svg() -> None:
     from matplotlib.figure import Figure
 
-    from course.figures import show_figure
+    from course.views.figures import show_figure
 
     fig = Figure(figsize=(3, 2))
     fig.add_subplot().plot([0, 1], [1, 0])

@@ -1,4 +1,4 @@
-"""Spaced review (course/review.py, course/review_view.py): FSRS schedule in progress.json."""
+"""Spaced review (course/review.py, course/views/review.py): FSRS schedule in progress.json."""
 
 from __future__ import annotations
 
@@ -19,9 +19,11 @@ from course.review import (
     next_due,
     rating_for,
     record_answer,
+    review_note,
+    review_summary,
     save_answer,
 )
-from course.review_view import review_note, review_session, review_summary, reviewable_question
+from course.views.review import review_session, reviewable_question
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 

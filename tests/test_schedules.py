@@ -13,11 +13,10 @@ from course.schedules import (
     load_schedules,
     schedules,
     session_days,
-    session_planner,
     timeline_alt_text,
-    timeline_figure,
     total_weeks,
 )
+from course.views.schedules import session_planner, timeline_figure
 
 CAVEAT = "no standard protocol exists [R8, R48]"
 

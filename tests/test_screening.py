@@ -29,9 +29,9 @@ from course.screening import (
     assessment_text,
     decision_words,
     patient_from_values,
-    screening_form,
     screening_result,
 )
+from course.views.screening import screening_form
 
 CONTRACT_FIELDS = {"age", "indication", "area", "substance", "product_source", "diabetes",
                    "allergies", "sex", "childbearing_potential", *BOOLEAN_FIELDS}

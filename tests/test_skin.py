@@ -16,13 +16,12 @@ from course.skin import (
     ILLUSTRATIVE_LABEL,
     assess_injection,
     cross_section_alt_text,
-    cross_section_figure,
     deposit_depth_mm,
     layer_at_depth,
     load_skin,
     skin_data,
-    skin_explorer,
 )
+from course.views.skin import cross_section_figure, skin_explorer
 
 AREAS = ("face", "scalp", "abdomen", "thigh")
 TECHNIQUES = ("intraepidermal", "papular", "nappage", "point_by_point")

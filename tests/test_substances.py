@@ -24,15 +24,14 @@ from course.substances import (
     compare_text,
     contrast_ratio,
     evidence_map_alt_text,
-    evidence_map_figure,
     filter_substances,
     monograph_html,
     monograph_text,
     short_name,
     status_label,
-    substance_explorer,
     text_colour_on,
 )
+from course.views.substances import evidence_map_figure, substance_explorer
 
 SUBSTANCES = content().substances
 

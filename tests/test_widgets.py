@@ -1,16 +1,16 @@
-"""Presentation helpers of course.widgets: read-only text twins and prose HTML."""
+"""Presentation helpers of course.views.widgets: read-only text twins and prose HTML."""
 
 from __future__ import annotations
 
 import pytest
 
 from course import lesson
-from course.dose import dose_calculator
-from course.schedules import SessionPlanner
-from course.screening import screening_form
-from course.skin import SkinExplorer
-from course.substances import substance_explorer
-from course.widgets import ReadOnlyTextarea, prose, question_widget, text_twin
+from course.views.dose import dose_calculator
+from course.views.schedules import SessionPlanner
+from course.views.screening import screening_form
+from course.views.skin import SkinExplorer
+from course.views.substances import substance_explorer
+from course.views.widgets import ReadOnlyTextarea, prose, question_widget, text_twin
 
 
 @pytest.fixture

@@ -383,7 +383,7 @@ def test_course_content_has_no_serious_axe_violation(copies: Lab, page: Page,
     assert results["checked_contrast"], "axe saw no text on screen: colour contrast unchecked"
     assert results["disabled_textareas"] == 0, (
         "a text twin is a disabled Textarea (greyed out, not focusable): use "
-        "course.widgets.text_twin")
+        "course.views.widgets.text_twin")
     found = failures(results)
     assert not found, (f"{notebook}: serious or critical axe violations in the course's "
                        "content:\n" + "\n".join(found))

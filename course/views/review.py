@@ -8,7 +8,7 @@ unsure answer is scheduled for review in the learner's ``progress.json``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 
@@ -20,42 +20,16 @@ from course.review import (
     due_items,
     learner_folder,
     load_schedule,
-    next_due,
-    save_answer,
+    review_note,
+    review_summary,
 )
-from course.widgets import WidgetWithText
+from course.views.widgets import WidgetWithText
 
 CERTAINTY_LABELS = {"low": "Guessing", "medium": "Fairly sure", "high": "Certain"}
 
 
 def _status(html: str) -> str:
     return f'<div role="status" aria-live="polite" style="line-height:1.5">{html}</div>'
-
-
-def _when(moment: datetime, now: datetime) -> str:
-    """A plain-language date: 'in a few minutes', 'today', or '7 December 2026'."""
-    if moment - now < timedelta(hours=1):
-        return "in a few minutes"
-    if moment.date() == now.date():
-        return "later today"
-    return f"on {moment.day} {moment:%B %Y}"
-
-
-def review_note(folder: Path | None, qid: str, correct: bool, certainty: str,
-                now: datetime | None = None) -> str:
-    """Record one answer for review and say, in one sentence, what happens next."""
-    if folder is None:
-        return ("Your answers are saved for review only in your own copy of the course "
-                "(the assignments folder).")
-    now = now or datetime.now(UTC)
-    try:
-        schedule = save_answer(folder, qid, correct, certainty, now)
-    except (ValueError, OSError) as error:
-        return f"This answer could not be saved for review: {escape(str(error))}"
-    if qid not in schedule:
-        return "Answered right and with confidence: not scheduled for review."
-    due = next_due({qid: schedule[qid]})
-    return f"This question comes back for review {_when(due, now)}." if due else ""
 
 
 def reviewable_question(question: Question,
@@ -90,27 +64,6 @@ def reviewable_question(question: Question,
     stem = widgets.HTML(f'<div style="line-height:1.5"><p>{escape(question.stem)}</p>'
                         f"<p><strong>{escape(question.lead_in)}</strong></p></div>")
     return widgets.VBox([stem, choices, certainty, button, feedback])
-
-
-def review_summary(folder: Path | None, now: datetime | None = None) -> str:
-    """What is due, in plain words (also the text equivalent of the session)."""
-    if folder is None:
-        return ("Spaced review works in your own copy of the course: open this notebook "
-                "from the assignments folder (make lab does this for you).")
-    now = now or datetime.now(UTC)
-    try:
-        schedule = load_schedule(folder)
-    except ValueError as error:
-        return f"Your review schedule cannot be read: {error}"
-    due = due_items(schedule, now)
-    if due:
-        return (f"{len(due)} practice question{'s' if len(due) != 1 else ''} due for review "
-                f"now, of {len(schedule)} scheduled.")
-    upcoming = next_due(schedule)
-    if upcoming is None:
-        return ("Nothing is scheduled yet: practice questions you miss, or answer while "
-                "guessing, will be scheduled for review.")
-    return f"Nothing is due now. The next review is {_when(upcoming, now)}."
 
 
 def review_session(limit: int = 10, folder: Path | None = None,

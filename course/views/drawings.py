@@ -729,7 +729,7 @@ def show_drawing(name: str) -> DrawingView | OmittedWhileGrading:
     nbgrader runs the notebook, the alt text stands in for the picture (course.display).
     """
     from course.evidence import badge
-    from course.figures import show_figure
+    from course.views.figures import show_figure
 
     if grading_run():
         if name not in SUMMARIES:
