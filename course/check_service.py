@@ -109,7 +109,7 @@ def _generated(root: Path, assignment: str, prepare: Any) -> tuple[Path, Any]:
 def check_notebook(root: Path, path: str) -> dict[str, Any]:
     """Grade one learner notebook; the score and each item's result and rationale."""
     from course.forms.feedback import item_titles, plain_outputs
-    from course.grading import autograde_notebooks, prepare_course
+    from course.grading.assignments import autograde_notebooks, prepare_course
     from course.notebooks import (
         HIDDEN_MARKERS,
         find_leaks,
@@ -118,7 +118,7 @@ def check_notebook(root: Path, path: str) -> dict[str, Any]:
         secret_lines,
     )
     from course.paths import source_dir
-    from course.trusted_tests import is_test_cell
+    from course.grading.trusted_tests import is_test_cell
 
     assignment, name, notebook = _locate(root, path)
     learner_nb = read_notebook(notebook)

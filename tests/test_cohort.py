@@ -30,7 +30,7 @@ from benchmarks.grade_throughput import (
     tool_env,
 )
 from course.cli import main
-from course.cohort import (
+from course.grading.cohort import (
     FAILED,
     GRADED,
     CohortInputError,
@@ -42,7 +42,7 @@ from course.cohort import (
     status_table,
     write_status_file,
 )
-from course.grading import nbgrader_api
+from course.grading.assignments import nbgrader_api
 
 from .conftest import ROOT, unsandboxed_args
 
@@ -458,8 +458,8 @@ def test_skip_unscored_keeps_nbgrader_scores_without_running_lessons(course: Pat
 def test_cohort_grading_refuses_to_run_unsandboxed_unless_told(
         course: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    import course.sandbox as sandbox
-    from course.cohort import grade_cohort
+    import course.grading.sandbox as sandbox
+    from course.grading.cohort import grade_cohort
     from course.errors import GradingError
 
     monkeypatch.setattr(sandbox, "sandbox_available", lambda: (False, "no bubblewrap here"))

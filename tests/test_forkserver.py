@@ -1,4 +1,4 @@
-"""One sandbox for a submission's kernels, forked by a zygote (course/kernel_forkserver.py).
+"""One sandbox for a submission's kernels, forked by a zygote (course/grading/kernel_forkserver.py).
 
 Pure tests check the launcher and request handling. The kernel tests start real
 kernels through SandboxedKernelManager in a SubmissionKernels sandbox and check what
@@ -25,9 +25,9 @@ import pytest
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
-from course import kernel_forkserver
+from course.grading import kernel_forkserver
 from course.paths import PACKAGE_DIR
-from course.sandbox import (
+from course.grading.sandbox import (
     NOBODY,
     SandboxedKernelManager,
     SandboxProvisioner,
@@ -37,7 +37,7 @@ from course.sandbox import (
 
 from .test_sandbox import python3_notebook, require_sandbox, results
 
-LAUNCHER = [sys.executable, "-I", "-S", str(PACKAGE_DIR / "kernel_forkserver.py")]
+LAUNCHER = [sys.executable, "-I", "-S", str(PACKAGE_DIR / "grading" / "kernel_forkserver.py")]
 
 
 # ---------------------------------------------------------------- pure
@@ -269,7 +269,7 @@ def test_a_kernel_cannot_reach_its_zygote(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- isolation by construction
-# Through the worker of `course grade` (course.cohort._NotebookRunner), student after
+# Through the worker of `course grade` (course.grading.cohort._NotebookRunner), student after
 # student in one worker, as a cohort is graded: nothing one student's kernel makes --
 # POSIX message queue, System V message queue, abstract Unix socket -- is there for the
 # next. (Before every student had a sandbox of its own, a reused sandbox handed the next
@@ -311,7 +311,7 @@ LOOK_FOR_IPC = (
 
 
 def _runner_task(root: Path, task_id: int, student: str, cells: list[str]):
-    from course.cohort import _Task
+    from course.grading.cohort import _Task
 
     folder = root / "autograded" / student / "assignment"
     folder.mkdir(parents=True)
@@ -328,10 +328,10 @@ def test_nothing_of_one_student_reaches_the_next_in_one_worker(tmp_path: Path) -
 
     from traitlets.config import Config
 
-    from course.cohort import Tuning, _NotebookRunner
+    from course.grading.cohort import Tuning, _NotebookRunner
 
     require_sandbox()
-    runner = _NotebookRunner(Config(), "course.sandbox.SandboxedExecute", Tuning(workers=1))
+    runner = _NotebookRunner(Config(), "course.grading.sandbox.SandboxedExecute", Tuning(workers=1))
     try:
         ada = runner.run(runner.prepare(_runner_task(tmp_path, 1, "ada", [LEAVE_IPC])))
         ben = runner.run(runner.prepare(_runner_task(tmp_path, 2, "ben", [LOOK_FOR_IPC])))
@@ -384,7 +384,7 @@ def test_the_grading_log_is_out_of_a_kernels_reach(submission: SubmissionKernels
     log.write_text("the grader's first line\n", encoding="utf-8")
     saved = os.dup(1), os.dup(2)
     log_fd = os.open(log, os.O_WRONLY | os.O_APPEND)
-    caplog.set_level("WARNING", logger="course.sandbox.kernel")
+    caplog.set_level("WARNING", logger="course.grading.sandbox.kernel")
     try:
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)

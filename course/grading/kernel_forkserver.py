@@ -1,15 +1,15 @@
 """A kernel fork server: one Python per graded submission, a fresh forked kernel per notebook.
 
 Starting ipykernel costs about 0.55 CPU-s, nearly all of it imports. ``course grade``
-runs every notebook of a student in one sandbox (:class:`course.sandbox.SubmissionKernels`),
+runs every notebook of a student in one sandbox (:class:`course.grading.sandbox.SubmissionKernels`),
 in which this module runs as the *zygote*::
 
-    python -m course.kernel_forkserver serve SOCKET
+    python -m course.grading.kernel_forkserver serve SOCKET
 
 It imports ipykernel once, then listens on the Unix socket ``SOCKET``. For every
 kernel, the grader starts this file as a small *launcher* outside the sandbox::
 
-    python -I -S course/kernel_forkserver.py launch SOCKET ZYGOTE_PID REQUEST_JSON
+    python -I -S course/grading/kernel_forkserver.py launch SOCKET ZYGOTE_PID REQUEST_JSON
 
 The launcher sends the request (the kernel's ``ipykernel_launcher`` arguments, working
 folder and environment); the zygote forks; the child becomes the kernel exactly as
@@ -29,7 +29,7 @@ reads (read-only data, parsed from the same files a kernel would parse). The deb
 
 The zygote is not dumpable, so no kernel can trace it, read its memory or reach its
 descriptors through ``/proc``. Its standard input is empty and its output goes to the
-grader's relay (:class:`course.sandbox.OutputRelay`), never to the grading log itself;
+grader's relay (:class:`course.grading.sandbox.OutputRelay`), never to the grading log itself;
 a kernel gets an empty pipe as standard input and the same relay as its output.
 
 The launcher half imports only the standard library (it runs with ``-S``).

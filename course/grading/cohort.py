@@ -21,7 +21,7 @@ course's ``nbgrader_config.py`` -- in this process, one phase at a time:
    a new kernel, as in nbgrader; a kernel never runs a second notebook. A student's
    kernels share one sandbox (a private copy of the student's folder, as nbgrader runs
    all of a student's notebooks in one folder), in which a zygote that has imported
-   ipykernel once forks each new kernel (:mod:`course.kernel_forkserver`). Every
+   ipykernel once forks each new kernel (:mod:`course.grading.kernel_forkserver`). Every
    student gets a new sandbox, removed after the student's last notebook: nothing of
    one student (process, file, IPC object, socket) can reach the next. A worker starts the kernel
    for its next notebook while the current one runs ("warm" kernels: the next kernel
@@ -42,7 +42,7 @@ Submissions (``--submissions PATH``)
   ``PATH/<student>.ipynb``. Student ids use letters (any alphabet), digits and
   ``_ . @ + -``;
 - a ``.zip`` downloaded from an LMS, read (never blindly extracted) by
-  :mod:`course.intake`: file names follow nbgrader's documented LMS convention,
+  :mod:`course.grading.intake`: file names follow nbgrader's documented LMS convention,
   ``<assignment>_<student>_attempt_<YYYY-MM-DD-HH-MM-SS>_<notebook>.ipynb``, parsed on
   the file name only; the newest attempt of each notebook wins and its time becomes the
   submission timestamp. Ambiguous names, nested archives, links and zip bombs are
@@ -86,7 +86,7 @@ Exit code: 0 when every submission was graded; 1 when a submission failed, a ros
 was bad or an input file could not be used (the table says which); 2 for wrong
 arguments (nothing is graded); 128 + the signal number when stopped by a signal.
 
-Interrupts, lock, resume (:mod:`course.cohort_run`): SIGINT, SIGTERM or SIGHUP stop the
+Interrupts, lock, resume (:mod:`course.grading.run_control`): SIGINT, SIGTERM or SIGHUP stop the
 run at the next safe point -- workers, kernels and sandboxes first (each run's sandboxes
 live in one temporary folder, removed at the end), then the unfinished students' rows --
 and the message says what was kept. One run at a time per gradebook (``--wait`` to
@@ -115,7 +115,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 
-from course.cohort_run import (
+from course.grading.run_control import (
     GradingInterrupted,
     Ledger,
     StopSignals,
@@ -126,9 +126,9 @@ from course.cohort_run import (
     skipped_note,
 )
 from course.errors import GradingError, InputError
-from course.intake import STUDENT_ID, STUDENT_ID_RULE, CohortInputError, stage_submissions
-from course.intake import check_submissions_path as check_submissions_path
-from course.intake import submitted_root as _submitted_root
+from course.grading.intake import STUDENT_ID, STUDENT_ID_RULE, CohortInputError, stage_submissions
+from course.grading.intake import check_submissions_path as check_submissions_path
+from course.grading.intake import submitted_root as _submitted_root
 
 GRADED, FAILED = "graded", "failed"
 NOT_A_NOTEBOOK = "not a valid notebook"
@@ -183,7 +183,7 @@ class CohortReport:
     workers: int
     status_file: Path | None = None
     log_file: Path | None = None
-    sandbox: str = ""  # how the learners' code ran (course.sandbox.autograde_sandbox)
+    sandbox: str = ""  # how the learners' code ran (course.grading.sandbox.autograde_sandbox)
     notes: list[str] = field(default_factory=list)  # e.g. earlier submissions kept aside
 
     @property
@@ -444,7 +444,7 @@ def import_roster(gradebook: Any, entries: Sequence[RosterEntry]) -> None:
 
 def _sandbox_notice(config: Any, allow_unsandboxed: bool) -> str:
     """How the kernels will run; GradingError when unsandboxed and not allowed."""
-    from course.sandbox import autograde_sandbox
+    from course.grading.sandbox import autograde_sandbox
 
     sandboxed, notice = autograde_sandbox(config)
     if not sandboxed and not allow_unsandboxed:
@@ -557,7 +557,7 @@ class _Job:
         self.nb: Any = None
         self.ep: Any = None
         self.km: Any = None
-        self.submission: Any = None  # course.sandbox.SubmissionKernels, with fork_kernels
+        self.submission: Any = None  # course.grading.sandbox.SubmissionKernels, with fork_kernels
         self.error: BaseException | None = None
 
 
@@ -570,12 +570,12 @@ class _NotebookRunner:
         self.config = config
         self.execute_class = import_item(execute_class)
         self.tuning = tuning
-        self.log = logging.getLogger("course.cohort.worker")
+        self.log = logging.getLogger("course.grading.cohort.worker")
         self._submissions: dict[str, Any] = {}  # student -> SubmissionKernels
 
     def _submission(self, task: _Task) -> Any:
         """The task's submission's own new sandbox (made at its first notebook)."""
-        from course.sandbox import SubmissionKernels
+        from course.grading.sandbox import SubmissionKernels
 
         if task.student not in self._submissions:
             self._submissions[task.student] = SubmissionKernels(os.path.dirname(task.path))
@@ -749,7 +749,7 @@ def _worker_main(root: str, overrides: Mapping[str, Any], tuning: Tuning, inbox:
         return
     log_fd = os.open(settings.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(log_fd, 1)  # this worker's chatter goes to the log; a sandboxed kernel never
-    os.dup2(log_fd, 2)  # gets these, only a relay (course.sandbox.OutputRelay)
+    os.dup2(log_fd, 2)  # gets these, only a relay (course.grading.sandbox.OutputRelay)
     os.close(log_fd)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format=f"[worker {os.getpid()}] %(levelname)s %(message)s")
@@ -895,7 +895,7 @@ def _converter_class() -> type:
     from traitlets import Any as AnyTrait
     from traitlets.utils.importstring import import_item
 
-    from course.nbgrader_plugins import compile_nbgrader_metadata_schema, share_gradebook_engines
+    from course.grading.nbgrader_plugins import compile_nbgrader_metadata_schema, share_gradebook_engines
 
     compile_nbgrader_metadata_schema()  # same checks, each schema compiled once
     share_gradebook_engines()  # same queries, each compiled once per database
@@ -1297,8 +1297,8 @@ class _Cohort:
 
 def _duplicate_notes(paths: Sequence[str]) -> list[str]:
     """A note per notebook holding two copies of one cell (graded as
-    course.duplicate_cells decides; an unreadable notebook fails later, with its reason)."""
-    from course.duplicate_cells import duplicated_ids
+    course.grading.duplicate_cells decides; an unreadable notebook fails later, with its reason)."""
+    from course.grading.duplicate_cells import duplicated_ids
     from course.notebooks import NotebookError, read_notebook
 
     notes = []
@@ -1326,7 +1326,7 @@ def _notebook_points(db_url: str, course_id: str, assignment: str) -> dict[str, 
 
 
 def _parent_logger(log_path: Path) -> logging.Logger:
-    log = logging.getLogger(f"course.cohort.{log_path.stem}")
+    log = logging.getLogger(f"course.grading.cohort.{log_path.stem}")
     log.setLevel(logging.INFO)
     log.propagate = False
     for handler in list(log.handlers):
@@ -1363,14 +1363,14 @@ def grade_cohort(root: Path, assignment: str, *, submissions: Path | None = None
     worth 0 points: same grades, but their autograded copies and feedback have no
     outputs. Raises CohortInputError for unusable arguments (nothing graded) and
     GradingError when the assignment is not in the gradebook, or when the learners'
-    kernels cannot be sandboxed (course.sandbox) and ``allow_unsandboxed`` is False.
+    kernels cannot be sandboxed (course.grading.sandbox) and ``allow_unsandboxed`` is False.
 
     One run at a time per gradebook: another run's lock raises GradingError, or with
     ``wait`` is waited for. Students graded to the end from the same files are skipped
     unless ``regrade``. SIGINT, SIGTERM or SIGHUP stop the run between two steps:
-    GradingInterrupted, whose message says what was kept (course.cohort_run).
+    GradingInterrupted, whose message says what was kept (course.grading.run_control).
     """
-    from course.grading import ensure_tools_on_path
+    from course.grading.assignments import ensure_tools_on_path
 
     started = time.monotonic()
     tuning = Tuning(check_workers(workers), warm_kernels, kill_kernels, fork_kernels)

@@ -39,7 +39,7 @@ sandboxed command and removes the sandbox afterwards. Code under grading
 
 ``course grade`` starts all the kernels of one submission in one sandbox
 (:class:`SubmissionKernels`): the folder is copied once, and a zygote in the sandbox
-(:mod:`course.kernel_forkserver`) forks each kernel. Each kernel is still a new process
+(:mod:`course.grading.kernel_forkserver`) forks each kernel. Each kernel is still a new process
 with the limits above; the process count is then per submission. Isolation between
 students is by construction: every submission gets a new sandbox (new namespaces --
 pid, IPC, network, mount, user --, a new ``/tmp`` and ``/dev/shm``, a new copy of its
@@ -458,7 +458,7 @@ class OutputRelay:
     def __init__(self, label: str, logger: logging.Logger | None = None,
                  max_bytes: int = RELAYED_BYTES) -> None:
         self.label = label
-        self.log = logger or logging.getLogger("course.sandbox.kernel")
+        self.log = logger or logging.getLogger("course.grading.sandbox.kernel")
         self.max_bytes = max_bytes
         read_end, self.fd = os.pipe()  # both close-on-exec: Popen dup2s the write end
         self._thread = threading.Thread(target=self._pump, args=(read_end,), daemon=True,
@@ -583,7 +583,7 @@ class PromptKernelClient(AsyncKernelClient):
 class SandboxedKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernels run in a bubblewrap sandbox (see module doc)."""
 
-    client_class = DottedObjectName("course.sandbox.PromptKernelClient", config=True)
+    client_class = DottedObjectName("course.grading.sandbox.PromptKernelClient", config=True)
     client_factory = Type(PromptKernelClient, klass=AsyncKernelClient, config=True)
 
     cpu_seconds = Integer(Limits.cpu_seconds, help="CPU seconds of a kernel").tag(config=True)
@@ -696,7 +696,7 @@ class SubmissionKernels:
     """One new sandbox for all the kernels of one submission (``course grade``).
 
     The sandbox (a private copy of the submission's folder, as for a single kernel) is
-    made at the first kernel; a zygote (:mod:`course.kernel_forkserver`) then runs in it
+    made at the first kernel; a zygote (:mod:`course.grading.kernel_forkserver`) then runs in it
     and forks each of the submission's kernels, so that ipykernel is imported once per
     submission instead of once per notebook. Every kernel is still a fresh process; as
     under stock nbgrader, a student's notebooks share their working folder. :meth:`close`
@@ -742,7 +742,7 @@ class SubmissionKernels:
         """The command jupyter_client runs for a forked kernel (outside the sandbox)."""
         request = json.dumps({"args": list(kernel_cmd[3:]), "cwd": str(self.cwd),
                               "env": dict(env)})
-        return [sys.executable, "-I", "-S", str(PACKAGE_DIR / "kernel_forkserver.py"),
+        return [sys.executable, "-I", "-S", str(PACKAGE_DIR / "grading" / "kernel_forkserver.py"),
                 "launch", str(self.socket), str(self.process.pid), request]
 
     def close(self) -> None:
@@ -769,7 +769,7 @@ class Zygote:
     def start(self, python: str, env: Mapping[str, str], limits: Limits) -> bool:
         key = (python, tuple(sorted(env.items())), limits)
         if self.process is None:
-            command = [python, "-m", "course.kernel_forkserver", "serve",
+            command = [python, "-m", "course.grading.kernel_forkserver", "serve",
                        str(self.box.sockets / "forkserver")]
             self.process = subprocess.Popen(self.box.command(command, env, limits),
                                             env={"PATH": os.defpath}, cwd=str(self.box.root),
@@ -842,7 +842,7 @@ def _sandboxed_execute() -> type:
 
 
 def __getattr__(name: str) -> Any:
-    """``course.sandbox.SandboxedExecute`` (nbgrader's Execute with sandboxed kernels)."""
+    """``course.grading.sandbox.SandboxedExecute`` (nbgrader's Execute with sandboxed kernels)."""
     if name == "SandboxedExecute":
         return _sandboxed_execute()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -882,7 +882,7 @@ def sandboxed_autograde_preprocessors(chain: Sequence[Any] | None = None) -> lis
         chain[index] = f"{__name__}.SandboxedExecute"
     elif not issubclass(cls, SandboxedKernels):
         raise ValueError(f"autograde_preprocessors: {cls.__module__}.{cls.__qualname__} "
-                         "must inherit course.sandbox.SandboxedKernels (as its first base) "
+                         "must inherit course.grading.sandbox.SandboxedKernels (as its first base) "
                          "to run sandboxed")
     return chain
 
@@ -909,7 +909,7 @@ def autograde_sandbox(config: Any) -> tuple[bool, str]:
     cls = found[1]
     if not issubclass(cls, SandboxedKernels):
         return False, (f"kernels are NOT sandboxed: the Execute step {cls.__module__}."
-                       f"{cls.__qualname__} does not inherit course.sandbox.SandboxedKernels")
+                       f"{cls.__qualname__} does not inherit course.grading.sandbox.SandboxedKernels")
     try:
         execute = cls(config=config)
     except SandboxUnavailable as error:

@@ -1,0 +1,1 @@
+"""Grading: nbgrader with the course's safeguards (see the modules)."""
