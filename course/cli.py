@@ -178,8 +178,10 @@ def cmd_certificate(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_grade(args: argparse.Namespace, root: Path) -> int:
-    from course.grading.cohort import CohortInputError, Progress, grade_cohort, status_table
     from course.grading.assignments import released_assignments
+    from course.grading.cohort import grade_cohort
+    from course.grading.intake import CohortInputError
+    from course.grading.outcome import Progress, status_table
 
     _choose([args.assignment], released_assignments(root), "released assignment")
     if args.timeout is not None and args.timeout < 1:
@@ -195,7 +197,7 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
             regrade=args.regrade, wait=args.wait)
     except CohortInputError as error:
         raise UsageError(str(error)) from None
-    except KeyboardInterrupt as stopped:  # course.grading.run_control.GradingInterrupted says what was kept
+    except KeyboardInterrupt as stopped:  # run_control.GradingInterrupted: what was kept
         code = getattr(stopped, "exit_code", 130)
         detail = str(stopped) if code != 130 or str(stopped) else \
             "interrupted before grading began: nothing was graded"

@@ -406,7 +406,7 @@ def student_answers(folder: Path) -> dict[str, object] | None:
 def _course_directory(root: Path) -> Any:
     from nbgrader.coursedir import CourseDirectory
 
-    from course.grading.cohort import load_config
+    from course.grading.config import load_config
 
     return CourseDirectory(config=load_config(root))
 

@@ -26,8 +26,8 @@ import pytest
 from nbformat import NotebookNode
 
 from benchmarks.grade_throughput import grade_rows, make_course, tool_env
-from course.grading.cohort import FAILED, GRADED
 from course.grading.assignments import nbgrader_api
+from course.grading.outcome import FAILED, GRADED
 from course.grading.sandbox import REQUIRE_ENV, sandbox_available
 from course.grading.trusted_tests import PROBE_MIME
 

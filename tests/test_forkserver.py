@@ -26,18 +26,13 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 from course.grading import kernel_forkserver
-from course.paths import PACKAGE_DIR
-from course.grading.sandbox import (
-    NOBODY,
-    SandboxedKernelManager,
-    SandboxProvisioner,
-    SubmissionKernels,
-    is_ipykernel_command,
-)
+from course.grading.bwrap import NOBODY
+from course.grading.sandbox import SandboxedKernelManager, SandboxProvisioner
+from course.grading.zygote import FORKSERVER, SubmissionKernels, is_ipykernel_command
 
 from .test_sandbox import python3_notebook, require_sandbox, results
 
-LAUNCHER = [sys.executable, "-I", "-S", str(PACKAGE_DIR / "grading" / "kernel_forkserver.py")]
+LAUNCHER = [sys.executable, "-I", "-S", str(FORKSERVER)]
 
 
 # ---------------------------------------------------------------- pure
@@ -269,7 +264,7 @@ def test_a_kernel_cannot_reach_its_zygote(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- isolation by construction
-# Through the worker of `course grade` (course.grading.cohort._NotebookRunner), student after
+# Through the worker of `course grade` (course.grading.cohort.NotebookRunner), student after
 # student in one worker, as a cohort is graded: nothing one student's kernel makes --
 # POSIX message queue, System V message queue, abstract Unix socket -- is there for the
 # next. (Before every student had a sandbox of its own, a reused sandbox handed the next
@@ -311,7 +306,7 @@ LOOK_FOR_IPC = (
 
 
 def _runner_task(root: Path, task_id: int, student: str, cells: list[str]):
-    from course.grading.cohort import _Task
+    from course.grading.workers import Task
 
     folder = root / "autograded" / student / "assignment"
     folder.mkdir(parents=True)
@@ -319,7 +314,7 @@ def _runner_task(root: Path, task_id: int, student: str, cells: list[str]):
     import nbformat
 
     nbformat.write(python3_notebook(cells), path)
-    return _Task(task_id, str(path), student, last=True)
+    return Task(task_id, str(path), student, last=True)
 
 
 @pytest.mark.slow
@@ -328,10 +323,10 @@ def test_nothing_of_one_student_reaches_the_next_in_one_worker(tmp_path: Path) -
 
     from traitlets.config import Config
 
-    from course.grading.cohort import Tuning, _NotebookRunner
+    from course.grading.workers import NotebookRunner, Tuning
 
     require_sandbox()
-    runner = _NotebookRunner(Config(), "course.grading.sandbox.SandboxedExecute", Tuning(workers=1))
+    runner = NotebookRunner(Config(), "course.grading.sandbox.SandboxedExecute", Tuning(workers=1))
     try:
         ada = runner.run(runner.prepare(_runner_task(tmp_path, 1, "ada", [LEAVE_IPC])))
         ben = runner.run(runner.prepare(_runner_task(tmp_path, 2, "ben", [LOOK_FOR_IPC])))

@@ -77,8 +77,8 @@ def test_a_duplicated_locked_cell_keeps_the_last_copy_as_nbgrader_does() -> None
 
 
 def test_a_second_run_refuses_in_one_line_or_waits_until_stopped(tmp_path) -> None:
-    from course.grading.run_control import GradingInterrupted, StopSignals, course_lock, lock_path
     from course.errors import GradingError
+    from course.grading.run_control import GradingInterrupted, StopSignals, course_lock, lock_path
 
     path = lock_path(f"sqlite:///{tmp_path / 'gradebook.db'}", tmp_path)
     assert path == tmp_path / "gradebook.db-course-grade.lock"

@@ -1,4 +1,5 @@
-"""Submission intake (course.grading.intake): LMS names, zip limits, links, nothing lost (issue 20)."""
+"""Submission intake (course.grading.intake): LMS names, zip limits, links, nothing lost
+(issue 20)."""
 
 from __future__ import annotations
 

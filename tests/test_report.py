@@ -24,8 +24,8 @@ import nbformat
 import pytest
 
 from course.cli import main
-from course.grading.cohort import grade_cohort
 from course.grading.assignments import nbgrader_api
+from course.grading.cohort import grade_cohort
 from course.report import (
     BLANK,
     DECISION,

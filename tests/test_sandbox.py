@@ -28,26 +28,28 @@ from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
 import course.grading.sandbox as sandbox
-from course.paths import PACKAGE_DIR
-from course.grading.sandbox import (
+from course.grading.bwrap import (
     NOBODY,
     Layout,
     Limits,
     Sandbox,
+    bwrap_argv,
+    check_visible,
+    copy_folder,
+    kernel_env,
+    python_paths,
+)
+from course.grading.sandbox import (
     SandboxedKernelManager,
     SandboxedKernels,
     SandboxUnavailable,
     autograde_sandbox,
-    bwrap_argv,
-    check_visible,
     choose_kernel_manager,
-    copy_folder,
-    kernel_env,
-    python_paths,
     sandbox_available,
     sandbox_overrides,
     sandboxed_autograde_preprocessors,
 )
+from course.paths import PACKAGE_DIR
 
 from .conftest import ROOT, skip_or_fail
 
@@ -140,8 +142,9 @@ def test_limits_reject_values_out_of_range() -> None:
 
 def test_kernel_env_drops_the_graders_variables() -> None:
     env = kernel_env({ENV_SECRET: "x", "NBGRADER_EXECUTION": "autograde", "HOME": "/root",
-                      "PYTHONPATH": "/work/main"}, {"SPEC_VAR": "1"}, Path("/venv/bin"))
-    assert ENV_SECRET not in env and "PYTHONPATH" not in env
+                      "PYTHONPATH": "/grader/path"}, {"SPEC_VAR": "1"}, Path("/venv/bin"))
+    assert ENV_SECRET not in env
+    assert env["PYTHONPATH"] == str(PACKAGE_DIR.parent)  # the package shown, not the grader's
     assert env["NBGRADER_EXECUTION"] == "autograde" and env["SPEC_VAR"] == "1"
     assert env["HOME"] == "/tmp" and env["PATH"].startswith("/venv/bin:")
 
@@ -532,7 +535,7 @@ def test_self_study_says_plainly_when_it_runs_unsandboxed(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Where bubblewrap cannot run, `course check` still grades and prints this notice."""
     import course.grading.sandbox as sandbox
-    from course.grading.cohort import load_config
+    from course.grading.config import load_config
 
     from .conftest import ROOT
 

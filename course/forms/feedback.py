@@ -117,8 +117,9 @@ def template_dirs() -> list[str]:
 def titled_items(source_folder: Path, items: list[Any]) -> list[tuple[str, Any]]:
     """``course check``'s items in question order, each with its question title.
 
-    ``items`` have ``notebook`` and ``grade_id`` (course.grading.assignments.ItemScore); an item whose
-    notebook or cell is not in ``source_folder`` keeps its grade id, after the others.
+    ``items`` have ``notebook`` and ``grade_id`` (course.grading.assignments.ItemScore);
+    an item whose notebook or cell is not in ``source_folder`` keeps its grade id, after
+    the others.
     """
     from course.notebooks import read_notebook
 

@@ -47,14 +47,13 @@ def nbgrader_api(course_dir: Path, config_root: Path | None = None):
     ensure_tools_on_path()
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
+
+    from course.grading.config import load_config
 
     # nbgrader 0.9.6 with SQLAlchemy 2.1 warns "not in session" on every autograde;
     # the results are correct (see nbgrader-notes), so keep the learner's terminal quiet.
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    config_root = config_root or course_dir
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(config_root)).load_config()
-    config.CourseDirectory.root = str(course_dir)
+    config = load_config(config_root or course_dir, course_dir=course_dir)
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
@@ -251,7 +250,9 @@ def self_check(root: Path, assignment: str) -> CheckReport:
             raise InputError(f"{copy} holds questions of another notebook ({strangers}), not "
                              f"those of {assignment}/{path.name}. Your file was not changed; "
                              f"rename it and run `course start {assignment}` for a fresh copy.")
-        from course.grading.duplicate_cells import check_duplicates  # two different answers: one line
+        from course.grading.duplicate_cells import (
+            check_duplicates,  # two different answers: one line
+        )
 
         check_duplicates(notebooks[path.stem], read_notebook(path), path.name)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:

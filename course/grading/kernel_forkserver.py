@@ -1,7 +1,7 @@
 """A kernel fork server: one Python per graded submission, a fresh forked kernel per notebook.
 
 Starting ipykernel costs about 0.55 CPU-s, nearly all of it imports. ``course grade``
-runs every notebook of a student in one sandbox (:class:`course.grading.sandbox.SubmissionKernels`),
+runs every notebook of a student in one sandbox (:class:`course.grading.zygote.SubmissionKernels`),
 in which this module runs as the *zygote*::
 
     python -m course.grading.kernel_forkserver serve SOCKET
@@ -29,7 +29,7 @@ reads (read-only data, parsed from the same files a kernel would parse). The deb
 
 The zygote is not dumpable, so no kernel can trace it, read its memory or reach its
 descriptors through ``/proc``. Its standard input is empty and its output goes to the
-grader's relay (:class:`course.grading.sandbox.OutputRelay`), never to the grading log itself;
+grader's relay (:class:`course.grading.bwrap.OutputRelay`), never to the grading log itself;
 a kernel gets an empty pipe as standard input and the same relay as its output.
 
 The launcher half imports only the standard library (it runs with ``-S``).

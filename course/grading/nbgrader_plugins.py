@@ -273,7 +273,11 @@ class ExecuteWithTrustedTests(SandboxedKernels, _execute_base()):
     """
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
-        from course.grading.trusted_tests import insert_probes, restore_sources, run_tests_outside_kernel
+        from course.grading.trusted_tests import (
+            insert_probes,
+            restore_sources,
+            run_tests_outside_kernel,
+        )
 
         probed = insert_probes(nb)
         self._cell_limit, self._notebook_limit = LimitOutputBytes(parent=self).limits()
