@@ -25,8 +25,9 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE: write your justification in this
 # Grading: a cell may run for 30 s; deleted grade cells are put back before grading.
 c.Execute.timeout = 30
 c.OverwriteCells.add_missing_cells = True
-# A duplicated answer cell is graded on the copy the learner answered (course/grading/duplicate_cells.py);
-# nbgrader alone fails that submission with KeyError: 'grade_id'.
+# A duplicated answer cell is graded on the copy the learner answered
+# (course/grading/duplicate_cells.py); nbgrader alone fails that submission with
+# KeyError: 'grade_id'.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "course.grading.duplicate_cells.MergeDuplicateCells",
