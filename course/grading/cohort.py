@@ -91,6 +91,12 @@ run at the next safe point -- workers, kernels and sandboxes first (each run's s
 live in one temporary folder, removed at the end), then the unfinished students' rows --
 and the message says what was kept. One run at a time per gradebook (``--wait`` to
 queue). Students graded to the end from the same files are skipped (``--regrade``).
+
+Where: this module runs it all (:func:`grade_cohort`); :mod:`course.grading.intake` and
+:mod:`course.grading.roster` take the submissions and students in;
+:mod:`course.grading.phases` holds nbgrader's two passes and the scheduling;
+:mod:`course.grading.workers` the worker processes; :mod:`course.grading.outcome` what
+is reported; :mod:`course.grading.config` nbgrader's configuration.
 """
 
 from __future__ import annotations

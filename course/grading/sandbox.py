@@ -33,19 +33,20 @@ sandboxed command and removes the sandbox afterwards. Code under grading
 
 - inherits nothing of the grader but three descriptors: standard input is empty, and
   standard output and error are a pipe that only the grader reads
-  (:class:`OutputRelay`), relayed to the grading log line by line, marked as kernel
-  output, escaped and bounded. A kernel cannot reach the log's descriptor, truncate the
-  log or write a line of its own in it.
+  (:class:`~course.grading.bwrap.OutputRelay`), relayed to the grading log line by line,
+  marked as kernel output, escaped and bounded. A kernel cannot reach the log's
+  descriptor, truncate the log or write a line of its own in it.
 
 ``course grade`` starts all the kernels of one submission in one sandbox
-(:class:`SubmissionKernels`): the folder is copied once, and a zygote in the sandbox
-(:mod:`course.grading.kernel_forkserver`) forks each kernel. Each kernel is still a new process
-with the limits above; the process count is then per submission. Isolation between
-students is by construction: every submission gets a new sandbox (new namespaces --
-pid, IPC, network, mount, user --, a new ``/tmp`` and ``/dev/shm``, a new copy of its
-folder, a new zygote), which is removed with everything in it after its last notebook.
-Nothing -- process, file, IPC object, socket or descriptor -- is ever handed from one
-student to the next, so there is nothing to clean between them.
+(:class:`~course.grading.zygote.SubmissionKernels`): the folder is copied once, and a
+zygote in the sandbox (:mod:`course.grading.kernel_forkserver`) forks each kernel. Each
+kernel is still a new process with the limits above; the process count is then per
+submission. Isolation between students is by construction: every submission gets a new
+sandbox (new namespaces -- pid, IPC, network, mount, user --, a new ``/tmp`` and
+``/dev/shm``, a new copy of its folder, a new zygote), which is removed with everything
+in it after its last notebook. Nothing -- process, file, IPC object, socket or
+descriptor -- is ever handed from one student to the next, so there is nothing to clean
+between them.
 
 Interrupts go over the control channel (``interrupt_mode = "message"``): a signal to the
 launcher's process group would reach bwrap, not the kernel.
@@ -58,6 +59,11 @@ so ``c.Execute.kernel_manager_class`` is ignored. The Execute step of
 ``c.SandboxedKernels.sandbox`` = auto (default: sandbox when available, else warn
 "grading UNSANDBOXED"), require, or off; ``COURSE_REQUIRE_SANDBOX=1`` makes auto behave
 as require. Limits are traits: ``c.SandboxedKernelManager.cpu_seconds`` and so on.
+
+Where: this module plugs the sandbox into jupyter_client and nbgrader, and says whether
+it can run here; :mod:`course.grading.bwrap` builds the sandbox itself (layout, limits,
+command line, output relay); :mod:`course.grading.zygote` shares one sandbox among a
+submission's kernels.
 """
 
 from __future__ import annotations
