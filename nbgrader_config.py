@@ -25,30 +25,31 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE: write your justification in this
 # Grading: a cell may run for 30 s; deleted grade cells are put back before grading.
 c.Execute.timeout = 30
 c.OverwriteCells.add_missing_cells = True
-# A duplicated answer cell is graded on the copy the learner answered (course/duplicate_cells.py);
-# nbgrader alone fails that submission with KeyError: 'grade_id'.
+# A duplicated answer cell is graded on the copy the learner answered
+# (course/grading/duplicate_cells.py); nbgrader alone fails that submission with
+# KeyError: 'grade_id'.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
-    "course.duplicate_cells.MergeDuplicateCells",
+    "course.grading.duplicate_cells.MergeDuplicateCells",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Test cells run outside the learner's kernel, on the answers it publishes as JSON
-# (course/trusted_tests.py): a learner's code cannot redefine what decides a grade.
+# (course/grading/trusted_tests.py): a learner's code cannot redefine what decides a grade.
 c.Autograde.autograde_preprocessors = [
-    "course.nbgrader_plugins.ExecuteWithTrustedTests",
+    "course.grading.nbgrader_plugins.ExecuteWithTrustedTests",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "course.nbgrader_plugins.LimitOutputBytes",
+    "course.grading.nbgrader_plugins.LimitOutputBytes",
     "nbgrader.preprocessors.LimitOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-# Student code runs in a bubblewrap sandbox (course/sandbox.py; the Execute step above
-# inherits course.sandbox.SandboxedKernels): its kernel sees no course files (source/,
+# Student code runs in a bubblewrap sandbox (course/grading/sandbox.py; the Execute step above
+# inherits course.grading.sandbox.SandboxedKernels): its kernel sees no course files (source/,
 # hidden tests, gradebook), writes only in a private copy of its folder and in /tmp, has no
 # network and runs as nobody with CPU, memory, process and file-size limits. Where bubblewrap
 # cannot run, grading logs "grading UNSANDBOXED" and goes on (self-study says so);
@@ -60,7 +61,7 @@ c.SandboxedKernelManager.memory_bytes = 2 * 1024**3
 c.SandboxedKernelManager.processes = 64
 c.SandboxedKernelManager.file_bytes = 256 * 1024**2
 c.SandboxedKernelManager.tmp_bytes = 256 * 1024**2
-# Output is bounded in bytes (course.nbgrader_plugins.LimitOutputBytes, in the chain above):
+# Output is bounded in bytes (course.grading.nbgrader_plugins.LimitOutputBytes, in the chain above):
 # a cell keeps at most 1 MiB of output and a notebook 8 MiB, and a cut cell ends with a
 # note that says so; graded (test) cells are never changed. The Execute step above also
 # cuts a cell's output as it arrives. -1 means no limit. Defaults shown.
@@ -78,7 +79,7 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",
-    "course.nbgrader_plugins.ShortenTestTracebacks",
+    "course.grading.nbgrader_plugins.ShortenTestTracebacks",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 

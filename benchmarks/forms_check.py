@@ -47,7 +47,7 @@ def _answer_with_key(learner: Path, source: Path) -> None:
 
 def main(rounds: int) -> None:
     from course.check_service import check_notebook
-    from course.grading import ensure_tools_on_path, generate_release, start_assignments
+    from course.grading.assignments import ensure_tools_on_path, generate_release, start_assignments
 
     ensure_tools_on_path()
     with tempfile.TemporaryDirectory(prefix="forms-check-") as folder:

@@ -114,7 +114,7 @@ def measure(url: str, clicks: int) -> tuple[float, list[float]]:
 
 
 def main(clicks: int) -> None:
-    from course.grading import ensure_tools_on_path, generate_release, start_assignments
+    from course.grading.assignments import ensure_tools_on_path, generate_release, start_assignments
 
     ensure_tools_on_path()
     with tempfile.TemporaryDirectory(prefix="forms-latency-") as folder:

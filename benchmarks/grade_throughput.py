@@ -327,7 +327,7 @@ def variant_command(assignment: str, timeout: int, workers: int, warm: bool, kil
                     unscored: bool = True, fork: bool = True) -> list[str]:
     """course grade through the Python API, with a speed-up switched off (or the opt-in
     that leaves notebooks worth 0 points unexecuted switched on)."""
-    code = ("import sys; from pathlib import Path; from course.cohort import grade_cohort; "
+    code = ("import sys; from pathlib import Path; from course.grading.cohort import grade_cohort; "
             f"r = grade_cohort(Path.cwd(), {assignment!r}, workers={workers}, "
             f"overrides={{'Execute': {{'timeout': {timeout}}}}}, warm_kernels={warm}, "
             f"kill_kernels={kill}, execute_unscored={unscored}, fork_kernels={fork}, "

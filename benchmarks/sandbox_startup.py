@@ -1,4 +1,4 @@
-"""Benchmark: kernel start-up, stock against sandboxed (course/sandbox.py).
+"""Benchmark: kernel start-up, stock against sandboxed (course/grading/sandbox.py).
 
 A grader starts one kernel per notebook, so what the sandbox adds to a kernel start is
 paid once per notebook. Measures, alternately for the stock AsyncKernelManager and for
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from course.sandbox import SandboxedKernelManager, sandbox_available
+from course.grading.sandbox import SandboxedKernelManager, sandbox_available
 
 IMPORTS = "import matplotlib.pyplot, ipywidgets"
 

@@ -7,7 +7,7 @@ The package holds everything the notebooks use, so that it can be tested:
 - :mod:`course.questions` formative questions checked against a salted hash
 - :mod:`course.lesson`    the short functions notebook cells call
 - :mod:`course.notebooks` notebook anatomy, hygiene and leak checks
-- :mod:`course.grading`   release, learner copies and self-study checking with nbgrader
+- :mod:`course.grading`   release, self-study checks and cohort grading with nbgrader
 - :mod:`course.cli`       the ``course`` command line
 - :mod:`course.startup`   start-up work put off until it is needed
 

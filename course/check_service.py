@@ -49,10 +49,10 @@ class CheckedItem:
 
 
 def check_enabled(root: Path) -> bool:
-    from traitlets.config.loader import PyFileConfigLoader
+    from course.grading.config import load_config
 
     try:
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+        config = load_config(root)
     except Exception:  # no or broken config: the safe default for a cohort is off
         return False
     return InNotebookCheck(config=config).enabled
@@ -109,7 +109,8 @@ def _generated(root: Path, assignment: str, prepare: Any) -> tuple[Path, Any]:
 def check_notebook(root: Path, path: str) -> dict[str, Any]:
     """Grade one learner notebook; the score and each item's result and rationale."""
     from course.forms.feedback import item_titles, plain_outputs
-    from course.grading import autograde_notebooks, prepare_course
+    from course.grading.assignments import autograde_notebooks, prepare_course
+    from course.grading.trusted_tests import is_test_cell
     from course.notebooks import (
         HIDDEN_MARKERS,
         find_leaks,
@@ -118,7 +119,6 @@ def check_notebook(root: Path, path: str) -> dict[str, Any]:
         secret_lines,
     )
     from course.paths import source_dir
-    from course.trusted_tests import is_test_cell
 
     assignment, name, notebook = _locate(root, path)
     learner_nb = read_notebook(notebook)

@@ -32,7 +32,7 @@ def _choose(requested: Sequence[str], available: Sequence[str], what: str) -> li
 
 
 def cmd_release(args: argparse.Namespace, root: Path) -> int:
-    from course.grading import available_assignments, generate_release
+    from course.grading.assignments import available_assignments, generate_release
 
     chosen = _choose(args.assignments, available_assignments(root), "assignment")
     written = generate_release(root, chosen)
@@ -43,7 +43,7 @@ def cmd_release(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_start(args: argparse.Namespace, root: Path) -> int:
-    from course.grading import released_assignments, start_assignments
+    from course.grading.assignments import released_assignments, start_assignments
 
     chosen = _choose(args.assignments, released_assignments(root), "released assignment")
     copied, kept = start_assignments(root, chosen)
@@ -56,11 +56,11 @@ def cmd_start(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_check(args: argparse.Namespace, root: Path) -> int:
-    from course.grading import released_assignments, self_check
+    from course.grading.assignments import released_assignments, self_check
 
     _choose([args.assignment], released_assignments(root), "released assignment")
     print(f"Checking your copy of {args.assignment} (self-study; this takes a few seconds)…")
-    from course.cohort_run import GradingInterrupted, StopSignals, signal_name
+    from course.grading.run_control import GradingInterrupted, StopSignals, signal_name
 
     stop = StopSignals()
     try:  # Ctrl-C or SIGTERM: the kernel and temporary folder go, nothing is recorded
@@ -114,7 +114,7 @@ def cmd_risk(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_dist(args: argparse.Namespace, root: Path) -> int:
-    from course.distribution import build_distribution
+    from course.grading.distribution import build_distribution
 
     default = root / "dist" / ("mesotherapy-course-student.zip" if args.zip
                                else "mesotherapy-course-student")
@@ -151,7 +151,7 @@ def cmd_certificate(args: argparse.Namespace, root: Path) -> int:
             learner, source = args.name or "Self-study learner", "self-study checks"
             default = assignments_dir(root) / "completion-summary.html"
         else:
-            from course.grading import nbgrader_api
+            from course.grading.assignments import nbgrader_api
 
             api = nbgrader_api(root)
             scores = scores_from_gradebook(api.coursedir.db_url, api.coursedir.course_id,
@@ -178,8 +178,10 @@ def cmd_certificate(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_grade(args: argparse.Namespace, root: Path) -> int:
-    from course.cohort import CohortInputError, Progress, grade_cohort, status_table
-    from course.grading import released_assignments
+    from course.grading.assignments import released_assignments
+    from course.grading.cohort import grade_cohort
+    from course.grading.intake import CohortInputError
+    from course.grading.outcome import Progress, status_table
 
     _choose([args.assignment], released_assignments(root), "released assignment")
     if args.timeout is not None and args.timeout < 1:
@@ -195,7 +197,7 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
             regrade=args.regrade, wait=args.wait)
     except CohortInputError as error:
         raise UsageError(str(error)) from None
-    except KeyboardInterrupt as stopped:  # course.cohort_run.GradingInterrupted says what was kept
+    except KeyboardInterrupt as stopped:  # run_control.GradingInterrupted: what was kept
         code = getattr(stopped, "exit_code", 130)
         detail = str(stopped) if code != 130 or str(stopped) else \
             "interrupted before grading began: nothing was graded"
@@ -206,7 +208,7 @@ def cmd_grade(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_report(args: argparse.Namespace, root: Path) -> int:
-    from course.grading import available_assignments, released_assignments
+    from course.grading.assignments import available_assignments, released_assignments
     from course.report import build_report, summary_text, write_report
 
     known = sorted(set(available_assignments(root)) | set(released_assignments(root)))

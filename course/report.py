@@ -406,7 +406,7 @@ def student_answers(folder: Path) -> dict[str, object] | None:
 def _course_directory(root: Path) -> Any:
     from nbgrader.coursedir import CourseDirectory
 
-    from course.cohort import load_config
+    from course.grading.config import load_config
 
     return CourseDirectory(config=load_config(root))
 
@@ -417,7 +417,7 @@ def build_report(root: Path, assignment: str) -> Report:
     Raises ReportError when there is no gradebook, the assignment is not in it, or it has
     no submission and no grading status yet.
     """
-    from course.grading import ensure_tools_on_path
+    from course.grading.assignments import ensure_tools_on_path
     from course.risk import DECISIONS
 
     ensure_tools_on_path()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from course.grading import available_assignments, ensure_tools_on_path, nbgrader_api
+from course.grading.assignments import available_assignments, ensure_tools_on_path, nbgrader_api
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from nbformat import NotebookNode
@@ -40,7 +40,7 @@ def unsandboxed_args() -> list[str]:
     pass --unsandboxed where bubblewrap cannot run (never when CI requires the sandbox)."""
     import os
 
-    from course.sandbox import REQUIRE_ENV, sandbox_available
+    from course.grading.sandbox import REQUIRE_ENV, sandbox_available
 
     if sandbox_available()[0] or os.environ.get(REQUIRE_ENV) == "1":
         return []

@@ -26,10 +26,10 @@ import pytest
 from nbformat import NotebookNode
 
 from benchmarks.grade_throughput import grade_rows, make_course, tool_env
-from course.cohort import FAILED, GRADED
-from course.grading import nbgrader_api
-from course.sandbox import REQUIRE_ENV, sandbox_available
-from course.trusted_tests import PROBE_MIME
+from course.grading.assignments import nbgrader_api
+from course.grading.outcome import FAILED, GRADED
+from course.grading.sandbox import REQUIRE_ENV, sandbox_available
+from course.grading.trusted_tests import PROBE_MIME
 
 from .conftest import ROOT
 
@@ -350,7 +350,7 @@ def test_outputs_are_bounded_and_tests_restored_in_the_graded_copy(graded: tuple
 
 
 def test_a_60_mb_print_is_cut_with_a_note(graded: tuple) -> None:
-    from course.nbgrader_plugins import is_cut_note
+    from course.grading.nbgrader_plugins import is_cut_note
 
     course, status, scores, _output, _before = graded
     assert status["prints60mb"]["status"] == GRADED

@@ -18,9 +18,9 @@ import pytest
 
 from course.forms.migrate import CONFIG_BEGIN, main, migrate_notebook
 from course.forms.spec import answer_spec, label_problems
-from course.grading import autograde_notebooks, nbgrader_api
+from course.grading.assignments import autograde_notebooks, nbgrader_api
+from course.grading.trusted_tests import free_name_problems, is_test_cell
 from course.notebooks import read_notebook
-from course.trusted_tests import free_name_problems, is_test_cell
 
 from .conftest import ASSIGNMENTS, GRADED_ASSIGNMENTS, ROOT
 

@@ -139,7 +139,7 @@ def test_course_check_items_get_titles_in_question_order(tmp_path) -> None:
     import nbformat
 
     from course.forms.feedback import titled_items
-    from course.grading import ItemScore
+    from course.grading.assignments import ItemScore
 
     nb = nbformat.v4.new_notebook()
     for number in (1, 2, 10):

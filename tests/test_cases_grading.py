@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from course.cases import get_case, score_case
-from course.grading import autograde_notebooks, nbgrader_api
+from course.grading.assignments import autograde_notebooks, nbgrader_api
 from course.notebooks import html_to_text, read_notebook
 
 from .conftest import ROOT

@@ -10,7 +10,7 @@ import pytest
 
 from course.check_service import OFF_MESSAGE, check_enabled, check_notebook
 from course.errors import GradingError
-from course.grading import start_assignments
+from course.grading.assignments import start_assignments
 from course.notebooks import read_notebook
 
 ASSIGNMENT, NOTEBOOK = "00-orientation", "00-start-here"

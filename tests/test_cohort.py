@@ -30,19 +30,19 @@ from benchmarks.grade_throughput import (
     tool_env,
 )
 from course.cli import main
-from course.cohort import (
+from course.grading.assignments import nbgrader_api
+from course.grading.intake import CohortInputError
+from course.grading.outcome import (
     FAILED,
     GRADED,
-    CohortInputError,
     CohortReport,
     Outcome,
     Progress,
     progress_line,
-    read_roster,
     status_table,
     write_status_file,
 )
-from course.grading import nbgrader_api
+from course.grading.roster import read_roster
 
 from .conftest import ROOT, unsandboxed_args
 
@@ -458,9 +458,9 @@ def test_skip_unscored_keeps_nbgrader_scores_without_running_lessons(course: Pat
 def test_cohort_grading_refuses_to_run_unsandboxed_unless_told(
         course: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    import course.sandbox as sandbox
-    from course.cohort import grade_cohort
+    import course.grading.sandbox as sandbox
     from course.errors import GradingError
+    from course.grading.cohort import grade_cohort
 
     monkeypatch.setattr(sandbox, "sandbox_available", lambda: (False, "no bubblewrap here"))
     monkeypatch.delenv(sandbox.REQUIRE_ENV, raising=False)

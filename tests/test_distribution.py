@@ -10,8 +10,8 @@ import pytest
 
 from course import LIMITS_STATEMENT
 from course.cli import main
-from course.distribution import build_distribution, distribution_leaks
 from course.errors import GradingError
+from course.grading.distribution import build_distribution, distribution_leaks
 from course.notebooks import read_notebook, secret_lines
 
 from .conftest import ROOT

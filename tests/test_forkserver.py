@@ -1,4 +1,4 @@
-"""One sandbox for a submission's kernels, forked by a zygote (course/kernel_forkserver.py).
+"""One sandbox for a submission's kernels, forked by a zygote (course/grading/kernel_forkserver.py).
 
 Pure tests check the launcher and request handling. The kernel tests start real
 kernels through SandboxedKernelManager in a SubmissionKernels sandbox and check what
@@ -25,19 +25,14 @@ import pytest
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
-from course import kernel_forkserver
-from course.paths import PACKAGE_DIR
-from course.sandbox import (
-    NOBODY,
-    SandboxedKernelManager,
-    SandboxProvisioner,
-    SubmissionKernels,
-    is_ipykernel_command,
-)
+from course.grading import kernel_forkserver
+from course.grading.bwrap import NOBODY
+from course.grading.sandbox import SandboxedKernelManager, SandboxProvisioner
+from course.grading.zygote import FORKSERVER, SubmissionKernels, is_ipykernel_command
 
 from .test_sandbox import python3_notebook, require_sandbox, results
 
-LAUNCHER = [sys.executable, "-I", "-S", str(PACKAGE_DIR / "kernel_forkserver.py")]
+LAUNCHER = [sys.executable, "-I", "-S", str(FORKSERVER)]
 
 
 # ---------------------------------------------------------------- pure
@@ -269,7 +264,7 @@ def test_a_kernel_cannot_reach_its_zygote(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------- isolation by construction
-# Through the worker of `course grade` (course.cohort._NotebookRunner), student after
+# Through the worker of `course grade` (course.grading.cohort.NotebookRunner), student after
 # student in one worker, as a cohort is graded: nothing one student's kernel makes --
 # POSIX message queue, System V message queue, abstract Unix socket -- is there for the
 # next. (Before every student had a sandbox of its own, a reused sandbox handed the next
@@ -311,7 +306,7 @@ LOOK_FOR_IPC = (
 
 
 def _runner_task(root: Path, task_id: int, student: str, cells: list[str]):
-    from course.cohort import _Task
+    from course.grading.workers import Task
 
     folder = root / "autograded" / student / "assignment"
     folder.mkdir(parents=True)
@@ -319,7 +314,7 @@ def _runner_task(root: Path, task_id: int, student: str, cells: list[str]):
     import nbformat
 
     nbformat.write(python3_notebook(cells), path)
-    return _Task(task_id, str(path), student, last=True)
+    return Task(task_id, str(path), student, last=True)
 
 
 @pytest.mark.slow
@@ -328,10 +323,10 @@ def test_nothing_of_one_student_reaches_the_next_in_one_worker(tmp_path: Path) -
 
     from traitlets.config import Config
 
-    from course.cohort import Tuning, _NotebookRunner
+    from course.grading.workers import NotebookRunner, Tuning
 
     require_sandbox()
-    runner = _NotebookRunner(Config(), "course.sandbox.SandboxedExecute", Tuning(workers=1))
+    runner = NotebookRunner(Config(), "course.grading.sandbox.SandboxedExecute", Tuning(workers=1))
     try:
         ada = runner.run(runner.prepare(_runner_task(tmp_path, 1, "ada", [LEAVE_IPC])))
         ben = runner.run(runner.prepare(_runner_task(tmp_path, 2, "ben", [LOOK_FOR_IPC])))
@@ -384,7 +379,7 @@ def test_the_grading_log_is_out_of_a_kernels_reach(submission: SubmissionKernels
     log.write_text("the grader's first line\n", encoding="utf-8")
     saved = os.dup(1), os.dup(2)
     log_fd = os.open(log, os.O_WRONLY | os.O_APPEND)
-    caplog.set_level("WARNING", logger="course.sandbox.kernel")
+    caplog.set_level("WARNING", logger="course.grading.sandbox.kernel")
     try:
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
@@ -408,3 +403,17 @@ def test_the_grading_log_is_out_of_a_kernels_reach(submission: SubmissionKernels
     relayed = [r.getMessage() for r in caplog.records if "FORGED" in r.getMessage()]
     assert relayed and all(m.startswith("kernel output (") for m in relayed)
     assert all("\n" not in m for m in relayed)
+
+
+def test_the_zygote_preloads_modules_that_exist_and_the_set_up_cells_import() -> None:
+    """LESSON_MODULES are names (so grading imports no view): a stale name would only print
+    "course content not preloaded" in the sandbox and lose the speed-up silently."""
+    import importlib.util
+    import re
+
+    for name in kernel_forkserver.LESSON_MODULES:
+        assert importlib.util.find_spec(name) is not None, name
+    set_up = "\n".join(path.read_text(encoding="utf-8")
+                       for path in Path("source").glob("*/*.ipynb"))
+    imported = set(re.findall(r"from (course\.[\w.]+) import", set_up))
+    assert set(kernel_forkserver.LESSON_MODULES) <= imported, imported

@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course.duplicate_cells import (
+from course.grading.duplicate_cells import (
     DuplicateAnswerCells,
     check_duplicates,
     duplicated_ids,
@@ -77,8 +77,8 @@ def test_a_duplicated_locked_cell_keeps_the_last_copy_as_nbgrader_does() -> None
 
 
 def test_a_second_run_refuses_in_one_line_or_waits_until_stopped(tmp_path) -> None:
-    from course.cohort_run import GradingInterrupted, StopSignals, course_lock, lock_path
     from course.errors import GradingError
+    from course.grading.run_control import GradingInterrupted, StopSignals, course_lock, lock_path
 
     path = lock_path(f"sqlite:///{tmp_path / 'gradebook.db'}", tmp_path)
     assert path == tmp_path / "gradebook.db-course-grade.lock"
@@ -99,7 +99,7 @@ def test_a_second_run_refuses_in_one_line_or_waits_until_stopped(tmp_path) -> No
 
 
 def test_the_ledger_skips_only_students_graded_from_the_same_files(tmp_path) -> None:
-    from course.cohort_run import Ledger, fingerprint
+    from course.grading.run_control import Ledger, fingerprint
 
     submitted, release = tmp_path / "submitted", tmp_path / "release"
     for folder in (submitted / "alice", submitted / "bob", release):
@@ -177,7 +177,7 @@ def slow_cohort(tmp_path_factory: pytest.TempPathFactory):
     """A course with 00-orientation generated, and 12 correct submissions whose answer
     cell sleeps: long enough to be stopped mid-run."""
     from benchmarks.grade_throughput import make_course, release_and_solutions, submission
-    from course.grading import nbgrader_api
+    from course.grading.assignments import nbgrader_api
 
     from .conftest import ROOT
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from nbformat import NotebookNode
 
-from course.grading import GradeResult, autograde_notebooks, nbgrader_api
-from course.nbgrader_plugins import is_test_cell
+from course.grading.assignments import GradeResult, autograde_notebooks, nbgrader_api
+from course.grading.nbgrader_plugins import is_test_cell
 from course.notebooks import HIDDEN_MARKERS, find_leaks, html_to_text, read_notebook, secret_lines
 
 from .conftest import ASSIGNMENTS, GRADED_ASSIGNMENTS, ROOT

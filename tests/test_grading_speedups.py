@@ -1,4 +1,4 @@
-"""Speed-ups of nbgrader's own steps in ``course grade`` (course/nbgrader_plugins.py):
+"""Speed-ups of nbgrader's own steps in ``course grade`` (course/grading/nbgrader_plugins.py):
 each must leave nbgrader's behaviour as it was. Scores identical to stock
 ``nbgrader autograde`` are checked end to end in test_cohort.py.
 
@@ -16,7 +16,7 @@ from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader.api import Gradebook
 
-from course.nbgrader_plugins import (
+from course.grading.nbgrader_plugins import (
     CompiledSchemas,
     LimitOutputBytes,
     is_cut_note,
@@ -145,7 +145,7 @@ def test_the_course_config_caps_output_bytes_in_autograde() -> None:
 
     config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
     chain = list(config.Autograde.autograde_preprocessors)
-    assert chain.index("course.nbgrader_plugins.LimitOutputBytes") < chain.index(
+    assert chain.index("course.grading.nbgrader_plugins.LimitOutputBytes") < chain.index(
         "nbgrader.preprocessors.SaveAutoGrades")
     limiter = LimitOutputBytes(config=config)
     assert (limiter.max_cell_bytes, limiter.max_notebook_bytes) == (1024**2, 8 * 1024**2)
@@ -157,7 +157,7 @@ def test_a_cell_printing_60_mb_is_cut_in_the_autograded_notebook(tmp_path: Path)
     ``nbgrader autograde`` and ``course check`` run); ``course grade``: test_adversarial."""
     import nbformat
 
-    from course.grading import autograde_notebooks, prepare_course
+    from course.grading.assignments import autograde_notebooks, prepare_course
 
     assignment, notebook = "00-orientation", "00-start-here"
     api = prepare_course(tmp_path, ROOT, assignment)

@@ -1,4 +1,5 @@
-"""Submission intake (course.intake): LMS names, zip limits, links, nothing lost (issue 20)."""
+"""Submission intake (course.grading.intake): LMS names, zip limits, links, nothing lost
+(issue 20)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from course.intake import (
+from course.grading.intake import (
     CohortInputError,
     LmsName,
     ZipLimits,

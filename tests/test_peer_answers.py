@@ -319,7 +319,7 @@ def test_key_is_not_marked_when_the_feedback_does_not_show_it(
 @pytest.mark.slow
 def test_feedback_of_a_graded_cohort_shows_shares_without_names(tmp_path: Path) -> None:
     from benchmarks.grade_throughput import build_cohort, make_course, tool_env
-    from course.grading import nbgrader_api
+    from course.grading.assignments import nbgrader_api
     from course.notebooks import HIDDEN_MARKERS, find_leaks, html_to_text, secret_lines
 
     from .conftest import unsandboxed_args

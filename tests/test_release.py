@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course.grading import leaks_in_release
+from course.grading.assignments import leaks_in_release
 from course.notebooks import read_notebook, secret_lines
 
 from .conftest import ASSIGNMENTS, ROOT
@@ -90,7 +90,7 @@ def test_release_refuses_a_test_cell_that_calls_a_learner_function(
 
 def test_release_check_accepts_answers_setup_imports_and_earlier_test_names(
         course_copy: Path) -> None:
-    from course.distribution import test_cell_problems
+    from course.grading.distribution import test_cell_problems
 
     assignment = _function_item(course_copy, "expected = 3\n"
                                              "assert math.isclose(answer_total, expected)")

@@ -1,7 +1,7 @@
 """`course report`: grades with a status column, item analysis, option counts and figures.
 
 One small cohort of 01-principles is graded once for the module with the real grading path
-(`course.cohort.grade_cohort`): seven graded students whose answers are constructed so
+(`course.grading.cohort.grade_cohort`): seven graded students whose answers are constructed so
 that one item is right for everybody, one discriminates positively and one negatively;
 plus a fully blank submission (graded 0, flagged and left out of the item analysis),
 a corrupted file, a rostered student who submitted nothing, a student whose
@@ -24,8 +24,8 @@ import nbformat
 import pytest
 
 from course.cli import main
-from course.cohort import grade_cohort
-from course.grading import nbgrader_api
+from course.grading.assignments import nbgrader_api
+from course.grading.cohort import grade_cohort
 from course.report import (
     BLANK,
     DECISION,

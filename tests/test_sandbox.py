@@ -1,4 +1,4 @@
-"""The grading sandbox (course/sandbox.py): student code in a bubblewrap kernel.
+"""The grading sandbox (course/grading/sandbox.py): student code in a bubblewrap kernel.
 
 Pure tests check the command line, the environment and what may be shown. The kernel
 tests run real notebooks through nbclient and nbgrader's Execute with
@@ -27,27 +27,29 @@ from jupyter_client.manager import AsyncKernelManager
 from nbformat.v4 import new_code_cell, new_notebook
 from traitlets.config import Config
 
-import course.sandbox as sandbox
-from course.paths import PACKAGE_DIR
-from course.sandbox import (
+import course.grading.sandbox as sandbox
+from course.grading.bwrap import (
     NOBODY,
     Layout,
     Limits,
     Sandbox,
+    bwrap_argv,
+    check_visible,
+    copy_folder,
+    kernel_env,
+    python_paths,
+)
+from course.grading.sandbox import (
     SandboxedKernelManager,
     SandboxedKernels,
     SandboxUnavailable,
     autograde_sandbox,
-    bwrap_argv,
-    check_visible,
     choose_kernel_manager,
-    copy_folder,
-    kernel_env,
-    python_paths,
     sandbox_available,
     sandbox_overrides,
     sandboxed_autograde_preprocessors,
 )
+from course.paths import PACKAGE_DIR
 
 from .conftest import ROOT, skip_or_fail
 
@@ -140,8 +142,9 @@ def test_limits_reject_values_out_of_range() -> None:
 
 def test_kernel_env_drops_the_graders_variables() -> None:
     env = kernel_env({ENV_SECRET: "x", "NBGRADER_EXECUTION": "autograde", "HOME": "/root",
-                      "PYTHONPATH": "/work/main"}, {"SPEC_VAR": "1"}, Path("/venv/bin"))
-    assert ENV_SECRET not in env and "PYTHONPATH" not in env
+                      "PYTHONPATH": "/grader/path"}, {"SPEC_VAR": "1"}, Path("/venv/bin"))
+    assert ENV_SECRET not in env
+    assert env["PYTHONPATH"] == str(PACKAGE_DIR.parent)  # the package shown, not the grader's
     assert env["NBGRADER_EXECUTION"] == "autograde" and env["SPEC_VAR"] == "1"
     assert env["HOME"] == "/tmp" and env["PATH"].startswith("/venv/bin:")
 
@@ -184,7 +187,7 @@ def test_the_sandbox_is_a_registered_kernel_provisioner() -> None:
 
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert project["project"]["entry-points"]["jupyter_client.kernel_provisioners"] == {
-        sandbox.PROVISIONER: "course.sandbox:SandboxProvisioner"}
+        sandbox.PROVISIONER: "course.grading.sandbox:SandboxProvisioner"}
     km = SandboxedKernelManager(kernel_name="python3")
     assert km.kernel_spec.metadata["kernel_provisioner"]["provisioner_name"] == (
         sandbox.PROVISIONER)
@@ -201,7 +204,7 @@ def test_autograde_chain_gets_a_sandboxed_execute_step() -> None:
 
     stock = Autograde.class_traits()["autograde_preprocessors"].default()
     chain = sandboxed_autograde_preprocessors()
-    assert chain[0] == "course.sandbox.SandboxedExecute"
+    assert chain[0] == "course.grading.sandbox.SandboxedExecute"
     assert chain[1:] == stock[1:] and len(chain) == len(stock)
 
     class WithMixin(SandboxedKernels, Execute):
@@ -531,8 +534,8 @@ def test_instructor_notebook_runs_in_the_sandbox(tmp_path: Path) -> None:
 def test_self_study_says_plainly_when_it_runs_unsandboxed(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Where bubblewrap cannot run, `course check` still grades and prints this notice."""
-    import course.sandbox as sandbox
-    from course.cohort import load_config
+    import course.grading.sandbox as sandbox
+    from course.grading.config import load_config
 
     from .conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""Test cells run outside the learner's kernel (course.trusted_tests): the pure parts."""
+"""Test cells run outside the learner's kernel (course.grading.trusted_tests): the pure parts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_notebook
 
-from course.trusted_tests import (
+from course.grading.trusted_tests import (
     MAX_ANSWER_BYTES,
     PROBE_MIME,
     answer_names,

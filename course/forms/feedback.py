@@ -21,7 +21,7 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from traitlets import Bool
 
-from course.trusted_tests import is_test_cell
+from course.grading.trusted_tests import is_test_cell
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE_NAME = "feedback"  # shadows nbgrader's: its API forces this name
@@ -117,8 +117,9 @@ def template_dirs() -> list[str]:
 def titled_items(source_folder: Path, items: list[Any]) -> list[tuple[str, Any]]:
     """``course check``'s items in question order, each with its question title.
 
-    ``items`` have ``notebook`` and ``grade_id`` (course.grading.ItemScore); an item whose
-    notebook or cell is not in ``source_folder`` keeps its grade id, after the others.
+    ``items`` have ``notebook`` and ``grade_id`` (course.grading.assignments.ItemScore);
+    an item whose notebook or cell is not in ``source_folder`` keeps its grade id, after
+    the others.
     """
     from course.notebooks import read_notebook
 

@@ -37,7 +37,7 @@ from course.forms.spec import (
     practice_spec,
     set_answer_spec,
 )
-from course.trusted_tests import answer_names, is_setup_cell, is_test_cell
+from course.grading.trusted_tests import answer_names, is_setup_cell, is_test_cell
 
 HIDDEN = "### BEGIN HIDDEN TESTS"
 BEGIN_SOLUTION = "### BEGIN SOLUTION"

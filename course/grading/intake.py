@@ -402,10 +402,10 @@ def check_submissions_path(path: Path | None, submitted: Path) -> Path | None:
     return path
 
 
-def stage_submissions(coursedir: Any, config: Any, notebooks: Sequence[str],
+def stage_submissions(coursedir: Any, config: Any, assignment: str, notebooks: Sequence[str],
                       path: Path | None, roster: Collection[str] | None = None) -> Intake:
-    """Find the submissions to grade and copy them into ``submitted/`` when needed."""
-    assignment = coursedir.assignment_id
+    """Find the submissions of ``assignment`` to grade and copy them into ``submitted/``
+    when needed."""
     submitted = submitted_root(coursedir)
     path = check_submissions_path(path, submitted)
     if path is None:

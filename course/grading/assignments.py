@@ -47,14 +47,13 @@ def nbgrader_api(course_dir: Path, config_root: Path | None = None):
     ensure_tools_on_path()
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
+
+    from course.grading.config import load_config
 
     # nbgrader 0.9.6 with SQLAlchemy 2.1 warns "not in session" on every autograde;
     # the results are correct (see nbgrader-notes), so keep the learner's terminal quiet.
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    config_root = config_root or course_dir
-    config = PyFileConfigLoader("nbgrader_config.py", path=str(config_root)).load_config()
-    config.CourseDirectory.root = str(course_dir)
+    config = load_config(config_root or course_dir, course_dir=course_dir)
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
@@ -92,7 +91,7 @@ def leaks_in_release(root: Path, assignment: str) -> list[str]:
 def generate_release(root: Path, assignments: Iterable[str], config_root: Path | None = None
                      ) -> list[Path]:
     """Generate release/<assignment>/ from source/ with nbgrader, then scan it for leaks."""
-    from course.distribution import check_test_cells
+    from course.grading.distribution import check_test_cells
 
     assignments = list(assignments)
     for assignment in assignments:  # refused before anything is generated (InputError)
@@ -221,7 +220,7 @@ def foreign_questions(learner: NotebookNode, released: NotebookNode) -> str:
 class CheckReport:
     result: GradeResult
     feedback: tuple[Path, ...]
-    sandbox: str = ""  # how the learner's code ran (course.sandbox.autograde_sandbox)
+    sandbox: str = ""  # how the learner's code ran (course.grading.sandbox.autograde_sandbox)
 
 
 def self_check(root: Path, assignment: str) -> CheckReport:
@@ -251,12 +250,14 @@ def self_check(root: Path, assignment: str) -> CheckReport:
             raise InputError(f"{copy} holds questions of another notebook ({strangers}), not "
                              f"those of {assignment}/{path.name}. Your file was not changed; "
                              f"rename it and run `course start {assignment}` for a fresh copy.")
-        from course.duplicate_cells import check_duplicates  # two different answers: one line
+        from course.grading.duplicate_cells import (
+            check_duplicates,  # two different answers: one line
+        )
 
         check_duplicates(notebooks[path.stem], read_notebook(path), path.name)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         api = prepare_course(Path(tmp), root, assignment)
-        from course.sandbox import autograde_sandbox
+        from course.grading.sandbox import autograde_sandbox
 
         _sandboxed, sandbox_notice = autograde_sandbox(api.config)
         result = autograde_notebooks(api, assignment, SELF_STUDY_STUDENT, notebooks)

@@ -1,15 +1,15 @@
 """A kernel fork server: one Python per graded submission, a fresh forked kernel per notebook.
 
 Starting ipykernel costs about 0.55 CPU-s, nearly all of it imports. ``course grade``
-runs every notebook of a student in one sandbox (:class:`course.sandbox.SubmissionKernels`),
+runs every notebook of a student in one sandbox (:class:`course.grading.zygote.SubmissionKernels`),
 in which this module runs as the *zygote*::
 
-    python -m course.kernel_forkserver serve SOCKET
+    python -m course.grading.kernel_forkserver serve SOCKET
 
 It imports ipykernel once, then listens on the Unix socket ``SOCKET``. For every
 kernel, the grader starts this file as a small *launcher* outside the sandbox::
 
-    python -I -S course/kernel_forkserver.py launch SOCKET ZYGOTE_PID REQUEST_JSON
+    python -I -S course/grading/kernel_forkserver.py launch SOCKET ZYGOTE_PID REQUEST_JSON
 
 The launcher sends the request (the kernel's ``ipykernel_launcher`` arguments, working
 folder and environment); the zygote forks; the child becomes the kernel exactly as
@@ -29,7 +29,7 @@ reads (read-only data, parsed from the same files a kernel would parse). The deb
 
 The zygote is not dumpable, so no kernel can trace it, read its memory or reach its
 descriptors through ``/proc``. Its standard input is empty and its output goes to the
-grader's relay (:class:`course.sandbox.OutputRelay`), never to the grading log itself;
+grader's relay (:class:`course.grading.bwrap.OutputRelay`), never to the grading log itself;
 a kernel gets an empty pipe as standard input and the same relay as its output.
 
 The launcher half imports only the standard library (it runs with ``-S``).
@@ -60,7 +60,10 @@ KERNEL_START_MODULES = (
     "IPython.core.oinspect", "IPython.extensions.storemagic", "IPython.utils.wildcard",
     "faulthandler", "sqlite3", "tornado.platform.asyncio", "unicodedata",
 )
-LESSON_MODULES = ("course.figures", "course.schedules", "course.skin")  # set-up cells
+# What the notebooks' locked set-up cells import, preloaded in the learner's zygote (inside
+# the sandbox, never in the grader): names, not imports, so the grading package itself
+# still loads no view (tests/test_module_size.py). A test checks each name imports.
+LESSON_MODULES = ("course.views.figures", "course.views.schedules", "course.views.skin")
 
 
 # ---------------------------------------------------------------- launcher (grader side)

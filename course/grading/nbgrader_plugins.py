@@ -13,8 +13,8 @@ from nbconvert.preprocessors import Preprocessor
 from nbformat import NotebookNode
 from traitlets import Bool, Integer
 
-from course.sandbox import SandboxedKernels
-from course.trusted_tests import PROBE_MIME, is_test_cell
+from course.grading.sandbox import SandboxedKernels
+from course.grading.trusted_tests import PROBE_MIME, is_test_cell
 
 SHARED_ENGINES = 4  # databases whose engine is kept (connections pooled) at a time
 MAX_CELL_OUTPUT_BYTES = 1024**2       # defaults of LimitOutputBytes (nbgrader_config.py)
@@ -260,9 +260,9 @@ def _execute_base() -> type:
 
 class ExecuteWithTrustedTests(SandboxedKernels, _execute_base()):
     """nbgrader's Execute, with every test cell run outside the learner's kernel,
-    and the learner's kernel in the bubblewrap sandbox (course.sandbox) where it can run.
+    and the learner's kernel in the bubblewrap sandbox (course.grading.sandbox) where it can run.
 
-    See :mod:`course.trusted_tests`: the kernel only publishes the answers; the tests
+    See :mod:`course.grading.trusted_tests`: the kernel only publishes the answers; the tests
     run here, on plain data. Configured in ``nbgrader_config.py`` as the Execute step of
     ``Autograde.autograde_preprocessors``, so ``nbgrader autograde``, ``course check`` and
     ``course grade`` all grade this way.
@@ -273,7 +273,11 @@ class ExecuteWithTrustedTests(SandboxedKernels, _execute_base()):
     """
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
-        from course.trusted_tests import insert_probes, restore_sources, run_tests_outside_kernel
+        from course.grading.trusted_tests import (
+            insert_probes,
+            restore_sources,
+            run_tests_outside_kernel,
+        )
 
         probed = insert_probes(nb)
         self._cell_limit, self._notebook_limit = LimitOutputBytes(parent=self).limits()

@@ -111,7 +111,7 @@ def build_distribution(root: Path, output: Path, as_zip: bool = False) -> Path:
 # ---------------------------------------------------------------- release-time check
 
 TEST_CELL_RULE = (
-    "test cells run outside the learner's kernel (course/trusted_tests.py) and see only "
+    "test cells run outside the learner's kernel (course/grading/trusted_tests.py) and see only "
     "answer_* values, the set-up cell's imports and names earlier test cells defined; "
     "ask for the result in an answer cell (e.g. answer_q1_1 = total_dose(...)) and test "
     "that value (see the README's authoring quick start)")
@@ -120,7 +120,7 @@ TEST_CELL_RULE = (
 def test_cell_problems(root: Path, assignment: str) -> list[str]:
     """Test cells of ``source/<assignment>/`` that read a name the trusted tests cannot see
     (a learner's function or variable), as ``notebook: grade_id reads name``."""
-    from course.trusted_tests import free_name_problems
+    from course.grading.trusted_tests import free_name_problems
 
     problems = []
     for path in sorted((source_dir(root) / assignment).glob("*.ipynb")):

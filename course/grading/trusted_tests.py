@@ -224,7 +224,7 @@ def run_tests_outside_kernel(nb: NotebookNode, probed: Iterable[Probed]) -> None
 def free_name_problems(nb: NotebookNode) -> list[str]:
     """Names test cells read that would come from the learner's kernel (convention).
 
-    ``course release`` refuses an assignment with any (course.distribution): such a test
+    ``course release`` refuses an assignment with any (course.grading.distribution): such a test
     would raise ``NameError`` here and score a correct learner 0.
     """
     available = set(_BUILTIN_NAMES)
