@@ -30,6 +30,7 @@ from course.grading.bwrap import NOBODY
 from course.grading.sandbox import SandboxedKernelManager, SandboxProvisioner
 from course.grading.zygote import FORKSERVER, SubmissionKernels, is_ipykernel_command
 
+from .conftest import ROOT
 from .test_sandbox import python3_notebook, require_sandbox, results
 
 LAUNCHER = [sys.executable, "-I", "-S", str(FORKSERVER)]
@@ -414,6 +415,6 @@ def test_the_zygote_preloads_modules_that_exist_and_the_set_up_cells_import() ->
     for name in kernel_forkserver.LESSON_MODULES:
         assert importlib.util.find_spec(name) is not None, name
     set_up = "\n".join(path.read_text(encoding="utf-8")
-                       for path in Path("source").glob("*/*.ipynb"))
+                       for path in (ROOT / "source").glob("*/*.ipynb"))
     imported = set(re.findall(r"from (course\.[\w.]+) import", set_up))
     assert set(kernel_forkserver.LESSON_MODULES) <= imported, imported
