@@ -187,3 +187,32 @@ def test_version_prints_the_package_version() -> None:
     assert done.returncode == 0
     assert done.stdout.strip() == f"course {version('mesotherapy-course')}"
     assert re.fullmatch(r"course \d+\.\d+\.\d+\S*", done.stdout.strip())
+
+
+def test_a_failed_grading_step_in_check_is_one_sentence_and_keeps_its_log_out_of_reach(
+        course_copy: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """nbgrader's log (which may quote a hidden test) is kept for the maintainer, outside
+    assignments/, and the learner reads one sentence without a traceback."""
+    from course.grading import assignments
+
+    assignment = ASSIGNMENTS[0]
+    assert main(["start", assignment]) == 0
+    before = {p: p.read_bytes() for p in (course_copy / "assignments").rglob("*.ipynb")}
+    detail = 'Traceback (most recent call last):\n  assert answer_q0_2 == "c"  # hidden'
+
+    def fail(*_args, **_kwargs):
+        raise assignments.ToolFailure(f"autograde {assignment} for self-study", detail)
+
+    monkeypatch.setattr(assignments, "prepare_course", fail)
+    capsys.readouterr()
+    assert main(["check", assignment]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err and "answer_q0_2" not in err
+    assert f"Checking {assignment} could not finish" in err and "not changed" in err
+    logs = list((course_copy / ".course" / "logs").glob(f"check-{assignment}-*.log"))
+    assert len(logs) == 1 and detail in logs[0].read_text(encoding="utf-8")
+    assert str(logs[0].relative_to(course_copy)) in err
+    assert {p: p.read_bytes() for p in (course_copy / "assignments").rglob("*.ipynb")} == before
+    assert not list((course_copy / "assignments").rglob("*.log"))

@@ -57,10 +57,41 @@ def nbgrader_api(course_dir: Path, config_root: Path | None = None):
     return NbGraderAPI(CourseDirectory(config=config), config=config)
 
 
+class ToolFailure(GradingError):
+    """An nbgrader step failed; ``detail`` is its log (for whoever maintains the course)."""
+
+    def __init__(self, what: str, detail: str) -> None:
+        super().__init__(f"{what} failed:\n{detail[-2000:]}")
+        self.what, self.detail = what, detail
+
+
 def _require(result: Mapping, what: str) -> None:
     if not result.get("success"):
-        detail = (result.get("error") or result.get("log") or "no detail").strip()
-        raise GradingError(f"{what} failed:\n{detail[-2000:]}")
+        raise ToolFailure(what, (result.get("error") or result.get("log") or "no detail").strip())
+
+
+CHECK_LOGS = Path(".course") / "logs"
+"""Where ``course check`` keeps an nbgrader log it could not turn into a result: under the
+course root, outside ``assignments/`` (the learner's JupyterLab is rooted there), since a
+log may quote a hidden test."""
+
+
+def _learner_failure(root: Path, assignment: str, failure: ToolFailure) -> GradingError:
+    """One sentence for the learner; the log kept for the maintainer, never shown."""
+    import time
+
+    folder = root / CHECK_LOGS
+    log = folder / f"check-{assignment}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        log.write_text(f"{failure.what} failed\n\n{failure.detail}\n", encoding="utf-8")
+        kept = f" The technical details are in {log.relative_to(root)} for whoever looks " \
+               "after the course."
+    except OSError:
+        kept = ""
+    return GradingError(f"Checking {assignment} could not finish (the grading step "
+                        f"\"{failure.what.split()[0]}\" failed). Your notebooks were not "
+                        f"changed; try again, and if it happens again, ask for help.{kept}")
 
 
 def available_assignments(root: Path | None = None) -> list[str]:
@@ -256,13 +287,16 @@ def self_check(root: Path, assignment: str) -> CheckReport:
 
         check_duplicates(notebooks[path.stem], read_notebook(path), path.name)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
-        api = prepare_course(Path(tmp), root, assignment)
-        from course.grading.sandbox import autograde_sandbox
+        try:
+            api = prepare_course(Path(tmp), root, assignment)
+            from course.grading.sandbox import autograde_sandbox
 
-        _sandboxed, sandbox_notice = autograde_sandbox(api.config)
-        result = autograde_notebooks(api, assignment, SELF_STUDY_STUDENT, notebooks)
-        _require(api.generate_feedback(assignment, SELF_STUDY_STUDENT, force=True),
-                 f"generate_feedback {assignment}")
+            _sandboxed, sandbox_notice = autograde_sandbox(api.config)
+            result = autograde_notebooks(api, assignment, SELF_STUDY_STUDENT, notebooks)
+            _require(api.generate_feedback(assignment, SELF_STUDY_STUDENT, force=True),
+                     f"generate_feedback {assignment}")
+        except ToolFailure as failure:
+            raise _learner_failure(root, assignment, failure) from None
         written = []
         feedback_dir = Path(tmp) / "feedback" / SELF_STUDY_STUDENT / assignment
         for html in sorted(feedback_dir.glob("*.html")):
