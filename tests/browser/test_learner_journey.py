@@ -1,75 +1,79 @@
-"""A learner's journey through the assessed quizzes, through the answer forms only.
+"""A learner's journey through every assessed notebook, through the answer forms only.
 
-The quizzes of modules 01 to 03 and the final assessment: each is opened, every graded
-item answered (some right, some wrong: the keys come from the instructor's source/
-notebooks), by mouse in one and by keyboard alone (focus, Space, arrow keys, typing,
-Enter) in the next. Then Run All completes with no traceback, and "Check my answers"
-shows, in the notebook, exactly the expected score and each item's result. Every wait is
-on a condition (a form's status settled, the source written, every cell run, the score
-shown), not on time. (The cases notebook, by keyboard, is tests/browser/test_keyboard.py.)
+The orientation's graded question, the quizzes of modules 01 to 03, the key-feature
+cases of module 04 and the final assessment: each is opened, every graded item and case
+answered (some right, some wrong: the keys come from the instructor's source/ notebooks),
+by mouse in one and by keyboard alone (focus, Space, arrow keys, typing, Enter) in the
+next; the cases by mouse and by keyboard in turn. Then Run All completes with no
+traceback, and "Check my answers" shows, in the notebook, exactly the expected score and
+each item's result. The saved notebook is then graded by stock `nbgrader autograde` and
+by `course grade`, each in a fresh course copy: both give exactly the expected score per
+test cell, the score the notebook showed. Every wait is on a condition (a form's status
+settled, the source written, every cell run, the score shown), not on time. (Tab order
+through the cases notebook is tests/browser/test_keyboard.py.)
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+import json
+from pathlib import Path
 
-import nbformat
 import pytest
 
-from ..conftest import ROOT
 from .conftest import Lab, open_notebook, wait_ms
+from .journey_grading import (
+    STUDENT,
+    Item,
+    expected_headings,
+    expected_scores,
+    grade_saved_notebooks,
+    graded_items,
+)
 
 pytestmark = pytest.mark.browser
 
-QUIZZES = ("01-principles/03-quiz.ipynb", "02-substances/04-quiz.ipynb",
-           "03-risk-assessment/05-quiz.ipynb", "05-final-assessment/01-final.ipynb")
-SOLUTION = re.compile(r"### BEGIN SOLUTION\n(\w+) = (.+)\n")
-
-
-@dataclass(frozen=True)
-class Item:
-    name: str
-    kind: str
-    key: str
-    options: tuple[str, ...]
-
-    @property
-    def title(self) -> str:
-        """The item's title in the results: answer_q1_3_10 -> Question 1.3.10."""
-        return "Question " + self.name.removeprefix("answer_q").replace("_", ".")
-
-    def answer(self, right: bool) -> str:
-        """The key, or a wrong answer: another option, or the key plus one."""
-        if right:
-            return self.key
-        if self.kind == "choice":
-            return next(option for option in self.options if option != self.key)
-        return f"{float(self.key) + 1:g}"
-
-
-def graded_items(quiz: str) -> list[Item]:
-    """The graded form items of a quiz, in order, with their keys from source/."""
-    items = []
-    for cell in nbformat.read(ROOT / "source" / quiz, as_version=4).cells:
-        spec = cell.metadata.get("course", {}).get("answer")
-        if not spec or spec.get("practice"):
-            continue
-        found = SOLUTION.search(cell.source)
-        assert found and found.group(1) == spec["name"], f"no solution line for {spec['name']}"
-        key = found.group(2).strip().strip('"')
-        options = tuple(option["value"] for option in spec.get("options", []))
-        items.append(Item(spec["name"], spec["kind"], key, options))
-    assert items, f"{quiz} has no graded form items"
-    return items
+JOURNEY = (("00-orientation/00-start-here.ipynb", "keyboard"),
+           ("01-principles/03-quiz.ipynb", "mouse"),
+           ("02-substances/04-quiz.ipynb", "keyboard"),
+           ("03-risk-assessment/05-quiz.ipynb", "mouse"),
+           ("04-case-studies/01-cases.ipynb", "both"),
+           ("05-final-assessment/01-final.ipynb", "keyboard"))
 
 
 def _form(page, name: str):
     return page.locator(f'.jp-NotebookPanel:visible .course-AnswerForm[data-answer="{name}"]')
 
 
+def _state(page, name: str) -> dict:
+    """What the cell holds and what its form says (for a failure's message)."""
+    return page.evaluate("""name => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        const cell = panel.content.widgets.find(
+            c => (c.model.getMetadata('course') || {}).answer?.name === name);
+        const status = panel.node.querySelector(
+            `.course-AnswerForm[data-answer="${name}"] .course-AnswerForm-status`);
+        return {source: cell?.model.sharedModel.getSource(), status: status?.textContent,
+                kernel: panel.sessionContext.session?.kernel?.status};
+    }""", name)
+
+
+def _wait_kernel_idle(page) -> None:
+    """The notebook's kernel has started and is idle (a first answer runs the set-up cell)."""
+    page.wait_for_function("""() => window.jupyterapp.shell.currentWidget.sessionContext
+        .session?.kernel?.status === 'idle'""", timeout=wait_ms(180))
+
+
 def _wait_answered(page, name: str, source: str) -> None:
     """Wait until the cell holds ``source`` and the form's check has answered."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        _wait_for_answer(page, name, source)
+    except PlaywrightTimeout:
+        pytest.fail(f"{name}: expected {source!r}; the page shows {_state(page, name)}")
+
+
+def _wait_for_answer(page, name: str, source: str) -> None:
     page.wait_for_function("""([name, source]) => {
         const panel = window.jupyterapp.shell.currentWidget;
         const cell = panel.content.widgets.find(
@@ -80,6 +84,30 @@ def _wait_answered(page, name: str, source: str) -> None:
         return cell?.model.sharedModel.getSource() === source && text !== ''
             && !text.startsWith('Checking') && !text.startsWith('Running');
     }""", arg=[name, source], timeout=wait_ms(90))
+
+
+def _wait_case_answered(page, name: str, answer: dict) -> None:
+    """Wait until the case's cell holds ``answer`` (codes in any order) and its form's
+    check has answered."""
+    page.wait_for_function("""([name, want]) => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        const cell = panel.content.widgets.find(
+            c => (c.model.getMetadata('course') || {}).answer?.name === name);
+        const status = panel.node.querySelector(
+            `.course-AnswerForm[data-answer="${name}"] .course-AnswerForm-status`);
+        const text = status?.textContent ?? '';
+        if (!cell || text === '' || text.startsWith('Checking') || text.startsWith('Running'))
+            return false;
+        const source = cell.model.sharedModel.getSource();
+        const prefix = `${name} = `;
+        if (!source.startsWith(prefix)) return false;
+        let got;
+        try { got = JSON.parse(source.slice(prefix.length)); } catch { return false; }
+        const same = (a, b) => JSON.stringify([...(a || [])].sort())
+            === JSON.stringify([...b].sort());
+        return got.decision === want.decision && same(got.reasons, want.reasons)
+            && same(got.management, want.management);
+    }""", arg=[name, answer], timeout=wait_ms(90))
 
 
 def _by_mouse(page, item: Item, value: str) -> None:
@@ -105,6 +133,39 @@ def _by_keyboard(page, item: Item, value: str) -> None:
         page.keyboard.press("Enter")
 
 
+def _settled(page, name: str) -> None:
+    """Wait until the form's check has answered (its status is no longer "Checking…")."""
+    page.wait_for_function("""name => {
+        const status = document.querySelector(
+            `.course-AnswerForm[data-answer="${name}"] .course-AnswerForm-status`);
+        const text = status?.textContent ?? '';
+        return text && !text.startsWith('Checking') && !text.startsWith('Running');
+    }""", arg=name, timeout=wait_ms(90))
+
+
+def _answer_case(page, item: Item, answer: dict, mouse: bool) -> None:
+    """The decision (a click on its label, or Space and ArrowDown from the first option),
+    then each reason and step (a click, or focus and Space), each change checked."""
+    form = _form(page, item.name)
+    if mouse:
+        form.locator(f'input[type=radio][value="{answer["decision"]}"] + label').click()
+    else:
+        form.locator("input[type=radio]").first.focus()
+        page.keyboard.press("Space")
+        for _ in range(item.options.index(answer["decision"])):
+            _settled(page, item.name)
+            page.keyboard.press("ArrowDown")
+    for group in ("reasons", "management"):
+        for code in answer[group]:
+            _settled(page, item.name)
+            box = f'fieldset[data-group="{group}"] input[value="{code}"]'
+            if mouse:
+                form.locator(f"{box} + label").click()
+            else:
+                form.locator(box).focus()
+                page.keyboard.press("Space")
+
+
 def _run_all(page) -> None:
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     page.wait_for_function("""() => {
@@ -118,23 +179,33 @@ def _run_all(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
-@pytest.mark.parametrize("quiz, way", [(quiz, "mouse" if i % 2 == 0 else "keyboard")
-                                       for i, quiz in enumerate(QUIZZES)],
-                         ids=[quiz.split("/")[0] for quiz in QUIZZES])
-def test_a_learner_answers_runs_all_and_checks_a_quiz(lab: Lab, browser_page, quiz: str,
-                                                      way: str) -> None:
-    page, errors = browser_page
-    items = graded_items(quiz)
-    open_notebook(page, lab.url, f"assignments/{quiz}")
-    _form(page, items[0].name).wait_for()
-    answer = _by_mouse if way == "mouse" else _by_keyboard
-    right = {item.name: index % 3 != 2 for index, item in enumerate(items)}
-    for item in items:
+def _answer_all(page, items: list[Item], right: dict[str, bool], way: str) -> None:
+    for index, item in enumerate(items):
         value = item.answer(right[item.name])
         _form(page, item.name).scroll_into_view_if_needed()
-        answer(page, item, value)
-        literal = f'"{value}"' if item.kind == "choice" else value
+        if item.kind == "case":
+            _answer_case(page, item, value, mouse=way == "mouse" or
+                         (way == "both" and index % 2 == 0))
+            _wait_case_answered(page, item.name, value)
+            continue
+        (_by_mouse if way == "mouse" else _by_keyboard)(page, item, value)
+        literal = json.dumps(value) if item.kind == "choice" else value
         _wait_answered(page, item.name, f"{item.name} = {literal}")
+
+
+@pytest.mark.parametrize("notebook, way", JOURNEY, ids=[nb.split("/")[0] for nb, _ in JOURNEY])
+def test_a_learner_answers_runs_all_checks_and_is_graded(lab: Lab, browser_page,
+                                                         tmp_path: Path, notebook: str,
+                                                         way: str) -> None:
+    page, errors = browser_page
+    items = graded_items(notebook)
+    open_notebook(page, lab.url, f"assignments/{notebook}")
+    _form(page, items[0].name).wait_for()
+    _wait_kernel_idle(page)
+    # Every third item wrong; with one item, the first (the orientation's) is wrong.
+    right = {item.name: index % 3 != (2 if len(items) > 1 else 0)
+             for index, item in enumerate(items)}
+    _answer_all(page, items, right, way)
     _run_all(page)
 
     panel = page.locator(".jp-NotebookPanel:visible")
@@ -143,9 +214,24 @@ def test_a_learner_answers_runs_all_and_checks_a_quiz(lab: Lab, browser_page, qu
     results.locator(".course-CheckResults-status:has-text('Your score')").wait_for(
         timeout=wait_ms(240))
     text = results.inner_text()
-    assert f"Your score: {sum(right.values())} of {len(items)}." in text
+    expected = expected_scores(notebook, right)
+    score = sum(got for got, _ in expected.values())
+    total = sum(points for _, points in expected.values())
+    assert f"Your score: {score:g} of {total:g}." in text
+    for heading in expected_headings(notebook, expected):
+        assert heading in text
     for item in items:
-        verdict = "1 of 1 (credited)" if right[item.name] else "0 of 1 (not credited)"
-        assert f"{item.title}: {verdict}" in text
+        if item.kind != "case":
+            verdict = "1 of 1 (credited)" if right[item.name] else "0 of 1 (not credited)"
+            assert f"{item.title}: {verdict}" in text
     assert "Traceback" not in text and "AssertionError" not in text
     assert errors.messages == []
+
+    # The notebook as saved by "Check my answers", graded as an instructor grades it.
+    name = notebook.split("/")[1].removesuffix(".ipynb")
+    graded = grade_saved_notebooks(lab.root / "assignments", notebook, tmp_path)
+    for tool, rows in graded.items():
+        got = {grade_id: (row[0], row[2]) for (student, nb, grade_id), row in rows.items()
+               if student == STUDENT and nb == name and grade_id in expected}
+        assert got == expected, f"{tool} scored {got}, expected {expected}"
+    assert graded["course grade"] == graded["nbgrader autograde"]

@@ -1,0 +1,160 @@
+"""The learner journey's keys, expected scores and grading by both tools.
+
+The keys are read from the instructor's source/ notebooks; a journey answers each graded
+item right or wrong, and the expected score of each test cell follows from that alone
+(a right answer is the key, so it earns every point; a wrong one earns none). The saved
+learner notebooks are then graded by stock ``nbgrader autograde`` and by ``course grade``,
+each in its own fresh course copy.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from benchmarks.grade_throughput import BIN, generate, grade_rows, make_course, tool_env
+from course.forms.feedback import item_titles
+from course.grading.trusted_tests import is_test_cell
+
+from ..conftest import ROOT, unsandboxed_args
+
+SOLUTION = re.compile(r"### BEGIN SOLUTION\n(\w+) = (.+)\n")
+STUDENT = "journey"
+GRADING_TIMEOUT_S = 600
+
+
+@dataclass(frozen=True)
+class Item:
+    """One graded form item: its variable, kind, key and options (decisions for a case)."""
+
+    name: str
+    kind: str
+    key: str | dict
+    options: tuple[str, ...]
+
+    @property
+    def title(self) -> str:
+        """The item's title in the results: answer_q1_3_10 -> Question 1.3.10."""
+        return "Question " + self.name.removeprefix("answer_q").replace("_", ".")
+
+    def answer(self, right: bool) -> str | dict:
+        """The key, or a wrong answer: another option, the key plus one, or for a case
+        another decision with no reason or step (which scores 0 in every part)."""
+        if right:
+            return self.key
+        if self.kind == "case":
+            decision = next(d for d in self.options if d != self.key["decision"])
+            return {"decision": decision, "reasons": [], "management": []}
+        if self.kind == "choice":
+            return next(option for option in self.options if option != self.key)
+        return f"{float(self.key) + 1:g}"
+
+
+def graded_items(notebook: str) -> list[Item]:
+    """The graded form items of a notebook, in order, with their keys from source/."""
+    items = []
+    for cell in nbformat.read(ROOT / "source" / notebook, as_version=4).cells:
+        spec = cell.metadata.get("course", {}).get("answer")
+        if not spec or spec.get("practice"):
+            continue
+        found = SOLUTION.search(cell.source)
+        assert found and found.group(1) == spec["name"], f"no solution line for {spec['name']}"
+        if spec["kind"] == "case":
+            key: str | dict = ast.literal_eval(found.group(2).strip())
+            options = tuple(option["value"] for option in spec["decision"])
+        else:
+            key = found.group(2).strip().strip('"')
+            options = tuple(option["value"] for option in spec.get("options", []))
+        items.append(Item(spec["name"], spec["kind"], key, options))
+    assert items, f"{notebook} has no graded form items"
+    return items
+
+
+def expected_scores(notebook: str, right: Mapping[str, bool]) -> dict[str, tuple[float, float]]:
+    """grade_id -> (expected score, points) of every test cell of a source/ notebook.
+
+    Each test cell checks one item (it names the item's variable in quotes): it earns its
+    points when the journey answered that item right, and nothing otherwise.
+    """
+    expected = {}
+    for cell in nbformat.read(ROOT / "source" / notebook, as_version=4).cells:
+        if not is_test_cell(cell):
+            continue
+        names = [name for name in right if f'"{name}"' in cell.source]
+        grade_id = cell.metadata.nbgrader["grade_id"]
+        assert len(names) == 1, f"test cell {grade_id} checks {names}, not one item"
+        points = float(cell.metadata.nbgrader["points"])
+        expected[grade_id] = (points if right[names[0]] else 0.0, points)
+    assert expected, f"{notebook} has no test cells"
+    return expected
+
+
+def expected_headings(notebook: str, expected: Mapping[str, tuple[float, float]]) -> list[str]:
+    """The heading "Check my answers" shows for each test cell, e.g.
+    "Question 1.3.1: 1 of 1 (credited)"."""
+    titles = item_titles(nbformat.read(ROOT / "source" / notebook, as_version=4))
+    return [f"{titles[grade_id][1]}: {score:g} of {points:g} "
+            + ("(credited)" if score >= points else "(not credited)")
+            for grade_id, (score, points) in expected.items()]
+
+
+def scored_notebooks(assignment: str) -> list[str]:
+    """The file names of an assignment's source/ notebooks that carry points."""
+    return [path.name for path in sorted((ROOT / "source" / assignment).glob("*.ipynb"))
+            if any(cell.metadata.get("nbgrader", {}).get("points")
+                   for cell in nbformat.read(path, as_version=4).cells)]
+
+
+def _start(command: Sequence[str], course: Path, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(list(command), cwd=course, env=tool_env(**env), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def _finish(process: subprocess.Popen[str]) -> str:
+    """Wait for a tool (killed after GRADING_TIMEOUT_S); '' if it succeeded, else why not."""
+    try:
+        output, _ = process.communicate(timeout=GRADING_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+    if process.returncode == 0:
+        return ""
+    command = " ".join(str(part) for part in process.args[:4])
+    return f"{command} exited {process.returncode}:\n{output[-3000:]}"
+
+
+def grade_saved_notebooks(learner_root: Path, notebook: str, folder: Path
+                          ) -> dict[str, dict[tuple[str, str, str], tuple]]:
+    """Grade the learner's saved assignment (``notebook`` is assignment/name.ipynb under
+    ``learner_root``; the assignment's other notebooks that carry points go with it) with
+    stock nbgrader and with `course grade`, at once, each in a fresh course copy made from
+    source/ and release/; every grade row of each, by tool.
+
+    Notebooks worth no points are left out: they have no grade rows, and both tools
+    grade a submission without them (as `course grade --skip-unscored` would).
+    """
+    assignment, name = notebook.split("/")
+    template = make_course(folder / "template", assignment)
+    generate(template, assignment)
+    submitted = template / "submitted" / STUDENT / assignment
+    submitted.mkdir(parents=True)
+    for scored in scored_notebooks(assignment):
+        shutil.copy2(learner_root / assignment / scored, submitted / scored)
+    assert (submitted / name).is_file(), f"{notebook} carries no points"
+    stock, ours = folder / "stock", folder / "ours"
+    shutil.copytree(template, stock)
+    shutil.copytree(template, ours)
+    running = [_start([str(BIN / "nbgrader"), "autograde", assignment, "--force"], stock),
+               _start([sys.executable, "-m", "course.cli", "grade", assignment,
+                       *unsandboxed_args()], ours, COURSE_ROOT=str(ours))]
+    failures = [failure for failure in map(_finish, running) if failure]
+    assert not failures, "\n".join(failures)
+    return {"nbgrader autograde": grade_rows(stock), "course grade": grade_rows(ours)}
