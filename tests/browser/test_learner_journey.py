@@ -16,6 +16,7 @@ through the cases notebook is tests/browser/test_keyboard.py.)
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -199,6 +200,9 @@ def test_a_learner_answers_runs_all_checks_and_is_graded(lab: Lab, browser_page,
                                                          way: str) -> None:
     page, errors = browser_page
     items = graded_items(notebook)
+    # A fresh learner copy: the session's lab is shared, and other browser tests answer
+    # (and save) the same notebooks; an answer already in the cell would not change it.
+    shutil.copy2(lab.root / "release" / notebook, lab.root / "assignments" / notebook)
     open_notebook(page, lab.url, f"assignments/{notebook}")
     _form(page, items[0].name).wait_for()
     _wait_kernel_idle(page)
