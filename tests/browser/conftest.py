@@ -235,3 +235,14 @@ def open_notebook(page, url: str, path: str) -> None:
         await panel.context.ready;
         await panel.sessionContext.ready;
     }""")
+
+
+def fresh_learner_copy(lab: Lab, notebook: str) -> str:
+    """Replace the learner's copy of ``notebook`` (assignment/name.ipynb) with the released
+    one, as `course start` made it; return its path in the lab.
+
+    One lab serves every browser test, and tests answer and save the same notebooks: a test
+    that needs an unanswered notebook (or whose answers must change the cells) starts here.
+    """
+    shutil.copy2(lab.root / "release" / notebook, lab.root / "assignments" / notebook)
+    return f"assignments/{notebook}"

@@ -16,12 +16,11 @@ through the cases notebook is tests/browser/test_keyboard.py.)
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
-from .conftest import Lab, open_notebook, wait_ms
+from .conftest import Lab, fresh_learner_copy, open_notebook, wait_ms
 from .journey_grading import (
     STUDENT,
     Item,
@@ -200,10 +199,9 @@ def test_a_learner_answers_runs_all_checks_and_is_graded(lab: Lab, browser_page,
                                                          way: str) -> None:
     page, errors = browser_page
     items = graded_items(notebook)
-    # A fresh learner copy: the session's lab is shared, and other browser tests answer
-    # (and save) the same notebooks; an answer already in the cell would not change it.
-    shutil.copy2(lab.root / "release" / notebook, lab.root / "assignments" / notebook)
-    open_notebook(page, lab.url, f"assignments/{notebook}")
+    # other browser tests answer (and save) the same notebooks in the shared lab: an
+    # answer already in a cell would not change it, and its form would never run
+    open_notebook(page, lab.url, fresh_learner_copy(lab, notebook))
     _form(page, items[0].name).wait_for()
     _wait_kernel_idle(page)
     # Every third item wrong; with one item, the first (the orientation's) is wrong.

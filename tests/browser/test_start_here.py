@@ -14,17 +14,19 @@ from .conftest import (
     OUTPUT,
     _require_browser,
     configure_page,
+    fresh_learner_copy,
     open_notebook,
     wait_ms,
 )
 
 pytestmark = pytest.mark.browser
 
-NOTEBOOK = "assignments/00-orientation/00-start-here.ipynb"
+NOTEBOOK = "00-orientation/00-start-here.ipynb"
 
 
-def _open_and_run_all(page, url: str) -> None:
-    open_notebook(page, url, NOTEBOOK)
+def _open_and_run_all(page, lab) -> None:
+    # unanswered: the journey (tests/browser/test_learner_journey.py) answers this notebook
+    open_notebook(page, lab.url, fresh_learner_copy(lab, NOTEBOOK))
     # JupyterLab's own command (the app is exposed as window.jupyterapp by
     # --LabApp.expose_app_in_browser).
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
@@ -37,7 +39,7 @@ def _open_and_run_all(page, url: str) -> None:
 def test_practice_form_gives_feedback_for_each_choice(lab, browser_page, screenshots) -> None:
     """The practice question (once, as a form): a wrong choice, then the right one."""
     page, errors = browser_page
-    _open_and_run_all(page, lab.url)
+    _open_and_run_all(page, lab)
     form = page.locator(
         '.jp-NotebookPanel:visible .course-AnswerForm[data-answer="answer_q0_1"]')
     check = page.locator(".jp-NotebookPanel:visible "  # not a tab restored by an earlier test
@@ -56,7 +58,7 @@ def test_practice_form_gives_feedback_for_each_choice(lab, browser_page, screens
 def test_learner_answers_in_the_form_and_reads_the_rationale(lab, browser_page) -> None:
     """The practice question is answered by choosing in its form, not by typing code."""
     page, errors = browser_page
-    _open_and_run_all(page, lab.url)
+    _open_and_run_all(page, lab)
     form = page.locator(
         '.jp-NotebookPanel:visible .course-AnswerForm[data-answer="answer_q0_1"]')
     form.locator("label:has-text('(d) ')").click()
