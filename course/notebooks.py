@@ -222,7 +222,7 @@ DISPLAY_CALLS = frozenset({
     "evidence", "glossary", "question", "practice", "cite", "limits", "follow_up",
     "evidence_key", "course_map", "disclosure_page", "show_figure", "text_description",
     "skin_explorer", "session_planner", "substance_explorer", "dose_calculator",
-    "cards_by_onset", "attack_rates", "Rich", "display", "print", "monograph_text",
+    "Rich", "display", "print", "monograph_text",
     "compare_text", "rules_table", "card_html", "card_text", "vo_drill_html",
     "vo_drill_text", "ntm_onset_text", "show_drawing", "drawing", "monograph", "comparison",
     "evidence_map", "onset_timeline", "ntm_onset", "rules_view", "lidocaine_labels",

@@ -20,6 +20,7 @@ from course.notebooks import (
     key_leaks,
     nbgrader_meta,
     read_notebook,
+    visible_cells,
 )
 
 from .conftest import ROOT
@@ -69,6 +70,16 @@ def test_no_graded_notebook_states_a_key(path: Path) -> None:
     keys = notebook_keys(read_notebook(path))
     released = read_notebook(RELEASE / path.parent.name / path.name)
     assert key_leaks(released, keys) == []
+
+
+@pytest.mark.parametrize("path", GRADED, ids=IDS)
+def test_no_table_anywhere_in_a_graded_notebook_decides_a_case(path: Path) -> None:
+    """key_leaks scans from the first item on; a table pairing findings with decisions
+    (the cases' screening-aid table) must not stand in the teaching before it either."""
+    released = read_notebook(RELEASE / path.parent.name / path.name)
+    rows = [f"cell {index}: {row[:80]}" for index, (_, text) in enumerate(visible_cells(released))
+            for row in decision_table_rows(text)]
+    assert rows == []
 
 
 def test_a_key_point_that_restates_a_key_is_caught() -> None:

@@ -1,7 +1,8 @@
 """Issue #18 (typography, responsive figures, reopened notebooks): a clinical course reads
 as pages, not program output.
 
-- no course text is rendered through ``print`` in a source notebook's visible code;
+- no course text is rendered through ``print`` in a source notebook's visible code, and no
+  cell with hidden input shows a bare Python value (a dict, a list of records);
 - safety-relevant results are callouts with a role and an accessible name; dose results
   show the share of the limit as a bar with the number in words;
 - widget input errors are one plain sentence, never a developer message;
@@ -109,6 +110,74 @@ def test_no_course_text_is_printed_in_a_source_notebook(path: Path) -> None:
     assert not offenders, ("show course text as HTML (monograph(), lidocaine_result(), "
                            "assessment_view(), text_description() …), not print():\n"
                            + "\n".join(offenders))
+
+
+# ---------------------------------------------------------------- no raw Python values
+
+RICH_REPRS = ("_repr_html_", "_repr_mimebundle_", "_ipython_display_", "_repr_svg_",
+              "_repr_png_")
+
+
+def _run(source: str, namespace: dict) -> object:
+    """Run a cell's code in ``namespace``; the value of its last expression, as IPython."""
+    import contextlib
+    import io
+
+    tree = ast.parse(source)
+    last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    body = tree.body[:-1] if last else tree.body
+    with contextlib.redirect_stdout(io.StringIO()):  # display() outside IPython prints
+        exec(compile(ast.Module(body, []), "<cell>", "exec"), namespace)
+        return eval(compile(ast.Expression(last.value), "<cell>", "eval"),
+                    namespace) if last else None
+
+
+def raw_displays(notebook: nbformat.NotebookNode) -> list[str]:
+    """Hidden-input cells whose result shows as a Python value (a dict, a list of records,
+    a bare number) instead of course HTML. The set-up cells and the hidden-input cells run
+    in this process, in order; nothing graded runs."""
+    from course.notebooks import nbgrader_meta, source_hidden
+
+    namespace: dict = {}
+    found = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code":
+            continue
+        setup = nbgrader_meta(cell).get("grade_id") == "setup"
+        if not (setup or source_hidden(cell)):
+            continue
+        try:
+            value = _run(cell.source, namespace)
+        except Exception as error:  # reported as the cell's problem
+            found.append(f"cell {index}: {type(error).__name__}: {error}")
+            continue
+        if value is not None and not any(hasattr(value, name) for name in RICH_REPRS):
+            found.append(f"cell {index}: {cell.source.strip()[:60]!r} shows "
+                         f"{type(value).__name__} {str(value)[:60]!r}")
+    return found
+
+
+def test_the_raw_display_scan_finds_a_python_value() -> None:
+    hidden = {"jupyter": {"source_hidden": True}}
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("from course.lesson import evidence\n"
+                                  "from course.complications import attack_rates",
+                                  metadata={"nbgrader": {"grade_id": "setup"}}),
+        nbformat.v4.new_code_cell('evidence("ntm_attack_rates")', metadata=hidden),
+        nbformat.v4.new_code_cell("attack_rates()", metadata=hidden),
+        nbformat.v4.new_code_cell("attack_rates()"),  # visible code: a worked example
+    ]
+    found = raw_displays(nb)
+    assert len(found) == 1 and found[0].startswith("cell 2:") and "list" in found[0]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_hidden_input_cells_show_course_html_not_python_values(path: Path) -> None:
+    """A learner sees only the output of a hidden-input cell: it must read as a page."""
+    found = raw_displays(nbformat.read(path, as_version=4))
+    assert not found, ("a cell with hidden input shows a Python value (show it as HTML, "
+                       "or leave the code visible as a worked example):\n" + "\n".join(found))
 
 
 # ---------------------------------------------------------------- callouts and bars

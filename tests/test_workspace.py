@@ -281,3 +281,22 @@ def test_the_instructor_lab_opens_everything(instructor_server: Server) -> None:
     assert status == 200 and "formgrader" in page.lower()
     served = _served_page_config(_get(f"{instructor_server.url}/lab")[1])
     assert not _on(served["disabledExtensions"]) & LEARNER_OFF_LAB
+
+
+def test_the_readme_opens_with_three_paths_and_says_how_to_set_the_badge() -> None:
+    """Issue #18: learner, instructor and author paths first; `make lab` and `make
+    instructor` both shown; a LICENSE; the Binder badge real, or how to set it said."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = readme.split("\n## ")[1]
+    assert first.startswith("Three ways in")
+    starts = [first.index(f"**{who}**") for who in ("Learners", "Instructors", "Authors")]
+    assert starts == sorted(starts)
+    assert "make lab" in first and "make instructor" in first and "make test" in first
+    assert "source .venv/bin/activate" in first  # `course` outside JupyterLab's terminal
+    badge = re.search(r"\(https://mybinder\.org/v2/gh/([^/]+/[^/]+)/", readme)
+    assert badge, "a Binder badge"
+    if badge.group(1) == "OWNER/REPO":
+        assert "replace `OWNER/REPO`" in readme
+    license_text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in license_text and "MIT" in license_text
+    assert "[LICENSE](LICENSE)" in readme
