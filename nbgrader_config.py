@@ -112,3 +112,14 @@ c.GenerateFeedback.preprocessors.insert(
     "course.peer_answers.PeerAnswers")
 # c.PeerAnswers.min_cohort = 10
 # END peer answer distributions
+
+# BEGIN certainty-based marking
+# At the top of the final's feedback: accuracy (which decides the pass, 70%), the
+# certainty-based score beside it, a calibration chart with its text equivalent, and
+# confident errors on safety questions to review before practice
+# (course/certainty_feedback.py; only notebooks whose forms ask "How sure are you?").
+c.GenerateFeedback.preprocessors.insert(
+    c.GenerateFeedback.preprocessors.index(
+        "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"),
+    "course.certainty_feedback.CertaintyFeedback")
+# END certainty-based marking

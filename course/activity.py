@@ -193,6 +193,10 @@ def activity_problems(activity: Activity, notebooks: tuple[NotebookActivity, ...
                       today: date) -> list[str]:
     """What an accreditor would find missing or out of date (empty when complete)."""
     problems = date_problems("course", activity.dates, today)
+    if not activity.audience:
+        problems.append("course: no target audience")
+    if not activity.objectives:
+        problems.append("course: no learning objectives")
     if NO_COMMERCIAL_SUPPORT not in activity.disclosures["commercial_support"].lower():
         problems.append("disclosures: commercial_support must state \"no commercial support\"")
     for faculty in activity.faculty:

@@ -16,6 +16,8 @@ Pure functions, no display: the views and the grading steps call them.
 * :func:`item_points`: that mark on the item's nbgrader points, for partial credit. nbgrader
   stores no negative score for a cell, so the documented floor is 0: a wrong answer at any
   certainty scores 0 points there, and the signed marks are kept for the CBM score.
+* :func:`cbm_points`: what a final's hidden test returns as nbgrader partial credit, from
+  whether the answer is right and the certainty written beside it (``certainty_…``).
 * :func:`summarise`: accuracy (which decides the pass, 70%), the average CBM mark and
   the CBM score as a percentage of the best possible, reported beside it.
 * :func:`calibration`: the share right at each certainty level, with a plain-text
@@ -32,6 +34,21 @@ from enum import IntEnum
 
 PASS_MARK = 0.70
 """The final's pass mark, on accuracy alone (certainty never decides a pass)."""
+
+ACCURACY_PASS = frozenset({"05-final-assessment"})
+"""Assignments marked with CBM: their pass is decided on accuracy, the share of points of
+the items answered right (an item scoring above 0), not on nbgrader's CBM points."""
+
+
+def right_points(grades: Iterable[tuple[float | None, float]]) -> tuple[float, float]:
+    """(points of the items answered right, points of all items) from (score, max) pairs.
+
+    Under CBM a right answer always scores above 0 and a wrong one 0, so "right" is a
+    score above 0; an item without a score is not right.
+    """
+    grades = list(grades)
+    return (sum(top for score, top in grades if score is not None and score > 0),
+            sum(top for _, top in grades))
 
 
 class Certainty(IntEnum):
@@ -101,6 +118,32 @@ def item_points(mark: int, max_points: float) -> float:
     if max_points < 0:
         raise ValueError("an item's points cannot be negative")
     return round(max_points * max(mark, 0) / BEST_MARK, 6)
+
+
+CERTAINTY_PREFIX = "certainty_"
+
+
+def certainty_name(answer_name: str) -> str:
+    """The variable that holds an answer's certainty: answer_q5_1_1 → certainty_q5_1_1."""
+    return CERTAINTY_PREFIX + answer_name.removeprefix("answer_")
+
+
+def lenient_certainty(value: object) -> Certainty | None:
+    """A certainty, or None when it is missing or not low/medium/high (counted as low)."""
+    try:
+        return parse_certainty(value)
+    except CertaintyError:
+        return None
+
+
+def cbm_points(correct: bool, certainty: object, max_points: float) -> float:
+    """An item's nbgrader partial credit under CBM (floor 0; no or unreadable certainty: low).
+
+    A final's hidden test ends with this expression: nbgrader scores a test cell whose
+    output is a single number as that many points. A wrong answer's test fails its assert
+    before it, so it scores 0, as :func:`item_points` would.
+    """
+    return item_points(cbm_mark(bool(correct), lenient_certainty(certainty)), max_points)
 
 
 @dataclass(frozen=True)

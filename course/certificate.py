@@ -3,8 +3,10 @@
 Results come from the instructor's gradebook (``course certificate STUDENT``) or from the
 learner's own ``course check`` runs (``course certificate --self-study``), which
 ``course check`` records in ``assignments/progress.json``. It lists every module with its
-status, and is refused while an assessed module has no result or the final assessment is
-missing or below the pass mark.
+status (the ungraded modules as "not assessed"), and is refused while an assessed module
+has no result or the final assessment is missing or below the pass mark. In the
+gradebook, a submission that was never autograded, has an auto-graded cell without a
+score, or still awaits a tutor has no result yet.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from course import LIMITS_STATEMENT
 from course.syllabus import course_map
@@ -90,6 +93,33 @@ def summarise(learner: str, scores: dict[str, tuple[float, float]], issued: date
     return CompletionSummary(learner, modules, 100 * final, issued, source)
 
 
+NOT_ASSESSED = "not assessed"
+
+
+def not_assessed() -> tuple[tuple[str, str], ...]:
+    """(id, title) of the course map's ungraded modules, listed as "not assessed"."""
+    from course.completion import assessed_modules
+
+    assessed = {a.id for a in assessed_modules()}
+    return tuple((a.id, a.title) for a in course_map() if a.id not in assessed)
+
+
+def every_module(summary: CompletionSummary
+                 ) -> tuple[tuple[str, str, ModuleResult | None], ...]:
+    """(id, title, result) of every module in course-map order; None: not assessed."""
+    results = {m.assignment: m for m in summary.modules}
+    ungraded = dict(not_assessed())
+    return tuple((a.id, a.title, results.get(a.id)) for a in course_map()
+                 if a.id in results or a.id in ungraded)
+
+
+def not_assessed_line() -> str:
+    """One sentence naming the ungraded modules (empty when there are none)."""
+    modules = "; ".join(f"{i} ({t})" for i, t in not_assessed())
+    return (f"Not assessed (ungraded, not required for completion): {modules}."
+            if modules else "")
+
+
 def module_status(module: ModuleResult) -> str:
     """"passed" where the module has a pass mark and it is met, else "completed"."""
     from course.completion import scored_status
@@ -105,6 +135,8 @@ def summary_text(summary: CompletionSummary) -> str:
     lines += [f"{m.assignment:<22} {m.title:<34} {m.score:g}/{m.max_score:g} "
               f"({m.percent:.0f}%)  {module_status(m)}  {m.minutes} min"
               for m in summary.modules]
+    if line := not_assessed_line():
+        lines.append(line)
     lines += ["", f"Final assessment: {summary.final_percent:.0f}% — passed "
                   f"(pass mark {100 * PASS_MARK:.0f}%)",
               f"Estimated study time: {summary.minutes // 60} h {summary.minutes % 60} min", "",
@@ -115,10 +147,12 @@ def summary_text(summary: CompletionSummary) -> str:
 def summary_html(summary: CompletionSummary) -> str:
     """A printable one-page HTML summary (print to PDF from the browser)."""
     rows = "".join(
-        f"<tr><td>{escape(m.assignment)}</td><td>{escape(m.title)}</td>"
+        f"<tr><td>{escape(i)}</td><td>{escape(t)}</td><td>—</td><td>—</td>"
+        f"<td>{NOT_ASSESSED}</td><td>—</td></tr>" if m is None else
+        f"<tr><td>{escape(i)}</td><td>{escape(t)}</td>"
         f"<td>{m.score:g} / {m.max_score:g}</td><td>{m.percent:.0f}%</td>"
         f"<td>{escape(module_status(m))}</td><td>{m.minutes}</td></tr>"
-        for m in summary.modules)
+        for i, t, m in every_module(summary))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>Completion summary — {escape(summary.learner)}</title>
@@ -149,12 +183,14 @@ text-align:left}}.limits{{border-left:6px solid #D55E00;padding:8px 12px;margin-
 
 
 def record_progress(assignments_folder: Path, assignment: str, score: float, max_score: float,
-                    checked: date, notes: list[str] | None = None) -> Path:
+                    checked: date, notes: list[str] | None = None,
+                    extra: dict[str, object] | None = None) -> Path:
     """Record a self-study check result (the latest check of each assignment counts).
 
     The file is replaced atomically (a crash never leaves half a file). A file that
     cannot be read is kept aside as ``progress.json.unreadable-<time>`` (never deleted)
-    and a new one started; a line saying so is appended to ``notes``.
+    and a new one started; a line saying so is appended to ``notes``. ``extra`` is kept
+    beside the score (the final's certainty-based points: its score is its accuracy).
     """
     path = assignments_folder / PROGRESS_FILE
     try:
@@ -167,7 +203,8 @@ def record_progress(assignments_folder: Path, assignment: str, score: float, max
             notes.append(f"{error.args[0].split(';')[0]}: kept aside as {kept.name}; "
                          f"a new {path.name} was started (check your other assignments "
                          "again to record them)")
-    progress[assignment] = {"score": score, "max_score": max_score, "checked": checked.isoformat()}
+    progress[assignment] = {"score": score, "max_score": max_score, "checked": checked.isoformat(),
+                            **(extra or {})}
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(progress, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     os.replace(temporary, path)
@@ -211,6 +248,8 @@ def scores_from_gradebook(db_url: str, course_id: str, student: str
     """Total (auto + manual) scores of a student's submissions in the nbgrader gradebook."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    from course.certainty import ACCURACY_PASS, right_points
+
     scores = {}
     with Gradebook(db_url, course_id) as gradebook:
         try:
@@ -222,5 +261,19 @@ def scores_from_gradebook(db_url: str, course_id: str, student: str
                 submission = gradebook.find_submission(assignment.name, student)
             except MissingEntry:
                 continue
-            scores[assignment.name] = (float(submission.score), float(submission.max_score))
+            if has_result(submission):
+                scores[assignment.name] = (float(submission.score),
+                                           float(submission.max_score))
+                if assignment.name in ACCURACY_PASS:  # certainty-based marking: the pass
+                    scores[assignment.name] = right_points(  # is on the items right
+                        (g.score, float(g.max_score)) for nb in submission.notebooks
+                        for g in nb.grades)
     return scores
+
+
+def has_result(submission: Any) -> bool:
+    """A gradebook submission with a complete score: every grade auto- or hand-scored,
+    none awaiting a tutor (a failed or never-run autograde is no result, not a 0)."""
+    grades = [g for nb in submission.notebooks for g in nb.grades]
+    return bool(grades) and not submission.needs_manual_grade and all(
+        g.auto_score is not None or g.manual_score is not None for g in grades)

@@ -12,7 +12,13 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from course import LIMITS_STATEMENT
-from course.certificate import PASS_MARK, CompletionSummary
+from course.certificate import (
+    NOT_ASSESSED,
+    PASS_MARK,
+    CompletionSummary,
+    every_module,
+    module_status,
+)
 from course.credential import SELF_STUDY_NOTE, qr_payload, sha256_hex
 
 QR_SIZE = 38 * mm
@@ -59,7 +65,8 @@ def _wrapped(canvas: Canvas, text: str, x: float, y: float, width: float,
 
 def write_pdf(summary: CompletionSummary, credential: dict[str, Any], path: Path,
               self_study: bool, compress: bool = True) -> Path:
-    """One A4 page: learner, modules, final result, limits, credential id and QR code."""
+    """One A4 page: learner, every module with its status, final result, limits, credential
+    id and QR code."""
     canvas = Canvas(str(path), pagesize=A4, pageCompression=int(compress), invariant=1)
     canvas.setTitle(credential["name"])
     canvas.setAuthor(credential["issuer"]["name"])
@@ -83,14 +90,16 @@ def write_pdf(summary: CompletionSummary, credential: dict[str, Any], path: Path
         y = _wrapped(canvas, SELF_STUDY_NOTE, left, y, right - left, "Helvetica-Bold")
     y -= 4 * mm
     canvas.setFont("Helvetica-Bold", 9.5)
-    columns = (left, left + 42 * mm, left + 122 * mm, left + 150 * mm)
-    for x, title in zip(columns, ("Assignment", "Module", "Score", "Minutes"), strict=True):
+    columns = (left, left + 38 * mm, left + 92 * mm, left + 125 * mm, left + 152 * mm)
+    for x, title in zip(columns, ("Assignment", "Module", "Score", "Status", "Minutes"),
+                        strict=True):
         canvas.drawString(x, y, title)
     canvas.setFont("Helvetica", 9.5)
-    for m in summary.modules:
+    rows = [(i, t, "—", NOT_ASSESSED, "—") if m is None else
+            (i, t, f"{m.score:g} / {m.max_score:g} ({m.percent:.0f}%)", module_status(m),
+             str(m.minutes)) for i, t, m in every_module(summary)]
+    for cells in rows:
         y -= 5.5 * mm
-        cells = (m.assignment, m.title, f"{m.score:g} / {m.max_score:g} ({m.percent:.0f}%)",
-                 str(m.minutes))
         for x, cell in zip(columns, cells, strict=True):
             canvas.drawString(x, y, cell)
     y -= 9 * mm

@@ -145,9 +145,15 @@ def check_notebook(root: Path, path: str) -> dict[str, Any]:
                       CheckedItem(titles.get(grade_id, (0, grade_id))[1], score.score,
                                   score.max_score, html)))
     ordered = [item for _, item in sorted(items, key=lambda pair: pair[0][0])]
+    from course.certainty_feedback import certainty_block
+
+    block = certainty_block(learner_nb, {k: s.score for k, s in scores.items()},
+                            {k: s.max_score for k, s in scores.items()})
     return {"notebook": name, "score": sum(i.score for i in ordered),
             "max_score": sum(i.max_score for i in ordered),
-            "items": [asdict(i) for i in ordered]}
+            "items": [asdict(i) for i in ordered],
+            # certainty-based marking (the final): accuracy, CBM score, calibration, review
+            "certainty": None if block is None else {"html": block[0], "text": block[1]}}
 
 
 # ---------------------------------------------------------------- the server extension

@@ -86,12 +86,21 @@ def cmd_check(args: argparse.Namespace, root: Path) -> int:
     print(f"Total (auto-graded): {result.auto_score:g} / {result.auto_max:g}")
     for path in report.feedback:
         print(f"Feedback: {path.relative_to(root)}")
+    from course.certainty import ACCURACY_PASS, right_points
     from course.certificate import record_progress
     from course.paths import assignments_dir
 
     notes: list[str] = []
-    record_progress(assignments_dir(root), args.assignment, result.auto_score, result.auto_max,
-                    date.today(), notes)
+    score, top, extra = result.auto_score, result.auto_max, None
+    if args.assignment in ACCURACY_PASS:  # certainty-based marking: the pass is on accuracy
+        from course.certainty_feedback import learner_blocks
+
+        score, top = right_points((i.score, i.max_score) for i in result.items)
+        extra = {"cbm_score": result.auto_score, "cbm_max_score": result.auto_max}
+        for _, text in learner_blocks(assignments_dir(root) / args.assignment, result.items):
+            print(text)
+    record_progress(assignments_dir(root), args.assignment, score, top, date.today(), notes,
+                    extra)
     for note in notes:
         print(f"Note: {note}")
     return 0

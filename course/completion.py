@@ -11,9 +11,10 @@ gradebook (through :mod:`course.report`'s status rules) or from a learner's own
 - **completed** -- a score, for a module without a pass mark, or below the pass mark;
 - **passed** -- a score at or above the module's pass mark (the final assessment: 70%).
 
-Modules whose course-map assessment says "ungraded" (the post-course evaluation) are not
-assessed and are left out. A summary or certificate shows every assessed module with its
-status; :func:`completion_problems` says what still stands in the way.
+Modules whose course-map assessment says "ungraded" (the spaced review and the post-course
+evaluation) are not assessed and are left out of these statuses; a summary or certificate
+shows every assessed module with its status and lists the ungraded ones as "not assessed"
+(:mod:`course.certificate`). :func:`completion_problems` says what still stands in the way.
 """
 
 from __future__ import annotations
@@ -165,6 +166,15 @@ def completion_text(statuses: Sequence[ModuleStatus]) -> str:
     return "\n".join(f"{s.assignment:<22} {s.status:<12} {s.detail}" for s in statuses)
 
 
+def _passing_score(assignment: str, cell: Any) -> float | None:
+    """The score a pass is judged on: for a certainty-marked assignment (the final), the
+    points of the items answered right (accuracy), never the certainty-based points."""
+    from course.certainty import ACCURACY_PASS
+
+    right = getattr(cell, "right", None)
+    return right if assignment in ACCURACY_PASS and right is not None else cell.score
+
+
 def statuses_from_cells(cells: Mapping[tuple[str, str], Any], students: Sequence[str],
                         max_scores: Mapping[str, float],
                         entries: Sequence[AssignmentEntry] | None = None
@@ -176,6 +186,6 @@ def statuses_from_cells(cells: Mapping[tuple[str, str], Any], students: Sequence
         rows[student] = {}
         for (sid, assignment), cell in cells.items():
             if sid == student:
-                rows[student][assignment] = (cell.state, cell.status, cell.score,
-                                             max_scores.get(assignment, 0.0))
+                rows[student][assignment] = (cell.state, cell.status, _passing_score(
+                    assignment, cell), max_scores.get(assignment, 0.0))
     return cohort_statuses(rows, entries)

@@ -38,7 +38,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from course import LIMITS_STATEMENT
 from course.activity import Activity
-from course.certificate import PASS_MARK, CompletionSummary
+from course.certificate import (
+    NOT_ASSESSED,
+    PASS_MARK,
+    CompletionSummary,
+    every_module,
+    module_status,
+)
 from course.errors import InputError
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -268,10 +274,11 @@ def build_credential(summary: CompletionSummary, activity: Activity, issuer_did:
                 "finalAssessmentPercent": round(summary.final_percent),
                 "passMarkPercent": round(100 * PASS_MARK),
                 "estimatedMinutes": summary.minutes,
-                "modules": [{"id": m.assignment, "title": m.title,
-                             "score": f"{m.score:g}/{m.max_score:g}",
-                             "percent": round(m.percent), "minutes": m.minutes}
-                            for m in summary.modules],
+                "modules": [{"id": i, "title": t, "status": NOT_ASSESSED} if m is None else
+                            {"id": i, "title": t, "score": f"{m.score:g}/{m.max_score:g}",
+                             "percent": round(m.percent), "status": module_status(m),
+                             "minutes": m.minutes}
+                            for i, t, m in every_module(summary)],
             },
         },
     }

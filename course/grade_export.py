@@ -2,8 +2,9 @@
 
 Every export is built from :func:`course.report.build_report`, so a score means what the
 report's ``status`` column says it means: only a ``graded`` submission has a score. A
-failed, missing or unfinished submission (awaiting a tutor) is an **empty cell, never a
-0**, and each such cell is listed, with its reason, in a status file beside the export.
+failed, missing or unfinished submission (awaiting a tutor) is an **empty cell (``-`` for
+Moodle), never a 0**, and each such cell is listed, with its reason, in a status file
+beside the export.
 
 Formats (one row per student, one column per assignment unless said otherwise):
 
@@ -20,6 +21,10 @@ Formats (one row per student, one column per assignment unless said otherwise):
 - ``moodle`` -- a Moodle grade import CSV: ID number, Email address, First name, Last
   name, then one column per assignment; at import map "ID number" to ``useridnumber``
   (or "Email address" to ``useremail``) and each assignment column to its grade item.
+  A cell without a score is ``-``, as in Moodle's own grade export: Moodle's CSV import
+  reads ``-`` as "no grade" both for an existing grade item and for a new one, whereas an
+  empty cell is "no grade" only for an existing item (``grade/import/csv/classes/
+  load_data.php``).
 
 Text cells are neutralised for spreadsheets (:func:`course.escaping.csv_cell`). Files go
 to ``exports/`` in the course root by default (git-ignored: grades are personal data).
@@ -46,6 +51,7 @@ NBGRADER_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_na
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_POINTS_POSSIBLE = "    Points Possible"
 MOODLE_COLUMNS = ("ID number", "Email address", "First name", "Last name")
+MOODLE_NO_GRADE = "-"
 STATUS_COLUMNS = ("student_id", "assignment", "status")
 
 Table = tuple[list[str], list[list[str]]]
@@ -73,6 +79,7 @@ class Cell:
     raw_score: float | None = None
     late_penalty: float | None = None
     timestamp: str = ""
+    right: float | None = None  # points of the items answered right (graded rows only)
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,15 @@ class GradeSheet:
     def cell(self, student: str, assignment: str) -> Cell:
         return self.cells.get((student, assignment),
                               Cell("missing", "missing: no submission", None))
+
+
+def _right(report: Report, row: Any) -> float:
+    """Points of the auto-graded items this row answered right (score above 0): the
+    accuracy on which a certainty-marked assignment's pass is decided (course.certainty)."""
+    from course.certainty import right_points
+
+    return right_points((row.item_scores.get(item.key), item.max_score)
+                        for item in report.items if item.auto)[0]
 
 
 def sheet_from_reports(reports: Sequence[Report], learners: Sequence[Learner] = (),
@@ -100,7 +116,8 @@ def sheet_from_reports(reports: Sequence[Report], learners: Sequence[Learner] = 
             cells[(row.student_id, report.assignment)] = Cell(
                 row.state, row.status, row.score if graded else None,
                 row.raw_score if graded else None, row.late_penalty if graded else None,
-                (timestamps or {}).get((row.student_id, report.assignment), ""))
+                (timestamps or {}).get((row.student_id, report.assignment), ""),
+                _right(report, row) if graded else None)
     assignments = tuple((r.assignment, r.max_score, (due or {}).get(r.assignment, ""))
                         for r in reports)
     return GradeSheet(assignments, tuple(people[sid] for sid in sorted(people)), cells)
@@ -138,11 +155,12 @@ def canvas_table(sheet: GradeSheet) -> Table:
 
 
 def moodle_table(sheet: GradeSheet) -> Table:
-    """Moodle grade import: ID number, Email address, names, one column per assignment."""
+    """Moodle grade import: ID number, Email address, names, one column per assignment;
+    ``-`` (no grade) where there is no score."""
     names = [a for a, _, _ in sheet.assignments]
     header = [*MOODLE_COLUMNS, *names]
     rows = [[learner.id, learner.email, learner.first_name, learner.last_name,
-             *(_number(sheet.cell(learner.id, a).score) for a in names)]
+             *(_number(sheet.cell(learner.id, a).score) or MOODLE_NO_GRADE for a in names)]
             for learner in sheet.learners]
     return header, rows
 
@@ -158,13 +176,18 @@ def status_table(sheet: GradeSheet) -> Table:
 TABLES = {"nbgrader": nbgrader_table, "canvas": canvas_table, "moodle": moodle_table}
 
 
+def _cell(value: str) -> object:
+    """A CSV cell, neutralised; a lone ``-`` (Moodle's "no grade") is not a formula."""
+    return value if value == MOODLE_NO_GRADE else csv_cell(value)
+
+
 def write_table(table: Table, path: Path) -> Path:
     header, rows = table
     temporary = path.with_name(f".{path.name}.tmp")
     with temporary.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)  # no cell runs as a spreadsheet formula
-        writer.writerow([csv_cell(c) for c in header])
-        writer.writerows([[csv_cell(c) for c in row] for row in rows])
+        writer.writerow([_cell(c) for c in header])
+        writer.writerows([[_cell(c) for c in row] for row in rows])
     temporary.replace(path)
     return path
 

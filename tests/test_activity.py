@@ -71,6 +71,27 @@ def test_an_expired_notebook_review_fails() -> None:
                         "(next review was 2020-06-01)"]
 
 
+def test_an_expired_module_review_fails() -> None:
+    a = activity()
+    stale = dataclasses.replace(a.modules[2], dates=Dates(date(2019, 1, 1), date(2019, 1, 1),
+                                                          date(2021, 3, 1)))
+    modules = (*a.modules[:2], stale, *a.modules[3:])
+    problems = activity_problems(dataclasses.replace(a, modules=modules), (), TODAY)
+    assert problems == [f"module {stale.id}: review overdue (next review was 2021-03-01)"]
+
+
+def test_a_course_or_module_without_audience_objectives_or_roles_fails() -> None:
+    a = activity()
+    bare = dataclasses.replace(
+        a, audience=(), objectives=(),
+        faculty=(dataclasses.replace(a.faculty[0], roles=()),),
+        modules=(dataclasses.replace(a.modules[0], objectives=()), *a.modules[1:]))
+    assert activity_problems(bare, (), TODAY) == [
+        "course: no target audience", "course: no learning objectives",
+        f"faculty {a.faculty[0].id}: no roles",
+        f"module {a.modules[0].id}: no learning objectives"]
+
+
 def test_a_notebook_without_objectives_minutes_or_faculty_fails() -> None:
     notebooks = notebook_activities(activity(), ROOT / "source")
     bare = dataclasses.replace(notebooks[-1], objectives=(), minutes=0, faculty=())
@@ -155,6 +176,26 @@ def test_the_disclosure_page_shows_everything_before_lesson_one() -> None:
     assert '<th scope="col">Module</th>' in html
     page = DisclosurePage(a)
     assert page._repr_markdown_() == markdown and page._repr_html_() == html
+
+
+@pytest.mark.parametrize("folder", ["source", "release"])
+def test_start_here_shows_the_disclosure_page_before_lesson_one(folder: str) -> None:
+    """The page is a cell of start-here (00-orientation), which precedes every lesson."""
+    from course.notebooks import read_notebook
+    from course.syllabus import course_map
+
+    modules = [a.id for a in course_map()]
+    first_lesson = modules.index("01-principles")
+    assert modules.index("00-orientation") < first_lesson
+    assert course_map()[0].notebooks[0].id == "00-start-here"
+    nb = read_notebook(ROOT / folder / "00-orientation" / "00-start-here.ipynb")
+    sources = [c.source.strip() for c in nb.cells]
+    shown = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and c.source.strip() == "disclosure_page()"]
+    assert len(shown) == 1, "start-here must show disclosure_page() once"
+    assert sources[shown[0] - 1].startswith("## Accreditation and disclosures")
+    setup = next(c.source for c in nb.cells if c.cell_type == "code")
+    assert "from course.activity import disclosure_page" in setup
 
 
 def test_the_disclosure_page_escapes_html() -> None:

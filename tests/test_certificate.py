@@ -17,6 +17,7 @@ from course.certificate import (
     scores_from_progress,
     summarise,
     summary_html,
+    summary_text,
 )
 from course.cli import main
 from course.syllabus import course_map
@@ -45,6 +46,13 @@ def test_a_passed_learner_gets_scores_minutes_date_and_limits() -> None:
     assert LIMITS_STATEMENT in html
     assert "15 / 18" in html and "83%" in html
     assert "<td>passed</td>" in html and html.count("<td>completed</td>") == 5
+    # every module of the course map is on the page: the ungraded ones as not assessed
+    assert html.count("<td>not assessed</td>") == 2
+    for entry in course_map():
+        assert f"<td>{entry.id}</td>" in html, entry.id
+    text = summary_text(summary)
+    assert "Not assessed (ungraded, not required for completion): 00-review (Spaced " \
+        "review); 06-evaluation (Post-course evaluation)." in text
 
 
 def test_a_summary_is_refused_until_every_assessed_module_has_a_result() -> None:
@@ -139,19 +147,29 @@ def test_certificate_needs_exactly_one_learner(course_copy: Path) -> None:
     assert main(["certificate", "ana", "--self-study"]) == 2
 
 
-def _gradebook_with(tmp_path: Path, final_score: float) -> str:
+def _gradebook_with(tmp_path: Path, final_score: float | None,
+                    needs_tutor: bool = False) -> str:
+    """A gradebook with ana's final of ten 1-point items: ``final_score`` of them answered
+    right at low certainty (1/3 point each, as certainty-based marking scores them) and
+    the rest wrong (0); None: never autograded; still awaiting a tutor when
+    ``needs_tutor``."""
     from nbgrader.api import Gradebook
 
     db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    items = [f"q{number}" for number in range(1, 11)]
     with Gradebook(db_url, "mesotherapy-practitioner") as gradebook:
         gradebook.add_assignment(FINAL_ASSESSMENT)
         gradebook.add_notebook("01-final", FINAL_ASSESSMENT)
-        gradebook.add_grade_cell("q1", "01-final", FINAL_ASSESSMENT, max_score=10,
-                                 cell_type="code")
+        for item in items:
+            gradebook.add_grade_cell(item, "01-final", FINAL_ASSESSMENT, max_score=1,
+                                     cell_type="code")
         gradebook.add_student("ana")
         gradebook.add_submission(FINAL_ASSESSMENT, "ana")
-        grade = gradebook.find_grade("q1", "01-final", FINAL_ASSESSMENT, "ana")
-        grade.auto_score = final_score
+        if final_score is not None:  # what nbgrader autograde records
+            for number, item in enumerate(items):
+                grade = gradebook.find_grade(item, "01-final", FINAL_ASSESSMENT, "ana")
+                grade.auto_score = 1 / 3 if number < final_score else 0.0
+                grade.needs_manual_grade = needs_tutor
         gradebook.db.commit()
     return db_url
 
@@ -161,6 +179,7 @@ def _gradebook_with(tmp_path: Path, final_score: float) -> str:
 def test_gradebook_scores_feed_the_summary(tmp_path: Path, score: float, passed: bool) -> None:
     scores = scores_from_gradebook(_gradebook_with(tmp_path, score),
                                    "mesotherapy-practitioner", "ana")
+    # the pass is on accuracy: items right, however sure (nbgrader's total is 1/3 of it)
     assert scores == {FINAL_ASSESSMENT: (score, 10.0)}
     if passed:
         assert summarise("ana", {**EVERY_MODULE, **scores}, TODAY,
@@ -168,6 +187,19 @@ def test_gradebook_scores_feed_the_summary(tmp_path: Path, score: float, passed:
     else:
         with pytest.raises(SummaryRefused, match="below the pass mark"):
             summarise("ana", {**EVERY_MODULE, **scores}, TODAY, "gradebook")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("score", "needs_tutor"), [(None, False), (8, True)])
+def test_an_unscored_gradebook_submission_is_no_result(tmp_path: Path, score: float | None,
+                                                       needs_tutor: bool) -> None:
+    """Never autograded (a failed run), or awaiting a tutor: no result, never a 0."""
+    scores = scores_from_gradebook(_gradebook_with(tmp_path, score, needs_tutor),
+                                   "mesotherapy-practitioner", "ana")
+    assert scores == {}
+    others = {k: v for k, v in EVERY_MODULE.items() if k != FINAL_ASSESSMENT}
+    with pytest.raises(SummaryRefused, match=r"\(05-final-assessment\) has no result yet"):
+        summarise("ana", {**others, **scores}, TODAY, "gradebook")
 
 
 @pytest.mark.slow

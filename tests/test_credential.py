@@ -40,6 +40,7 @@ from course.credential import (
     sign,
     verify,
 )
+from course.syllabus import course_map
 
 from .conftest import ROOT
 
@@ -150,6 +151,12 @@ def test_the_credential_is_an_open_badge_with_the_activity_metadata(
     assert "no commercial support" in metadata["disclosures"]["commercial_support"].lower()
     assert "OCEBM" in metadata["evidencePolicy"]["levels"]
     assert subject["courseResults"]["finalAssessmentPercent"] == 88
+    # every module of the course map, each with its status
+    modules = subject["courseResults"]["modules"]
+    assert [m["id"] for m in modules] == [a.id for a in course_map()]
+    status = {m["id"]: m["status"] for m in modules}
+    assert status[FINAL_ASSESSMENT] == "passed" and status["01-principles"] == "completed"
+    assert status["00-review"] == status["06-evaluation"] == "not assessed"
     assert credential["proof"]["cryptosuite"] == CRYPTOSUITE
 
 
@@ -243,6 +250,11 @@ def test_another_issuer_key_fails(summary: CompletionSummary, key: Ed25519Privat
     mismatch = copy.deepcopy(credential)  # the proof names a key that is not the issuer's
     mismatch["proof"]["verificationMethod"] = f"{other_did}#{other_did[8:]}"
     assert "not the issuer's" in verify(mismatch).reason
+    forged = copy.deepcopy(credential)  # the real issuer named, signed with another key
+    options = {k: v for k, v in forged["proof"].items() if k != "proofValue"}
+    unsecured = {k: v for k, v in forged.items() if k != "proof"}
+    forged["proof"]["proofValue"] = "z" + b58encode(other.sign(_hash_data(unsecured, options)))
+    assert "signature does not match" in verify(forged).reason
     resigned = _signed(summary, other)  # a valid signature, but from an unexpected issuer
     assert verify(resigned).valid
     result = verify(resigned, expected_issuer=credential["issuer"]["id"])
@@ -334,7 +346,8 @@ def test_the_pdf_has_the_learner_result_limits_and_the_credential_id(
     assert data.startswith(b"%PDF")
     for text in ("Certificate of completion", "Zo\\353 O'Neill".encode("latin-1").decode(),
                  credential["id"], "not a certificate of competence",
-                 "Self-study certificate", sha256_hex(credential)[:20]):
+                 "Self-study certificate", sha256_hex(credential)[:20], "Status",
+                 "passed", "completed", "Post-course evaluation", "not assessed"):
         assert text.encode("latin-1") in data, text
 
 
@@ -350,6 +363,15 @@ def test_an_example_certificate_is_written_to_test_output(summary: CompletionSum
     stored = read_credential(folder / "example-certificate.credential.json")
     assert verify(stored).valid
     assert (folder / "example-certificate.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_readme_says_what_the_certificate_proves_and_does_not() -> None:
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "**What the certificate proves, and what it does not.** It proves that" in readme
+    assert "**not a certificate of hands-on competence**" in readme
+    assert "outside the repository" in readme and "course verify" in readme
+    guide = " ".join((ROOT / "docs" / "certificates.md").read_text(encoding="utf-8").split())
+    assert "lives in a file **outside the repository**" in guide
 
 
 # ---------------------------------------------------------------- the command line

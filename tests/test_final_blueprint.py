@@ -184,8 +184,9 @@ def test_points_and_pass_mark_match_the_text() -> None:
     to_pass = math.ceil(PASS_MARK * points)
     assert len(_graded()) == points  # one point per question
     assert f"{points} points in all" in text
-    assert f"at least {to_pass} of the {points} points" in text
-    assert f"{to_pass} or more of {points} points is a pass" in text
+    # certainty-based marking: the pass is on the questions answered right (accuracy)
+    assert f"at least {to_pass} of the {points} questions" in text
+    assert f"{to_pass} or more of {points} questions right is a pass" in text
     assert "70%" in text and abs(PASS_MARK - 0.70) < 1e-9
     assert f"{points} questions" in BLUEPRINT.read_text(encoding="utf-8")
 

@@ -1,12 +1,16 @@
 """LMS grade exports (#23 part 4) and `course export` (#20 part 7): a failure is never a 0.
 
 The columns are checked against each format's documented import columns (written out here
-from the vendors' documentation, not read from the module under test):
-- Canvas, "How do I import grades in the Gradebook?": Student, ID, SIS User ID, SIS Login
-  ID, Section, then one column per assignment; Canvas's own export puts a "Points
-  Possible" row second;
-- Moodle, "Grade import" (CSV): user identifier columns (ID number, Email address) mapped
-  at import to useridnumber / useremail, names, then one column per grade item;
+from the vendors' documentation and importers, not read from the module under test):
+- Canvas, "How do I import grades in the Gradebook?" and canvas-lms
+  app/models/gradebook_importer.rb: a header row Student, ID, SIS User ID, SIS Login ID,
+  Section (Section closes the student columns), then one column per assignment; a row whose
+  first cell holds "Points Possible" sets each assignment's points; a student is matched by
+  ID, then SIS User ID, then SIS Login ID; a blank or "-" cell is no score;
+- Moodle, "Grade import" (CSV) and grade/import/csv/classes/load_data.php: user identifier
+  columns (ID number, Email address) mapped at import to useridnumber / useremail, names,
+  then one column per grade item; "-" is no grade for an existing and for a new grade
+  item (an empty cell only for an existing one), as in Moodle's own export;
 - nbgrader's CsvExportPlugin: assignment, duedate, timestamp, student_id, last_name,
   first_name, email, raw_score, late_submission_penalty, score, max_score.
 """
@@ -29,6 +33,7 @@ from course.grade_export import (
     sheet_from_reports,
     status_path,
     write_export,
+    write_table,
 )
 from course.report import FAILED, GRADED, MISSING, NEEDS_MANUAL, GradeItem, Report, StudentRow
 
@@ -81,7 +86,10 @@ def test_canvas_has_the_documented_columns_and_blank_for_failures(sheet: GradeSh
     path, status = write_export(sheet, "canvas", tmp_path)
     rows = read(path)
     assert rows[0] == [*CANVAS_DOCUMENTED, "01-principles", "05-final-assessment"]
-    assert rows[1][0].strip() == "Points Possible" and rows[1][5:] == ["10", "10"]
+    # the importer's header test: Student, ID, then SIS User ID and SIS Login ID, and
+    # Section as the last of the student columns
+    assert rows[0][0] == "Student" and rows[0][1] == "ID" and rows[0][4] == "Section"
+    assert "Points Possible" in rows[1][0] and rows[1][5:] == ["10", "10"]
     by_id = {r[2]: r for r in rows[2:]}  # SIS User ID holds the course's student id
     assert by_id["ann"][0] == "Lee, Ann" and by_id["ann"][5:] == ["8", "7"]
     assert by_id["ann"][3] == "ann@example.org"
@@ -103,8 +111,11 @@ def test_moodle_has_the_documented_columns_and_blank_for_failures(sheet: GradeSh
     assert rows[0] == [*MOODLE_DOCUMENTED, "01-principles", "05-final-assessment"]
     by_id = {r[0]: r for r in rows[1:]}
     assert by_id["ann"] == ["ann", "ann@example.org", "Ann", "Lee", "8", "7"]
-    assert by_id["ben"][4:] == ["", ""] and by_id["cat"][4:] == ["", ""]
-    assert by_id["dan"][4:] == ["0", ""]
+    # failed, awaiting a tutor, missing: Moodle's "no grade" (never 0, never a blank that
+    # a new grade item would store)
+    assert by_id["ben"][4:] == ["-", "-"] and by_id["cat"][4:] == ["-", "-"]
+    assert by_id["dan"][4:] == ["0", "-"]  # a real zero stays a zero
+    assert all(cell not in ("", "'-") for row in rows[1:] for cell in row[4:])
 
 
 def test_nbgrader_grades_csv_keeps_its_columns_and_adds_a_status(sheet: GradeSheet,
@@ -132,6 +143,11 @@ def test_every_export_neutralises_formulas(sheet: GradeSheet, tmp_path: Path) ->
         assert fmt == "canvas" or "'=HYPERLINK" in text, fmt
         for row in read(path):
             assert not any(c.startswith(("=", "+", "@")) for c in row), (fmt, row)
+
+
+def test_only_a_lone_dash_escapes_neutralising(tmp_path: Path) -> None:
+    path = write_table((["a", "b", "c"], [["-", "-2+3", "-1.5"]]), tmp_path / "t.csv")
+    assert read(path)[1] == ["-", "'-2+3", "-1.5"]
 
 
 def test_tables_and_summary_say_what_was_left_empty(sheet: GradeSheet) -> None:

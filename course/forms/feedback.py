@@ -69,6 +69,15 @@ def _html_output(html: str, text: str) -> NotebookNode:
                               "text/plain": text})
 
 
+def _points(output: dict[str, Any]) -> float | None:
+    """The partial credit a test cell's result gives (a single number), or None."""
+    text = output.get("data", {}).get("text/plain", "")
+    try:
+        return float("".join(text) if isinstance(text, list) else text)
+    except (TypeError, ValueError):
+        return None
+
+
 def plain_outputs(outputs: list[dict[str, Any]]) -> list[NotebookNode]:
     """A test cell's outputs as wrapped, readable HTML (with an equal plain text)."""
     result = []
@@ -85,6 +94,12 @@ def plain_outputs(outputs: list[dict[str, Any]]) -> list[NotebookNode]:
                 f"{escape(message)}</p>", text))
         elif kind == "stream":
             continue  # stderr of a test: warnings, never shown to learners
+        elif kind == "execute_result" and (points := _points(output)) is not None:
+            text = (f"Right. Points for this answer: {points:.2f} (certainty-based marking: "
+                    "1/3, 2/3 or 1 point for a right answer given with low, medium or high "
+                    "certainty).")
+            result.append(_html_output(f'<p style="{PARAGRAPH_STYLE}">{escape(text)}</p>',
+                                       text))
         else:
             result.append(output)
     return result

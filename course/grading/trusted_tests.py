@@ -42,7 +42,7 @@ from typing import Any
 from nbformat import NotebookNode
 
 PROBE_MIME = "application/vnd.course.answers+json"
-ANSWER_NAME = re.compile(r"^answer_\w+$")
+ANSWER_NAME = re.compile(r"^(?:answer|certainty)_\w+$")  # certainty: course/certainty.py
 MAX_ANSWER_BYTES = 100_000
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -156,20 +156,36 @@ def _stream(name: str, text: str) -> NotebookNode:
     return NotebookNode(output_type="stream", name=name, text=text)
 
 
+def _result(value: Any) -> NotebookNode:
+    return NotebookNode(output_type="execute_result", execution_count=None, metadata={},
+                        data={"text/plain": repr(value)})
+
+
 def run_test(source: str, namespace: dict[str, Any], label: str) -> list[NotebookNode]:
-    """Run one test cell's source in ``namespace``; its outputs as nbformat outputs."""
+    """Run one test cell's source in ``namespace``; its outputs as nbformat outputs.
+
+    As in a kernel, a last expression that is not None becomes an ``execute_result``: a
+    single number there is nbgrader's partial credit (certainty-based marking).
+    """
     out, err = io.StringIO(), io.StringIO()
     failure: BaseException | None = None
+    value: Any = None
     try:
-        code = compile(source, f"<{label}>", "exec")
+        tree = ast.parse(source, f"<{label}>")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            exec(code, namespace)  # the instructor's test, not learner code
+            exec(compile(tree, f"<{label}>", "exec"), namespace)  # the instructor's test
+            if last is not None:
+                value = eval(compile(ast.Expression(last.value), f"<{label}>", "eval"),
+                             namespace)
     except Exception as error:  # a failed test is an error output, as in the kernel
         failure = error
     outputs = [_stream(name, text) for name, text in (("stdout", out.getvalue()),
                                                       ("stderr", err.getvalue())) if text]
     if failure is not None:
         outputs.append(_error_output(failure))
+    elif value is not None:
+        outputs.append(_result(value))
     return outputs
 
 

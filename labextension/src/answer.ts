@@ -23,6 +23,30 @@ export interface IAnswerSpec {
   management?: IOption[];
   max_reasons?: number;
   max_management?: number;
+  /** The final assessment: also ask "How sure are you?" (certainty-based marking). */
+  certainty?: boolean;
+  /** A safety-critical item's lesson (feedback only). */
+  review?: { lesson: string; title: string };
+}
+
+/** The certainty levels, lowest first, with what each means (course/certainty.py). */
+export const CERTAINTY_LEVELS: IOption[] = [
+  { value: 'low', label: 'Low (right: 1 mark, wrong: 0)' },
+  { value: 'medium', label: 'Medium (right: 2 marks, wrong: −2)' },
+  { value: 'high', label: 'High (right: 3 marks, wrong: −6)' }
+];
+
+/** The variable beside an answer that holds its certainty: answer_q5_1_1 → certainty_q5_1_1. */
+export function certaintyName(spec: IAnswerSpec): string {
+  return `certainty_${spec.name.replace(/^answer_/, '')}`;
+}
+
+/** The certainty written in the cell ("low", "medium" or "high"), or null. */
+export function readCertainty(source: string, spec: IAnswerSpec): string | null {
+  const text = assignedText(source, certaintyName(spec));
+  const value = text === null ? null : unquote(text);
+  const level = value?.trim().toLowerCase() ?? null;
+  return CERTAINTY_LEVELS.some(l => l.value === level) ? level : null;
 }
 
 export interface ICaseAnswer {
@@ -132,6 +156,21 @@ export function numberLiteral(typed: string): string {
     }
   }
   return pyString(text);
+}
+
+/**
+ * The cell's source for an answer: its canonical line, and for an item that asks for it,
+ * a second line with the certainty (left out while none is chosen).
+ */
+export function answerSource(
+  spec: IAnswerSpec,
+  value: AnswerValue,
+  certainty: string | null = null
+): string {
+  const line = canonicalSource(spec, value);
+  return spec.certainty && certainty
+    ? `${line}\n${certaintyName(spec)} = ${pyString(certainty)}`
+    : line;
 }
 
 /** The one canonical source line for an answer. */

@@ -4,7 +4,7 @@
  * and shows the score and, per item in question order, the result and its rationale.
  */
 import { ToolbarButton } from '@jupyterlab/apputils';
-import { URLExt } from '@jupyterlab/coreutils';
+import { PathExt, URLExt } from '@jupyterlab/coreutils';
 import { NotebookPanel } from '@jupyterlab/notebook';
 import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
@@ -20,6 +20,8 @@ interface ICheckResult {
   score: number;
   max_score: number;
   items: ICheckedItem[];
+  /** Certainty-based marking (the final): accuracy, CBM score, calibration, review list. */
+  certainty?: { html: string; text: string } | null;
   message?: string;
 }
 
@@ -27,8 +29,10 @@ const number = (value: number) => String(Math.round(value * 100) / 100);
 
 /** The results region shown above the notebook's cells. */
 export class CheckResults extends Widget {
-  constructor() {
+  /** `open` opens a notebook path (relative to the checked notebook's folder) in the lab. */
+  constructor(open?: (href: string) => void) {
     super();
+    this.open = open;
     this.addClass('course-CheckResults');
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', 'Your results');
@@ -61,10 +65,14 @@ export class CheckResults extends Widget {
     for (const item of result.items) {
       const entry = document.createElement('li');
       const heading = document.createElement('h3');
-      const full = item.score >= item.max_score;
+      const credit =
+        item.score >= item.max_score
+          ? ' (credited)'
+          : item.score > 0
+            ? ' (partly credited)'
+            : ' (not credited)';
       heading.textContent =
-        `${item.title}: ${number(item.score)} of ${number(item.max_score)}` +
-        (full ? ' (credited)' : ' (not credited)');
+        `${item.title}: ${number(item.score)} of ${number(item.max_score)}` + credit;
       const rationale = document.createElement('div');
       rationale.className = 'course-CheckResults-rationale';
       // Escaped on the server (course.forms.feedback): the test's printed rationale.
@@ -76,7 +84,23 @@ export class CheckResults extends Widget {
     close.type = 'button';
     close.textContent = 'Hide results';
     close.addEventListener('click', () => this.hide());
-    this.body.replaceChildren(list, close);
+    const parts: HTMLElement[] = [];
+    if (result.certainty) {
+      const block = document.createElement('div');
+      block.className = 'course-CheckResults-certainty';
+      // Built and escaped on the server (course/certainty_feedback.py).
+      block.innerHTML = result.certainty.html;
+      block.querySelectorAll('a[href$=".ipynb"]').forEach(link =>
+        link.addEventListener('click', event => {
+          if (this.open) {
+            event.preventDefault();
+            this.open(link.getAttribute('href') ?? '');
+          }
+        })
+      );
+      parts.push(block);
+    }
+    this.body.replaceChildren(...parts, list, close);
   }
 
   /**
@@ -91,6 +115,7 @@ export class CheckResults extends Widget {
 
   private status: HTMLParagraphElement;
   private body: HTMLDivElement;
+  private open?: (href: string) => void;
 }
 
 async function requestCheck(path: string): Promise<ICheckResult> {
@@ -109,8 +134,14 @@ async function requestCheck(path: string): Promise<ICheckResult> {
 }
 
 /** Add the toolbar button and the results region to a notebook with graded answers. */
-export function addCheckButton(panel: NotebookPanel): void {
-  const results = new CheckResults();
+export function addCheckButton(
+  panel: NotebookPanel,
+  openPath?: (path: string) => void
+): void {
+  const folder = PathExt.dirname(panel.context.path);
+  const results = new CheckResults(
+    openPath && (href => openPath(PathExt.resolve('/', folder, href)))
+  );
   panel.contentHeader.addWidget(results);
   const button = new ToolbarButton({
     className: 'course-CheckButton',

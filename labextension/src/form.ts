@@ -6,10 +6,12 @@ import { Widget } from '@lumino/widgets';
 
 import {
   AnswerValue,
+  CERTAINTY_LEVELS,
   IAnswerSpec,
   ICaseAnswer,
   IOption,
   readCase,
+  readCertainty,
   readChoice,
   readNumber
 } from './answer';
@@ -17,8 +19,11 @@ import {
 let counter = 0;
 
 export interface IFormCallbacks {
-  /** The learner chose an answer: write it into the cell and run the checks. */
-  answer(value: AnswerValue): void;
+  /**
+   * The learner chose an answer (or a certainty): write both into the cell and run the
+   * checks. `certainty` is null when the item does not ask for it or none is chosen.
+   */
+  answer(value: AnswerValue, certainty: string | null): void;
   /** "Show code" / "Hide code". */
   toggleCode(show: boolean): void;
   /**
@@ -63,6 +68,8 @@ export class AnswerForm extends Widget {
     if (spec.kind === 'choice') {
       const chosen = readChoice(source, spec);
       this.radios('choice').forEach(r => (r.checked = r.value === chosen));
+      const sure = readCertainty(source, spec);
+      this.radios('certainty').forEach(r => (r.checked = r.value === sure));
     } else if (spec.kind === 'number') {
       const typed = readNumber(source, spec);
       if (this.numberInput && document.activeElement !== this.numberInput) {
@@ -118,6 +125,11 @@ export class AnswerForm extends Widget {
           spec.options ?? []
         )
       );
+      if (spec.certainty) {
+        const group = this.radioGroup('certainty', 'How sure are you?', CERTAINTY_LEVELS);
+        group.classList.add('course-AnswerForm-certainty');
+        form.appendChild(group);
+      }
     } else if (spec.kind === 'number') {
       form.appendChild(this.numberField());
     } else {
@@ -194,7 +206,7 @@ export class AnswerForm extends Widget {
       input.addEventListener('change', () => this.changed());
       const label = element('label');
       label.htmlFor = input.id;
-      const letter = this.spec.kind === 'choice' ? `(${option.value}) ` : '';
+      const letter = group === 'choice' ? `(${option.value}) ` : '';
       label.textContent = `${letter}${option.label}`;
       row.append(input, label);
       fieldset.appendChild(row);
@@ -317,7 +329,8 @@ export class AnswerForm extends Widget {
 
   private changed(): void {
     this.announce('Checking…');
-    this.callbacks.answer(this.value());
+    const sure = this.radios('certainty').find(r => r.checked)?.value ?? null;
+    this.callbacks.answer(this.value(), sure);
   }
 
   private callbacks: IFormCallbacks;

@@ -17,7 +17,7 @@ import {
 } from '@jupyterlab/notebook';
 import { PanelLayout } from '@lumino/widgets';
 
-import { AnswerValue, IAnswerSpec, canonicalSource } from './answer';
+import { AnswerValue, IAnswerSpec, answerSource } from './answer';
 import { addCheckButton } from './check';
 import { AnswerForm } from './form';
 
@@ -189,9 +189,9 @@ function attach(panel: NotebookPanel, cell: Cell): void {
     cell.toggleClass('course-mod-codeShown', show);
   };
   const form = new AnswerForm(spec, {
-    answer: (value: AnswerValue) => {
+    answer: (value: AnswerValue, certainty: string | null) => {
       writing = true;
-      cell.model.sharedModel.setSource(canonicalSource(spec, value));
+      cell.model.sharedModel.setSource(answerSource(spec, value, certainty));
       writing = false;
       const ticket = ++latest;
       queue = queue
@@ -244,7 +244,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return !!spec && !spec.practice;
         });
         if (graded) {
-          addCheckButton(panel);
+          addCheckButton(panel, path => {
+            void app.commands.execute('docmanager:open', { path });
+          });
         }
         scan(panel);
         panel.content.model?.cells.changed.connect(() =>

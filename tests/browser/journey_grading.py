@@ -2,7 +2,9 @@
 
 The keys are read from the instructor's source/ notebooks; a journey answers each graded
 item right or wrong, and the expected score of each test cell follows from that alone
-(a right answer is the key, so it earns every point; a wrong one earns none). The saved
+(a right answer is the key, so it earns every point; a wrong one earns none). On the
+final, single-best-answer items also take a certainty (certainty-based marking): a right
+answer earns 1/3, 2/3 or all of the points at low, medium or high certainty. The saved
 learner notebooks are then graded by stock ``nbgrader autograde`` and by ``course grade``,
 each in its own fresh course copy.
 """
@@ -27,6 +29,8 @@ from course.grading.trusted_tests import is_test_cell
 from ..conftest import ROOT, unsandboxed_args
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(\w+) = (.+)\n")
+LEVELS = ("low", "medium", "high")
+CBM_RIGHT = {"low": 1, "medium": 2, "high": 3}  # Gardner-Medwin's marks for a right answer
 STUDENT = "journey"
 GRADING_TIMEOUT_S = 600
 
@@ -39,6 +43,7 @@ class Item:
     kind: str
     key: str | dict
     options: tuple[str, ...]
+    certainty: bool = False  # the form also asks "How sure are you?"
 
     @property
     def title(self) -> str:
@@ -73,16 +78,43 @@ def graded_items(notebook: str) -> list[Item]:
         else:
             key = found.group(2).strip().strip('"')
             options = tuple(option["value"] for option in spec.get("options", []))
-        items.append(Item(spec["name"], spec["kind"], key, options))
+        items.append(Item(spec["name"], spec["kind"], key, options,
+                          bool(spec.get("certainty"))))
     assert items, f"{notebook} has no graded form items"
     return items
 
 
-def expected_scores(notebook: str, right: Mapping[str, bool]) -> dict[str, tuple[float, float]]:
+def certainty_name(name: str) -> str:
+    return "certainty_" + name.removeprefix("answer_")
+
+
+def credit(points: float, right: bool, sure: str | None) -> float:
+    """An item's points: all or nothing, or with a certainty (CBM) 1/3, 2/3 or all of
+    them when right, as nbgrader stores them (6 decimals); nothing when wrong."""
+    if not right:
+        return 0.0
+    return points if sure is None else round(points * CBM_RIGHT[sure] / 3, 6)
+
+
+def shown(value: float) -> str:
+    """A score as "Check my answers" shows it (at most 2 decimals)."""
+    return f"{round(value, 2):g}"
+
+
+def verdict(score: float, points: float) -> str:
+    """ "1 of 1 (credited)", "0.33 of 1 (partly credited)", "0 of 1 (not credited)"."""
+    label = "credited" if score >= points else "partly credited" if score > 0 \
+        else "not credited"
+    return f"{shown(score)} of {shown(points)} ({label})"
+
+
+def expected_scores(notebook: str, right: Mapping[str, bool],
+                    sure: Mapping[str, str] | None = None) -> dict[str, tuple[float, float]]:
     """grade_id -> (expected score, points) of every test cell of a source/ notebook.
 
     Each test cell checks one item (it names the item's variable in quotes): it earns its
-    points when the journey answered that item right, and nothing otherwise.
+    points when the journey answered that item right, and nothing otherwise; an item
+    answered with a certainty (``sure``) earns its CBM share of them.
     """
     expected = {}
     for cell in nbformat.read(ROOT / "source" / notebook, as_version=4).cells:
@@ -92,17 +124,17 @@ def expected_scores(notebook: str, right: Mapping[str, bool]) -> dict[str, tuple
         grade_id = cell.metadata.nbgrader["grade_id"]
         assert len(names) == 1, f"test cell {grade_id} checks {names}, not one item"
         points = float(cell.metadata.nbgrader["points"])
-        expected[grade_id] = (points if right[names[0]] else 0.0, points)
+        expected[grade_id] = (credit(points, right[names[0]], (sure or {}).get(names[0])),
+                              points)
     assert expected, f"{notebook} has no test cells"
     return expected
 
 
 def expected_headings(notebook: str, expected: Mapping[str, tuple[float, float]]) -> list[str]:
     """The heading "Check my answers" shows for each test cell, e.g.
-    "Question 1.3.1: 1 of 1 (credited)"."""
+    "Question 1.3.1: 1 of 1 (credited)", "Question 5.1.1: 0.67 of 1 (partly credited)"."""
     titles = item_titles(nbformat.read(ROOT / "source" / notebook, as_version=4))
-    return [f"{titles[grade_id][1]}: {score:g} of {points:g} "
-            + ("(credited)" if score >= points else "(not credited)")
+    return [f"{titles[grade_id][1]}: {verdict(score, points)}"
             for grade_id, (score, points) in expected.items()]
 
 

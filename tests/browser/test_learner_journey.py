@@ -22,12 +22,17 @@ import pytest
 
 from .conftest import Lab, fresh_learner_copy, open_notebook, wait_ms
 from .journey_grading import (
+    LEVELS,
     STUDENT,
     Item,
+    certainty_name,
+    credit,
     expected_headings,
     expected_scores,
     grade_saved_notebooks,
     graded_items,
+    shown,
+    verdict,
 )
 
 pytestmark = pytest.mark.browser
@@ -179,7 +184,21 @@ def _run_all(page) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
-def _answer_all(page, items: list[Item], right: dict[str, bool], way: str) -> None:
+def _choose_certainty(page, item: Item, level: str, way: str) -> None:
+    """The certainty picker: a click on the level's label, or Space on the first level
+    and ArrowDown to the chosen one."""
+    group = _form(page, item.name).locator("fieldset.course-AnswerForm-certainty")
+    if way == "mouse":
+        group.locator(f'input[value="{level}"] + label').click()
+        return
+    group.locator("input[type=radio]").first.focus()
+    page.keyboard.press("Space")
+    for _ in range(LEVELS.index(level)):
+        page.keyboard.press("ArrowDown")
+
+
+def _answer_all(page, items: list[Item], right: dict[str, bool], way: str,
+                sure: dict[str, str]) -> None:
     for index, item in enumerate(items):
         value = item.answer(right[item.name])
         _form(page, item.name).scroll_into_view_if_needed()
@@ -191,6 +210,10 @@ def _answer_all(page, items: list[Item], right: dict[str, bool], way: str) -> No
         (_by_mouse if way == "mouse" else _by_keyboard)(page, item, value)
         literal = json.dumps(value) if item.kind == "choice" else value
         _wait_answered(page, item.name, f"{item.name} = {literal}")
+        if item.certainty:
+            _choose_certainty(page, item, sure[item.name], way)
+            _wait_answered(page, item.name, f"{item.name} = {literal}\n"
+                           f"{certainty_name(item.name)} = {json.dumps(sure[item.name])}")
 
 
 @pytest.mark.parametrize("notebook, way", JOURNEY, ids=[nb.split("/")[0] for nb, _ in JOURNEY])
@@ -207,7 +230,10 @@ def test_a_learner_answers_runs_all_checks_and_is_graded(lab: Lab, browser_page,
     # Every third item wrong; with one item, the first (the orientation's) is wrong.
     right = {item.name: index % 3 != (2 if len(items) > 1 else 0)
              for index, item in enumerate(items)}
-    _answer_all(page, items, right, way)
+    # Items that ask "How sure are you?" (the final): low, medium and high in turn.
+    sure = {item.name: LEVELS[(index // 2) % 3] for index, item in enumerate(items)
+            if item.certainty}
+    _answer_all(page, items, right, way, sure)
     _run_all(page)
 
     panel = page.locator(".jp-NotebookPanel:visible")
@@ -216,16 +242,20 @@ def test_a_learner_answers_runs_all_checks_and_is_graded(lab: Lab, browser_page,
     results.locator(".course-CheckResults-status:has-text('Your score')").wait_for(
         timeout=wait_ms(240))
     text = results.inner_text()
-    expected = expected_scores(notebook, right)
+    expected = expected_scores(notebook, right, sure)
     score = sum(got for got, _ in expected.values())
     total = sum(points for _, points in expected.values())
-    assert f"Your score: {score:g} of {total:g}." in text
+    assert f"Your score: {shown(score)} of {shown(total)}." in text
     for heading in expected_headings(notebook, expected):
         assert heading in text
     for item in items:
         if item.kind != "case":
-            verdict = "1 of 1 (credited)" if right[item.name] else "0 of 1 (not credited)"
-            assert f"{item.title}: {verdict}" in text
+            got = credit(1.0, right[item.name], sure.get(item.name))
+            assert f"{item.title}: {verdict(got, 1.0)}" in text
+    if sure:  # certainty-based marking: accuracy decides the pass, shown with calibration
+        answered_right = sum(got > 0 for got, _ in expected.values())
+        assert f"Accuracy: {answered_right:g} of {total:g} points answered right" in text
+        assert "Calibration: the share of answers right at each certainty level" in text
     assert "Traceback" not in text and "AssertionError" not in text
     assert errors.messages == []
 
