@@ -125,9 +125,18 @@ def paragraphs(text: str) -> str:
 
 
 def text_description(text: str, summary: str = "Text description") -> str:
-    """A text equivalent in a collapsed ``<details>`` (screen readers still reach it)."""
+    """A text equivalent in a collapsed ``<details>`` (screen readers still reach it).
+
+    The body's text content is the text itself: paragraphs are separated by a blank line
+    and lines by a line break, so what a script or a copy reads equals the plain text.
+    """
+    blocks = [b.strip() for b in text.strip().split("\n\n") if b.strip()]
+    body = "\n\n".join(
+        "<p>" + "<br>\n".join(escape(line) for line in block.splitlines()) + "</p>"
+        for block in blocks)
     return (f'<details class="course-text-description" style="{PROSE_STYLE}">'
-            f"<summary>{escape(summary)}</summary>{paragraphs(text)}</details>")
+            f'<summary>{escape(summary)}</summary>'
+            f'<div class="course-text-description-body">{body}</div></details>')
 
 
 def table(headers: list[str], rows: list[list[str]], caption: str = "", *,

@@ -559,6 +559,11 @@ def ntm_onset_text() -> str:
     )
 
 
+DATE_WORDS = {"treatment_date": "the date of treatment",
+              "presentation_date": "the date the patient presented"}
+"""The dates of :func:`weeks_since` in the words of an error message."""
+
+
 def _as_date(value: Any, name: str) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -569,8 +574,9 @@ def _as_date(value: Any, name: str) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"{name} must be a date (or an ISO date string such as '2024-03-01'); "
-                     f"got {value!r}")
+    words = DATE_WORDS.get(name, name)
+    raise ValueError(f'Enter {words} as a date in quotes, year-month-day, for example '
+                     f'"2024-03-01" (you entered {value!r}).')
 
 
 def weeks_since(treatment_date: date | str, presentation_date: date | str) -> float:
@@ -578,14 +584,15 @@ def weeks_since(treatment_date: date | str, presentation_date: date | str) -> fl
     treated = _as_date(treatment_date, "treatment_date")
     presented = _as_date(presentation_date, "presentation_date")
     if presented < treated:
-        raise ValueError(f"presentation_date ({presented.isoformat()}) must be on or after "
-                         f"treatment_date ({treated.isoformat()})")
+        raise ValueError(f"The patient cannot present ({presented.isoformat()}) before the "
+                         f"treatment ({treated.isoformat()}): check the two dates.")
     return (presented - treated).days / 7
 
 
 def in_ntm_window(weeks: float) -> bool:
     """True when weeks after treatment fall within 1–12 weeks [R34], both ends included."""
     if not _is_number(weeks) or weeks < 0:
-        raise ValueError(f"weeks must be a number of 0 or more; got {weeks!r}")
+        raise ValueError(f"Enter the weeks since treatment: a number of 0 or more (you "
+                         f"entered {weeks!r}).")
     low, high = complication_data().ntm_window.weeks()
     return low <= weeks <= high

@@ -104,18 +104,57 @@ class DoseCheck:
 # ---------------------------------------------------------------- input checking
 
 
+FIELD_WORDS = {
+    "weight_kg": "the weight in kilograms",
+    "concentration_mg_per_ml": "the concentration in mg/mL",
+    "total_mg": "the total dose in mg",
+    "percent": "the concentration in percent",
+    "points": "the number of injection points",
+    "ml_per_point": "the volume per point in millilitres",
+    "area_cm2": "the area in square centimetres",
+    "spacing_cm": "the spacing between points in centimetres",
+    "volume_ml": "the volume in millilitres",
+    "limit_mg_per_kg": "the limit in mg per kilogram",
+    "absolute_max_mg": "the maximum dose in mg",
+}
+"""What each input is, in the words of an error message (never the argument's name)."""
+
+
+def entered(value: Any) -> str:
+    """What the learner gave, in words: '0', 'the text "70"', 'nothing'."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"{value}, a yes/no value"
+    if isinstance(value, str):
+        return f'the text "{value}"'
+    if isinstance(value, int | float):
+        return "a value that is not a number" if math.isnan(value) else f"{value:g}"
+    return f"{value!r}"
+
+
+def input_sentence(name: str, low: float, high: float, value: Any, *,
+                   low_allowed: bool = True, whole: bool = False) -> str:
+    """One plain sentence for an unusable input: 'Enter the weight in kilograms: a number
+    above 0, up to 350 (you entered 0).'"""
+    kind = "a whole number" if whole else "a number"
+    span = f"from {low:g} to {high:g}" if low_allowed else f"above {low:g}, up to {high:g}"
+    hint = ", without quotes" if isinstance(value, str) else ""
+    return f"Enter {FIELD_WORDS[name]}: {kind} {span}{hint} (you entered {entered(value)})."
+
+
 def _number(
-    name: str, value: Any, low: float, high: float, unit: str, *, low_allowed: bool = True
+    name: str, value: Any, low: float, high: float, unit: str = "", *,
+    low_allowed: bool = True,
 ) -> float:
-    """Return value as a float, or raise ValueError naming the field and its range."""
-    low_word = "at least" if low_allowed else "greater than"
-    allowed = f"a number {low_word} {low:g} and at most {high:g} {unit}".rstrip()
+    """Return value as a float, or raise ValueError in plain words: what to enter, the
+    range, and what was given (``name`` picks the words from :data:`FIELD_WORDS`)."""
+    message = input_sentence(name, low, high, value, low_allowed=low_allowed)
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be {allowed}, got {value!r} ({type(value).__name__})")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number ({allowed}), got {value!r}")
-    if value < low or (value == low and not low_allowed) or value > high:
-        raise ValueError(f"{name} must be {allowed}, got {value:g}")
+        raise ValueError(message)
+    if not math.isfinite(value) or value < low or (value == low and not low_allowed) \
+            or value > high:
+        raise ValueError(message)
     return float(value)
 
 
@@ -148,10 +187,7 @@ def mg_per_ml_to_percent(concentration_mg_per_ml: float) -> float:
 def total_volume_ml(points: int, ml_per_point: float) -> float:
     """Total injected volume: number of points × volume per point."""
     if isinstance(points, bool) or not isinstance(points, int):
-        raise ValueError(
-            f"points must be a whole number from {POINTS_RANGE[0]} to {POINTS_RANGE[1]}, "
-            f"got {points!r}"
-        )
+        raise ValueError(input_sentence("points", *POINTS_RANGE, points, whole=True))
     _number("points", points, *POINTS_RANGE, "")
     per_point = _number("ml_per_point", ml_per_point, *ML_PER_POINT_RANGE, "mL",
                         low_allowed=False)
@@ -204,8 +240,8 @@ def share_of_limit(
     total = _total(total_mg)
     weight = _weight(weight_kg)
     if limit_mg_per_kg is None and absolute_max_mg is None:
-        raise ValueError("limit_mg_per_kg must be a number when absolute_max_mg is None "
-                         "(a limit needs at least one figure)")
+        raise ValueError("Give a limit to compare with: a dose per kilogram, a maximum "
+                         "dose, or both.")
     hows: list[str] = []
     limits: list[float] = []
     if limit_mg_per_kg is not None:
@@ -246,9 +282,7 @@ def lidocaine_label(label: Any = DEFAULT_LIDOCAINE_LABEL) -> LidocaineLabel:
     key = label.strip().upper() if isinstance(label, str) else label
     if key not in LIDOCAINE_LABELS:
         raise ValueError(
-            f"label must be one of {', '.join(repr(k) for k in LIDOCAINE_LABELS)}, "
-            f"got {label!r}"
-        )
+            f"Choose the label: \"UK\" (SmPC/BNF) or \"US\" (you entered {entered(label)}).")
     return LIDOCAINE_LABELS[key]
 
 

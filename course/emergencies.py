@@ -203,10 +203,10 @@ LABEL_TEXT = {
 MG_PER_ML_PER_PERCENT = 10.0  # 1% w/v = 1 g per 100 mL = 10 mg/mL
 
 
-def _positive(value: Any, name: str, high: float) -> float:
+def _positive(value: Any, what: str, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value \
             or not 0 <= value <= high:
-        raise ValueError(f"{name} must be a number from 0 to {high:g}; got {value!r}")
+        raise ValueError(f"Enter {what}: a number from 0 to {high:g} (you entered {value!r}).")
     return float(value)
 
 
@@ -215,25 +215,28 @@ def session_lidocaine_mg(products: Iterable[tuple[str, Any, Any]]) -> float:
     total = 0.0
     for i, item in enumerate(products):
         if not (isinstance(item, tuple) and len(item) == 3 and isinstance(item[0], str)):
-            raise ValueError(f"product {i + 1} must be (name, mg per mL, mL injected); "
-                             f"got {item!r}")
+            raise ValueError(f"Give product {i + 1} as (name, lidocaine in mg per mL, mL "
+                             f'injected), for example ("Lidocaine 1%", 10, 2) (you entered '
+                             f"{item!r}).")
         name, mg_per_ml, volume = item
-        total += _positive(mg_per_ml, f"{name}: mg per mL", 40.0) * \
-            _positive(volume, f"{name}: mL injected", 100.0)
+        total += _positive(mg_per_ml, f"the lidocaine in mg per mL of {name}", 40.0) * \
+            _positive(volume, f"the mL of {name} injected", 100.0)
     return total
 
 
 def lidocaine_ceiling_mg(label: str, weight_kg: Any = None) -> float:
     """The maximum dose of plain lidocaine under the named label (UK, or US by weight)."""
     if label not in LABELS:
-        raise ValueError(f"label must be one of {', '.join(LABELS)}; got {label!r}")
+        raise ValueError(f'Choose the label: "UK" or "US" (you entered {label!r}).')
     if label == "UK":
         return UK_PLAIN_LIDOCAINE_MAX_MG
     if weight_kg is None:
-        raise ValueError("the US label needs weight_kg (4.5 mg/kg up to 300 mg)")
-    weight = _positive(weight_kg, "weight_kg", 350.0)
+        raise ValueError("The US label allows 4.5 mg/kg up to 300 mg, so it needs the "
+                         "patient's weight: add it, for example weight_kg=70.")
+    weight = _positive(weight_kg, "the weight in kilograms", 350.0)
     if weight == 0:
-        raise ValueError("weight_kg must be above 0")
+        raise ValueError("Enter the weight in kilograms: a number above 0, up to 350 "
+                         "(you entered 0).")
     return min(US_LIDOCAINE_MG_PER_KG * weight, US_LIDOCAINE_MAX_MG)
 
 

@@ -1,9 +1,13 @@
 """Evidence badges: what a claim rests on, as HTML for notebooks and as plain text.
 
 A badge shows the OCEBM 2011 level, the GRADE certainty with GRADE's own wording and
-symbols, and the reference ids. Claims that are not graded evidence say what they are
-instead (expert practice, convention, a regulatory or other sourced fact). Colour is
-never the only carrier: every badge reads the same in plain text.
+symbols, what that grade means, and the reference ids. Claims that are not graded
+evidence say what they are instead (expert practice, convention, a regulatory or other
+sourced fact). Colour is never the only carrier: every badge reads the same in plain text.
+
+The notebook's prose states the claim just above its badge, so the HTML badge keeps the
+claim's statement in a collapsed "Claim as graded" ``<details>``: sighted readers do not
+read it twice, and screen readers still reach it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,13 @@ GRADE_WORDING = {
     "moderate": "likely results in",
     "low": "may result in",
     "very_low": "the evidence is very uncertain",
+}
+
+GRADE_MEANINGS = {
+    "high": "further research is very unlikely to change our confidence",
+    "moderate": "further research may change the estimate",
+    "low": "further research is likely to change the estimate",
+    "very_low": "any estimate of effect is very uncertain",
 }
 
 GRADE_SYMBOLS = {"high": "●●●●", "moderate": "●●●○", "low": "●●○○", "very_low": "●○○○"}
@@ -82,13 +93,24 @@ class Badge:
             f"“{GRADE_WORDING[certainty]}”"
         )
 
+    @property
+    def meaning(self) -> str:
+        """What the grade means, e.g. 'further research may change the estimate'."""
+        if self.claim.kind != "evidence":
+            return KIND_MEANINGS[self.claim.kind][0]
+        return GRADE_MEANINGS[self.claim.certainty or "very_low"]
+
     def text(self) -> str:
         """Plain-text badge: the claim, its grade and its references."""
         refs = ", ".join(ref_id for ref_id, _, _ in self.ref_titles)
         return f"[Evidence] {self.claim.statement}\n  {self.grade_label} · References: {refs}"
 
     def html(self) -> str:
-        """HTML badge for notebooks; references link to their source when known."""
+        """HTML badge for notebooks; references link to their source when known.
+
+        The grade, its meaning and the references are visible; the claim's statement,
+        which the prose above already says, is collapsed under "Claim as graded".
+        """
         key = self.claim.certainty if self.claim.kind == "evidence" else self.claim.kind
         colour = _COLOURS[key or "fact"]
         links = []
@@ -104,9 +126,10 @@ class Badge:
             f'<div class="course-badge" role="note" aria-label="Evidence badge" '
             f'style="border-left:6px solid {colour};padding:4px 10px;margin:4px 0;'
             f'background:rgba(127,127,127,0.08)">'
-            f"<strong>Evidence:</strong> {escape(self.claim.statement)}<br>"
-            f"<small><strong>{escape(self.grade_label)}</strong> · References: "
-            f"{', '.join(links)}</small></div>"
+            f"<strong>Evidence:</strong> {escape(self.grade_label)}<br>"
+            f"<small>Meaning: {escape(self.meaning)} · References: {', '.join(links)}</small>"
+            f'<details class="course-badge-claim"><summary><small>Claim as graded</small>'
+            f"</summary><small>{escape(self.claim.statement)}</small></details></div>"
         )
 
 
@@ -129,12 +152,7 @@ def evidence_key_rows() -> list[tuple[str, str, str]]:
     rows = [
         (
             f"GRADE {GRADE_SYMBOLS[c]} {c.replace('_', ' ')}",
-            {
-                "high": "further research is very unlikely to change our confidence",
-                "moderate": "further research may change the estimate",
-                "low": "further research is likely to change the estimate",
-                "very_low": "any estimate of effect is very uncertain",
-            }[c],
+            GRADE_MEANINGS[c],
             f"“{GRADE_WORDING[c]}”",
         )
         for c in GRADE_WORDING

@@ -8,14 +8,12 @@ plain text.
 from __future__ import annotations
 
 from html import escape
-from pathlib import Path
 
 from course import LIMITS_STATEMENT
 from course.callouts import Shown
 from course.content import content
 from course.display import OmittedWhileGrading, grading_run
 from course.evidence import badge, evidence_key_rows
-from course.paths import release_dir
 from course.questions import check_answer
 from course.questions import question as find_question
 from course.syllabus import course_map as load_map
@@ -70,16 +68,42 @@ def glossary(*term_ids: str) -> Rich:
     return Rich(html, "\n".join(f"{t.term}: {t.definition}" for t in chosen))
 
 
+OPTIONS_CLASS = "course-question-options"
+"""The class of a practice question's printed option list."""
+
+
+def options_hidden_by_form(answer_name: str) -> str:
+    """A style rule: hide the printed options of ``answer_name`` where its form shows them.
+
+    The course's JupyterLab extension draws an answer form (``.course-AnswerForm`` with
+    ``data-answer``) in the answer cell below the question and lists every option
+    there, with its letter. Where that form is on the page, the printed list above it is
+    hidden, so the options appear once; everywhere else (nbgrader's HTML, feedback, a
+    front end without the extension) the printed list stays.
+    """
+    name = escape(answer_name, quote=True)
+    return (f'.jp-Cell:has(~ .jp-Cell .course-AnswerForm[data-answer="{name}"]) '
+            f'.{OPTIONS_CLASS}[data-answer="{name}"]{{display:none}}')
+
+
 def question(qid: str) -> Rich:
-    """Show a formative question with its options."""
+    """Show a formative question with its options.
+
+    The options are listed once on the page: when the answer form of ``answer_<qid>`` is
+    drawn in the cell below, the form lists them and the printed list is hidden
+    (:func:`options_hidden_by_form`).
+    """
     q = find_question(qid)
+    answer = f"answer_{q.id}"
     options = "".join(f"<li><strong>({o.letter})</strong> {escape(o.text)}</li>"
                       for o in q.options)
     html = (
+        f"<style>{options_hidden_by_form(answer)}</style>"
         f"<div role='group' aria-label='Practice question {escape(q.number)}'>"
         f"<p><strong>Question {escape(q.number)}</strong> (practice)</p>"
         f"<p>{escape(q.stem)}</p><p><strong>{escape(q.lead_in)}</strong></p>"
-        f"<ul style='list-style:none'>{options}</ul></div>"
+        f"<ul class='{OPTIONS_CLASS}' data-answer='{escape(answer, quote=True)}' "
+        f"style='list-style:none'>{options}</ul></div>"
     )
     return Rich(html, q.text())
 
@@ -147,22 +171,21 @@ def evidence_key() -> Rich:
     return _table(["Badge reads", "Meaning", "Course wording"], rows, "Evidence key")
 
 
-def course_map(release: Path | None = None, here: str = "00-orientation") -> Rich:
+def course_map(here: str = "00-orientation") -> Rich:
     """The course map with minutes and a link to each notebook.
 
     Links are relative to a notebook of assignment ``here`` in the learner's copy, where
-    each assignment is a folder (course.syllabus.learner_link); notebooks not yet
-    released are marked as planned.
+    each assignment is a folder (course.syllabus.learner_link). Every notebook of the map
+    is available: the map is package data, checked against ``source/`` by the tests, so
+    it reads the same on a hub where the package is installed without ``release/``.
     """
     from course.syllabus import learner_link
 
-    release = release or release_dir()
     rows, total, links = [], 0, []
     for assignment in load_map():
         for nb in assignment.notebooks:
-            available = (release / assignment.id / f"{nb.id}.ipynb").is_file()
-            rows.append([assignment.id, nb.title, str(nb.minutes),
-                         "available" if available else "planned", assignment.assessment])
+            rows.append([assignment.id, nb.title, str(nb.minutes), "available",
+                         assignment.assessment])
             links.append(learner_link(here, assignment.id, nb.id))
             total += nb.minutes
     table = _table(["Assignment", "Notebook", "Minutes", "Status", "Assessment"], rows,

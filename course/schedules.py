@@ -155,8 +155,12 @@ def schedule_ids() -> list[str]:
 
 
 def get_schedule(schedule_id: str) -> Schedule:
-    """The schedule record, or ValueError listing the known ids."""
-    return get_record(schedules(), schedule_id, "schedule_id")
+    """The schedule record, or ValueError in plain words listing the known ids."""
+    known = schedules()
+    if not isinstance(schedule_id, str) or schedule_id not in known:
+        raise ValueError(f"There is no schedule called {schedule_id!r}: choose one of "
+                         f"{', '.join(known)}.")
+    return get_record(known, schedule_id, "schedule_id")
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -259,8 +263,8 @@ def schedule_descriptions(schedule_ids: Sequence[str]):
 def checked_ids(schedule_ids: Sequence[str]) -> list[str]:
     """The schedule ids, each checked: a string, an empty list or an unknown id is refused."""
     if isinstance(schedule_ids, str) or not schedule_ids:
-        raise ValueError("schedule_ids must be a non-empty list of schedule ids, from: "
-                         f"{', '.join(schedules())}")
+        raise ValueError("Choose at least one schedule, as a list in square brackets, from: "
+                         f"{', '.join(schedules())}.")
     return [get_schedule(sid).id for sid in schedule_ids]
 
 

@@ -175,13 +175,15 @@ def test_ceilings_name_the_label() -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: lidocaine_ceiling_mg("EU"), "label must be one of UK, US"),
-        (lambda: lidocaine_ceiling_mg("US"), "the US label needs weight_kg"),
-        (lambda: lidocaine_ceiling_mg("US", weight_kg=0), "weight_kg must be above 0"),
-        (lambda: lidocaine_ceiling_mg("US", weight_kg=True), "weight_kg must be a number"),
-        (lambda: session_lidocaine_mg([("x", math.nan, 1)]), "x: mg per mL must be a number"),
-        (lambda: session_lidocaine_mg([("x", 10, -1)]), "x: mL injected must be a number"),
-        (lambda: session_lidocaine_mg([("x", 10)]), "product 1 must be"),
+        (lambda: lidocaine_ceiling_mg("EU"), "^Choose the label: \"UK\" or \"US\""),
+        (lambda: lidocaine_ceiling_mg("US"), "^The US label .* needs the patient's weight"),
+        (lambda: lidocaine_ceiling_mg("US", weight_kg=0),
+         r"^Enter the weight in kilograms: a number above 0, up to 350 \(you entered 0\)"),
+        (lambda: lidocaine_ceiling_mg("US", weight_kg=True), "^Enter the weight in kilograms"),
+        (lambda: session_lidocaine_mg([("x", math.nan, 1)]),
+         "^Enter the lidocaine in mg per mL of x: a number"),
+        (lambda: session_lidocaine_mg([("x", 10, -1)]), "^Enter the mL of x injected: a number"),
+        (lambda: session_lidocaine_mg([("x", 10)]), r"^Give product 1 as \(name, "),
     ],
 )
 def test_bad_input_is_refused_clearly(call, message: str) -> None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from course import LIMITS_STATEMENT, lesson
 from course.questions import question
 from course.syllabus import course_map
 from course.views.widgets import question_widget
+from tests.conftest import ROOT
 
 
 def test_evidence_shows_each_claim_in_html_and_text() -> None:
@@ -25,14 +30,19 @@ def test_cite_unknown_reference_is_a_clear_error() -> None:
         lesson.cite("R8", "R999")
 
 
-def test_course_map_marks_released_notebooks_available(tmp_path: Path) -> None:
-    first = course_map()[0]
-    (tmp_path / first.id).mkdir()
-    (tmp_path / first.id / f"{first.notebooks[0].id}.ipynb").write_text("{}")
-    text = repr(lesson.course_map(release=tmp_path))
-    assert f"{first.id} | {first.notebooks[0].title} | {first.notebooks[0].minutes} | available" \
-        in text
-    assert "planned" in text
+def test_course_map_shows_every_notebook_available_without_release(
+        tmp_path: Path) -> None:
+    """On a hub the package is installed without release/ and COURSE_ROOT may point
+    anywhere: the map still offers every notebook (issue #18: nothing is 'planned')."""
+    env = {**os.environ, "COURSE_ROOT": str(tmp_path)}
+    code = "from course import lesson; print(repr(lesson.course_map()))"
+    text = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=env, cwd=tmp_path).stdout
+    assert "planned" not in text
+    entries = [(a, nb) for a in course_map() for nb in a.notebooks]
+    for assignment, nb in entries:
+        assert f"{assignment.id} | {nb.title} | {nb.minutes} | available |" in text
+    assert text.count("| available |") == len(entries)
     total = sum(a.minutes for a in course_map())
     assert f"about {total // 60} h {total % 60} min" in text
 
@@ -58,6 +68,44 @@ def test_question_text_lists_every_option() -> None:
     text = repr(lesson.question("q0_1"))
     for option in question("q0_1").options:
         assert f"({option.letter}) {option.text}" in text
+
+
+def test_printed_options_are_hidden_where_the_answer_form_lists_them() -> None:
+    html = lesson.question("q1_1_1").html
+    rule = lesson.options_hidden_by_form("answer_q1_1_1")
+    assert html.startswith(f"<style>{rule}</style>")
+    assert ".jp-Cell:has(~ .jp-Cell .course-AnswerForm[data-answer=\"answer_q1_1_1\"])" in rule
+    assert rule.endswith("{display:none}")
+    assert "<ul class='course-question-options' data-answer='answer_q1_1_1'" in html
+    # Outside JupyterLab's forms (nbgrader's HTML, feedback, text) every option stays.
+    for option in question("q1_1_1").options:
+        assert escape(option.text) in html and option.text in repr(lesson.question("q1_1_1"))
+
+
+def _question_cells() -> list[tuple[str, str, str | None]]:
+    """(notebook, question id, name of the next answer cell) for each printed question."""
+    from course.cases import get_case
+
+    found = []
+    for path in sorted((ROOT / "source").glob("*/*.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        for i, cell in enumerate(cells[:-1]):
+            if cell.cell_type != "code":
+                continue
+            for call in re.finditer(r'\b(question|follow_up)\("([^"]+)"\)', cell.source):
+                qid = call.group(2) if call.group(1) == "question" else \
+                    get_case(call.group(2)).follow_up.question
+                answers = [c.metadata["course"]["answer"]["name"] for c in cells[i + 1:]
+                           if "answer" in c.metadata.get("course", {})]
+                found.append((path.stem, qid, answers[0] if answers else None))
+    return found
+
+
+def test_every_printed_question_is_followed_by_its_own_answer_form() -> None:
+    found = _question_cells()
+    assert len(found) >= 40
+    wrong = [(nb, qid, name) for nb, qid, name in found if name != f"answer_{qid}"]
+    assert not wrong, f"the options rule would not find these forms: {wrong}"
 
 
 def test_widget_check_shows_the_same_feedback_as_the_function() -> None:
@@ -96,7 +144,7 @@ def test_text_description_is_collapsed_but_in_the_page() -> None:
     assert repr(shown) == "Text description: the map:\nRow 1: <HA> high"
 
 
-def test_course_map_links_each_notebook_relative_to_the_learner_copy(tmp_path: Path) -> None:
-    html = lesson.course_map(release=tmp_path, here="02-substances").html
+def test_course_map_links_each_notebook_relative_to_the_learner_copy() -> None:
+    html = lesson.course_map(here="02-substances").html
     assert 'href="../01-principles/03-quiz.ipynb"' in html
     assert 'href="04-quiz.ipynb"' in html

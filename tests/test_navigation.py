@@ -100,6 +100,6 @@ def test_no_notebook_calls_a_notebook_planned(path: Path) -> None:
 
 
 def test_the_course_map_shows_every_notebook_available() -> None:
-    text = repr(lesson.course_map(release=ROOT / "release"))
+    text = repr(lesson.course_map())
     assert "planned" not in text
     assert text.count("| available |") == sum(len(a.notebooks) for a in course_map())

@@ -21,16 +21,16 @@ class DoseCalculator:
     """Label, weight, concentration (%) and volume inputs; the result updates on change.
 
     Attributes: ``label`` (Dropdown: "UK" or "US"), ``weight``, ``concentration``
-    (percent), ``volume`` (FloatText), ``result`` (HTML), ``text`` (Textarea, the
-    plain-text equivalent) and ``view``. Invalid input shows a refusal text in ``result``
-    and ``text``; it never raises.
+    (percent), ``volume`` (FloatText), ``result`` (HTML), ``text`` (the plain-text
+    equivalent, collapsed under "Text description") and ``view``. Invalid input shows a
+    refusal text in ``result`` and ``text``; it never raises.
     """
 
     def __init__(self, weight_kg: float = 70.0, percent: float = 2.0,
                  volume_ml: float = 5.0, label: str = DEFAULT_LIDOCAINE_LABEL) -> None:
         import ipywidgets as widgets
 
-        from course.views.widgets import text_twin
+        from course.views.widgets import text_description_widget
 
         style = {"description_width": "initial"}
         self.label = widgets.Dropdown(
@@ -44,7 +44,7 @@ class DoseCalculator:
         self.volume = widgets.FloatText(value=volume_ml, description="Volume (mL)",
                                         style=style)
         self.result = widgets.HTML()
-        self.text = text_twin("Result (text)", height="10em")
+        self.text = text_description_widget("Text description of the result")
         for control in (self.label, self.weight, self.concentration, self.volume):
             control.observe(self.refresh, names="value")
         self.view = widgets.VBox([

@@ -90,7 +90,7 @@ class SessionPlanner:
     def __init__(self, selected: Sequence[str] = DEFAULT_SELECTION) -> None:
         import ipywidgets as widgets
 
-        from course.views.widgets import prose, text_twin
+        from course.views.widgets import prose, text_description_widget
 
         chosen = checked_ids(selected)
         self.schedules = widgets.SelectMultiple(
@@ -100,11 +100,11 @@ class SessionPlanner:
             layout=widgets.Layout(width="auto"),
         )
         self.figure = widgets.Output()
-        self.summary = text_twin("Text summary")
+        self.summary = text_description_widget("Text description of the timeline")
         self.schedules.observe(self._changed, names="value")
         help_text = widgets.HTML(prose(
             "<p>Choose one or more schedules (Ctrl- or Cmd-click to choose several). "
-            "The text summary below the timeline says the same in words.</p>"
+            "The text description below the timeline says the same in words.</p>"
         ))
         self.view = widgets.VBox([help_text, self.schedules, self.figure, self.summary])
         self.refresh()

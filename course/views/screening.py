@@ -34,7 +34,7 @@ class ScreeningForm:
     def __init__(self, patient: dict[str, Any] | None = None) -> None:
         import ipywidgets as widgets
 
-        from course.views.widgets import text_twin
+        from course.views.widgets import text_description_widget
 
         style = {"description_width": "12em"}
         wide = widgets.Layout(width="32em")
@@ -78,7 +78,7 @@ class ScreeningForm:
             tooltip="Screen this patient with the teaching aid")
         text, html = notice(PROMPT)
         self.result = widgets.HTML(html)
-        self.text = text_twin("Text equivalent", text)
+        self.text = text_description_widget("Text description of the result", text)
         self.screen_button.on_click(self.screen)
         self._screened = False
         for control in self.inputs.values():

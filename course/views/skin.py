@@ -147,7 +147,7 @@ class SkinExplorer:
     def __init__(self, area: str = "face", technique: str = "intraepidermal") -> None:
         import ipywidgets as widgets
 
-        from course.views.widgets import text_twin
+        from course.views.widgets import text_description_widget
 
         data = skin_data()
         get_area(area)
@@ -181,7 +181,7 @@ class SkinExplorer:
             layout=widgets.Layout(width="auto"),
         )
         self.figure = widgets.Output()
-        self.summary = text_twin("Text summary")
+        self.summary = text_description_widget("Text description of the cross-section")
         for control in (self.area, self.technique, self.needle, self.angle):
             control.observe(self._changed, names="value")
         self.reset.on_click(self._use_described)

@@ -106,13 +106,14 @@ class SubstanceExplorer:
     Attributes: ``substance_class``, ``indication``, ``certainty``, ``level``, ``status``
     (dropdowns; value ``"any"`` means no filter), ``results`` (Select of substance ids),
     ``count`` (HTML), ``monograph`` (HTML), ``compare_with`` (Dropdown), ``compare``
-    (Textarea), ``text`` (Textarea: the plain-text monograph) and ``view`` (the container).
+    and ``text`` (the comparison and the monograph as plain text, each collapsed under
+    a "Text description") and ``view`` (the container).
     """
 
     def __init__(self, data: Content | None = None) -> None:
         import ipywidgets as widgets
 
-        from course.views.widgets import text_twin
+        from course.views.widgets import text_description_widget
 
         self._data = data_or_default(data)
         wide = {"description_width": "initial"}
@@ -140,8 +141,8 @@ class SubstanceExplorer:
             options=[("Nothing", ANY)] + [(s.name, s.id) for s in self._data.substances.values()],
             value=ANY, description="Compare with", style=wide, layout=layout)
         self.compare_table = widgets.HTML()
-        self.compare = text_twin("Comparison (text)", height="16em")
-        self.text = text_twin("Monograph (text)", height="16em")
+        self.compare = text_description_widget("Text description of the comparison")
+        self.text = text_description_widget("Text description of the monograph")
         filters = [self.substance_class, self.indication, self.certainty, self.level,
                    self.status]
         for control in filters:

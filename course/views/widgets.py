@@ -3,9 +3,11 @@
 Widgets are for practice only: autograde runs without a browser, so a widget never
 holds a graded answer. Each view has a text equivalent elsewhere in the notebook.
 
-Presentation helpers shared by every course widget: :func:`text_twin` (a read-only
-text equivalent that stays legible and reachable by keyboard) and :func:`prose` (HTML
-set at the line height of body text).
+Presentation helpers shared by every course widget: :func:`text_description_widget`
+(a widget's text equivalent, collapsed under "Text description" like a figure's, and
+rewritten whenever the widget changes), :func:`text_twin` (a read-only text box, for
+the practice widget's feedback) and :func:`prose` (HTML set at the line height of body
+text).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from html import escape
 from typing import Any
 
 import ipywidgets as widgets
+import traitlets
 
+from course.callouts import text_description
 from course.questions import Question, check_answer
 
 PROSE_STYLE = "line-height:1.5"
@@ -50,6 +54,37 @@ def text_twin(description: str, value: str = "", *, height: str = "14em",
     return ReadOnlyTextarea(value=value, description=description,
                             style={"description_width": description_width},
                             layout=widgets.Layout(width="100%", height=height))
+
+
+class TextDescription(widgets.VBox):
+    """A widget's text equivalent in a collapsed ``<details>`` ("Text description").
+
+    Sighted readers see one summary line instead of a second copy of the result; the
+    ``<summary>`` is focusable and screen readers reach it and its text. ``value`` is the
+    plain text (kept in Python, not sent as such); setting it rewrites the HTML, so the
+    description follows the widget. An empty value shows nothing.
+    """
+
+    value = traitlets.Unicode("")
+
+    def __init__(self, summary: str = "Text description", value: str = "") -> None:
+        self.summary = summary
+        self.html = widgets.HTML(layout=widgets.Layout(width="100%"))
+        super().__init__([self.html], layout=widgets.Layout(width="100%"))
+        self.add_class("course-text-description-widget")
+        self.observe(self._render, names="value")
+        self.value = value
+        self._render()
+
+    def _render(self, _change: Any = None) -> None:
+        self.html.value = prose(text_description(self.value, self.summary)) \
+            if self.value.strip() else ""
+
+
+def text_description_widget(summary: str = "Text description",
+                            value: str = "") -> TextDescription:
+    """The text equivalent of a widget, collapsed under ``summary``; set ``.value``."""
+    return TextDescription(summary, value)
 
 
 def question_widget(question: Question) -> widgets.VBox:

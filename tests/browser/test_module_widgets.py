@@ -153,6 +153,29 @@ def labelled(cell: Locator, kind: str, label: str) -> Locator:
         has=cell.page.locator("label.widget-label", has_text=re.compile(f"^{re.escape(label)}$")))
 
 
+SHOWN_HTML = ".widget-html:not(:has(.course-text-description))"
+"""An HTML widget the page shows, not a widget's collapsed text description."""
+
+
+def described(cell: Locator, what: str) -> Locator:
+    """The body of a widget's collapsed "Text description of <what>" (its plain text)."""
+    details = cell.locator("details.course-text-description").filter(
+        has=cell.page.locator("summary", has_text=f"Text description of {what}"))
+    return details.locator(".course-text-description-body")
+
+
+def open_description(body: Locator) -> None:
+    """Open a text description by its summary (a keyboard user's Enter); it shows its text."""
+    details = body.locator("xpath=..")
+    expect(details).not_to_have_attribute("open", "")  # collapsed: said once on screen
+    expect(body).to_be_hidden()
+    summary = details.locator("summary")
+    summary.focus()
+    summary.press("Enter")
+    expect(details).to_have_attribute("open", "")
+    expect(body).to_be_visible()
+
+
 def set_slider(slider: Locator, value: float) -> None:
     """Type a value into a slider's editable readout (ipywidgets 8) and press Enter."""
     readout = slider.locator(".widget-readout")
@@ -268,48 +291,49 @@ def operate_skin_explorer(notebook: Locator) -> Locator:
                                                                          "Technique")
     needle = labelled(cell, "hslider", "Needle inserted (mm)")
     angle = labelled(cell, "hslider", "Angle to the skin (°)")
-    summary = labelled(cell, "textarea", "Text summary").locator("textarea")
+    summary = described(cell, "the cross-section")
     image = cell.locator(".widget-output img")
     settle(area, "start")
+    open_description(summary)
 
     first = data.techniques["intraepidermal"]
     # ipywidgets' <option> values are the visible labels.
     expect(area.locator("select")).to_have_value(data.areas["face"].name)
     expect(technique.locator("select")).to_have_value(first.name)
     expect(needle.locator(".widget-readout")).to_have_text(f"{first.example_needle_mm:.1f}")
-    expect(summary).to_have_value(re.compile(
+    expect(summary).to_have_text(re.compile(
         "^" + re.escape(depth_text(first.example_needle_mm, first.example_angle_deg))))
-    expect(summary).to_have_value(re.compile(f"{re.escape(TEACHING_AID)}\\.$"))
+    expect(summary).to_have_text(re.compile(f"{re.escape(TEACHING_AID)}\\.$"))
     expect(image).to_have_attribute("alt", re.compile("^At "))
     before = image.get_attribute("src")
 
     other = data.techniques["point_by_point"]
     technique.locator("select").select_option(label=other.name)
-    expect(summary).to_have_value(re.compile(rf"{re.escape(other.short_name)} technique aims"))
+    expect(summary).to_have_text(re.compile(rf"{re.escape(other.short_name)} technique aims"))
     # A new technique keeps the sliders where they were.
     expect(needle.locator(".widget-readout")).to_have_text(f"{first.example_needle_mm:.1f}")
 
     thigh = data.areas["thigh"]
     area.locator("select").select_option(label=thigh.name)
-    expect(summary).to_have_value(re.compile(f"skin of the {thigh.name.lower()}"))
+    expect(summary).to_have_text(re.compile(f"skin of the {thigh.name.lower()}"))
 
     set_slider(needle, 8.0)
     expect(needle.locator(".widget-readout")).to_have_text("8.0")
     set_slider(angle, 60)
     expect(angle.locator(".widget-readout")).to_have_text("60.0")
-    expect(summary).to_have_value(re.compile("^" + re.escape(depth_text(8.0, 60))))
+    expect(summary).to_have_text(re.compile("^" + re.escape(depth_text(8.0, 60))))
     # The keyboard moves a focused slider handle by one step (0.5°).
     angle.locator(".noUi-handle").focus()
     angle.locator(".noUi-handle").press("ArrowLeft")
     expect(angle.locator(".widget-readout")).to_have_text("59.5")
-    expect(summary).to_have_value(re.compile("^" + re.escape(depth_text(8.0, 59.5))))
+    expect(summary).to_have_text(re.compile("^" + re.escape(depth_text(8.0, 59.5))))
     expect(image).not_to_have_attribute("src", before)
     expect(image).to_have_attribute("alt", re.compile("^" + re.escape(depth_text(8.0, 59.5))))
 
     cell.get_by_role("button", name="Use the technique's described needle and angle").click()
     expect(needle.locator(".widget-readout")).to_have_text(f"{other.example_needle_mm:.1f}")
     expect(angle.locator(".widget-readout")).to_have_text(f"{other.example_angle_deg:.1f}")
-    expect(summary).to_have_value(re.compile(
+    expect(summary).to_have_text(re.compile(
         "^" + re.escape(depth_text(other.example_needle_mm, other.example_angle_deg))))
     return cell
 
@@ -324,21 +348,22 @@ def operate_session_planner(notebook: Locator) -> Locator:
     rows = schedules()
     cell = code_cell(notebook, "session_planner()")
     choice = labelled(cell, "select-multiple", "Schedules").locator("select")
-    summary = labelled(cell, "textarea", "Text summary").locator("textarea")
+    summary = described(cell, "the timeline")
     image = cell.locator(".widget-output img")
     settle(choice, "start")
+    open_description(summary)
 
     def option(schedule_id: str) -> str:
         return f"{rows[schedule_id].label}: {rows[schedule_id].note}"
 
     expect(choice).to_have_values([option(s) for s in DEFAULT_SELECTION])
-    expect(summary).to_have_value(re.compile(f"^Timeline of {len(DEFAULT_SELECTION)} session "))
+    expect(summary).to_have_text(re.compile(f"^Timeline of {len(DEFAULT_SELECTION)} session "))
     expect(image).to_have_count(1)
 
     chosen = ["spinal_pain", "thigh_gun"]
     choice.select_option([option(s) for s in chosen])
-    expect(summary).to_have_value(re.compile("^Timeline of 2 session schedules "))
-    text = summary.input_value()
+    expect(summary).to_have_text(re.compile("^Timeline of 2 session schedules "))
+    text = summary.text_content() or ""
     for number, schedule_id in enumerate(chosen, start=1):
         assert f"Row {number}. {rows[schedule_id].label}:" in text
     assert "Row 3." not in text
@@ -346,7 +371,7 @@ def operate_session_planner(notebook: Locator) -> Locator:
     expect(image).to_have_attribute("alt", text)
 
     choice.select_option([])
-    expect(summary).to_have_value(re.compile("^Choose at least one schedule"))
+    expect(summary).to_have_text(re.compile("^Choose at least one schedule"))
     expect(image).to_have_count(0)
     choice.select_option([option(s) for s in chosen])
     expect(image).to_have_count(1)
@@ -366,8 +391,8 @@ def operate_substance_explorer(notebook: Locator) -> Locator:
                          has_text=re.compile(r"^\d+ substances? match(es)? these filters"))
     results = labelled(cell, "select", "Substances").locator("select")
     heading = cell.locator(".course-monograph h3")
-    twin = labelled(cell, "textarea", "Monograph (text)").locator("textarea")
-    compare = labelled(cell, "textarea", "Comparison (text)").locator("textarea")
+    twin = described(cell, "the monograph")
+    compare = described(cell, "the comparison")
     settle(labelled(cell, "dropdown", "Class"), "start")
 
     catalogue = list(content().substances.values())
@@ -386,13 +411,14 @@ def operate_substance_explorer(notebook: Locator) -> Locator:
     second = found[1]
     results.select_option(label=second.name)
     expect(heading).to_have_text(second.name)
-    expect(twin).to_have_value(re.compile(f"^{re.escape(second.name)} \\[{second.id}\\]"))
+    expect(twin).to_have_text(re.compile(f"^{re.escape(second.name)} \\[{second.id}\\]"))
     expect(cell.locator(".course-monograph .course-badge")).to_have_count(len(second.evidence))
-    expect(compare).to_have_value("")
+    expect(compare).to_have_count(0)
 
     other = content().substances["deoxycholic_acid"]
     labelled(cell, "dropdown", "Compare with").locator("select").select_option(label=other.name)
-    expect(compare).to_have_value(
+    open_description(compare)
+    expect(compare).to_have_text(
         re.compile(rf"^Substance +\| {re.escape(second.name)} +\| {re.escape(other.name)}\n"))
 
     labelled(cell, "dropdown", "Regulatory status").locator("select").select_option(
@@ -402,17 +428,17 @@ def operate_substance_explorer(notebook: Locator) -> Locator:
     assert len(suspended) == 1
     expect(count).to_have_text("1 substance matches these filters.")
     expect(heading).to_have_text(suspended[0].name)
-    expect(compare).to_have_value(re.compile(rf"^Substance +\| {re.escape(suspended[0].name)} "))
+    expect(compare).to_have_text(re.compile(rf"^Substance +\| {re.escape(suspended[0].name)} "))
 
     labelled(cell, "dropdown", "Class").locator("select").select_option(
         label=CLASS_LABELS["enzyme"])
     assert filter_substances(substance_class="enzyme", regulatory_status="suspended") == []
     expect(count).to_have_text("0 substances match these filters.")
     expect(results.locator("option")).to_have_count(0)
-    expect(cell.locator(".widget-html", has_text="No substance matches these filters.")
+    expect(cell.locator(SHOWN_HTML, has_text="No substance matches these filters.")
            ).to_be_visible()
-    expect(twin).to_have_value("No substance matches these filters.")
-    expect(compare).to_have_value("")
+    expect(twin).to_have_text("No substance matches these filters.")
+    expect(compare).to_have_count(0)
 
     labelled(cell, "dropdown", "Regulatory status").locator("select").select_option(label="Any")
     enzymes = filter_substances(substance_class="enzyme")
@@ -432,7 +458,7 @@ def operate_dose_calculator(notebook: Locator) -> Locator:
     volume = labelled(cell, "text", "Volume (mL)")
     status = cell.locator(".widget-html .course-dose-result")  # a status, or an alert above
     alert = cell.locator(".widget-html [role=alert]")
-    twin = labelled(cell, "textarea", "Result (text)").locator("textarea")
+    twin = described(cell, "the result")
     settle(cell)
 
     expect(cell.locator(".widget-html").first).to_have_text(TEACHING_AID)
@@ -463,14 +489,14 @@ def operate_dose_calculator(notebook: Locator) -> Locator:
     set_number(weight, "40")  # US limit 4.5 × 40 = 180 mg: 200 mg is above it
     expect(status).to_contain_text("Reference limit 180 mg")
     expect(status).to_contain_text("ABOVE the reference limit")
-    expect(twin).to_have_value(re.compile(r"^1% lidocaine = 10 mg/mL\.\n"))
+    expect(twin).to_have_text(re.compile(r"^1% lidocaine = 10 mg/mL\.\n"))
 
     set_number(weight, "-5")
     expect(alert).to_contain_text("Enter the weight in kilograms: a number above 0, up to 350.")
     expect(alert).not_to_contain_text("weight_kg")
     expect(alert).to_contain_text(TEACHING_AID)
-    expect(cell.locator(".widget-html", has_text="lidocaine = ")).to_have_count(0)
-    expect(twin).to_have_value(re.compile("^Cannot calculate: Enter the weight in kilograms"))
+    expect(cell.locator(SHOWN_HTML, has_text="lidocaine = ")).to_have_count(0)
+    expect(twin).to_have_text(re.compile("^Cannot calculate: Enter the weight in kilograms"))
     return cell
 
 
@@ -483,8 +509,8 @@ def operate_screening_form(notebook: Locator) -> Locator:
 
     cell = code_cell(notebook, "form = screening_form({")
     result = cell.locator(".course-screening-result")
-    notice = cell.locator(".widget-html", has_text="The details have changed")
-    twin = labelled(cell, "textarea", "Text equivalent").locator("textarea")
+    notice = cell.locator(SHOWN_HTML, has_text="The details have changed")
+    twin = described(cell, "the result")
     screen = cell.get_by_role("button", name="Screen", exact=True)
     age = labelled(cell, "text", "Age (years)")
     settle(age, "start")
@@ -516,7 +542,7 @@ def operate_screening_form(notebook: Locator) -> Locator:
     expect(result).not_to_contain_text("field 'age'")
     expect(result).to_have_attribute("role", "alert")
     expect(result.locator(".course-teaching-aid")).to_be_visible()
-    expect(twin).to_have_value(f"Cannot screen this patient: {message}\n{TEACHING_AID}")
+    expect(twin).to_have_text(f"Cannot screen this patient: {message}\n{TEACHING_AID}")
     set_number(age, "38")
 
     flag("Pregnant").check()
@@ -525,7 +551,7 @@ def operate_screening_form(notebook: Locator) -> Locator:
     expect(result).to_contain_text("DEFER_PREGNANT")
     expect(result.locator(".course-teaching-aid")).to_have_text(TEACHING_AID)
     expect(result.locator(".course-teaching-aid")).to_be_visible()
-    expect(twin).to_have_value(re.compile(f"^Decision: \\|\\| Defer\n.*{TEACHING_AID}$", re.DOTALL))
+    expect(twin).to_have_text(re.compile(f"^Decision: \\|\\| Defer\n.*{TEACHING_AID}$", re.DOTALL))
 
     dutasteride = content().substances["dutasteride"].name
     labelled(cell, "dropdown", "Substance").locator("select").select_option(label=dutasteride)
@@ -540,13 +566,36 @@ def operate_screening_form(notebook: Locator) -> Locator:
 # ---------------------------------------------------------------- tests
 
 
+QUESTION_CALL = re.compile(r'^question\("(q[0-9_]+)"\)', re.MULTILINE)
+
+
+def options_said_once(notebook: Locator, qid: str) -> None:
+    """A printed practice question's options are hidden where its answer form lists them."""
+    q = find_question(qid)
+    cell = code_cell(notebook, f'question("{qid}")')
+    settle(cell)
+    expect(cell).to_contain_text(q.lead_in)
+    form = notebook.locator(f'.course-AnswerForm[data-answer="answer_{qid}"]')
+    first = f"({q.options[0].letter}) {q.options[0].text}"
+    expect(form.get_by_role("radio", name=first)).to_be_visible()
+    printed = cell.locator(".course-question-options")
+    expect(printed).to_have_count(1)
+    expect(printed).to_be_hidden()
+
+
 def run_practice_widgets(lab: Lab, notebook_locator: Locator, notebook: str) -> list[str]:
     """Operate every practice widget of the notebook (issue #18 left most questions as
-    text only, asked once); return their question ids."""
+    text only, asked once), and check that each printed practice question's options are
+    shown once, by its answer form; return the question ids."""
     ids = practice_ids(lab, notebook)
     for qid in ids:
         operate_practice(notebook_locator, qid)
-    return ids
+    nb = nbformat.read(lab.root / "assignments" / notebook, as_version=4)
+    asked = [qid for cell in nb.cells if cell.cell_type == "code"
+             for qid in QUESTION_CALL.findall(cell.source)]
+    for qid in asked:
+        options_said_once(notebook_locator, qid)
+    return ids + asked
 
 
 def test_what_is_mesotherapy_skin_explorer_and_practice(answered, notebook_page,
