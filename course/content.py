@@ -2,7 +2,9 @@
 
 Every record is checked on load: a missing or unknown field, a value outside its
 scale, or a reference id that is not in the bibliography stops loading with a
-:class:`ContentError` that names the file, the record and the field.
+:class:`ContentError` that names the file, the record and the field. Each file is read
+through :mod:`course.catalogue` (:data:`REFERENCES`, :data:`CLAIMS`, :data:`GLOSSARY`,
+:data:`SUBSTANCES`); :func:`load_content` checks the other three against one bibliography.
 """
 
 from __future__ import annotations
@@ -13,10 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from course.catalogue import Catalogue, ContentError
+from course.catalogue import Catalogue, ContentError  # ContentError: also imported from here
 from course.paths import DATA_DIR
-
-__all__ = ["ContentError"]  # defined in course.catalogue, imported from here by topic modules
 
 CERTAINTIES = ("high", "moderate", "low", "very_low")
 CLAIM_KINDS = ("evidence", "expert_practice", "convention", "regulatory", "fact")
