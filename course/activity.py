@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from html import escape
 from pathlib import Path
+from typing import Any
 
-from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
+from course.catalogue import DataFile
+from course.content import TEXT, TEXT_LIST, ContentError, Rule, validated
 from course.paths import DATA_DIR
 from course.syllabus import AssignmentEntry, course_map
 
@@ -100,11 +101,8 @@ def _dates(record: dict) -> Dates:
     return Dates(record["release"], record["last_review"], record["next_review"])
 
 
-def load_activity(path: Path = DATA_DIR / "activity.toml",
-                  assignments: tuple[AssignmentEntry, ...] | None = None) -> Activity:
-    """Load and validate activity.toml against the course map; raise ContentError."""
-    assignments = course_map() if assignments is None else assignments
-    data = read_toml(path)
+def _activity(data: dict[str, Any], path: Path,
+              assignments: tuple[AssignmentEntry, ...]) -> Activity:
     name = path.name
     dated = {"release": DATE, "last_review": DATE, "next_review": DATE}
     course = validated(data.get("course"), f"{name}: [course]", {
@@ -145,9 +143,18 @@ def load_activity(path: Path = DATA_DIR / "activity.toml",
                     disclosures, tuple(modules))
 
 
-@lru_cache(maxsize=1)
+ACTIVITY = DataFile(DATA_DIR / "activity.toml", _activity, {"assignments": course_map})
+
+
+def load_activity(path: Path = ACTIVITY.path,
+                  assignments: tuple[AssignmentEntry, ...] | None = None) -> Activity:
+    """Load and validate activity.toml against the course map; raise ContentError."""
+    return ACTIVITY.load(path, assignments=assignments)
+
+
 def activity() -> Activity:
-    return load_activity()
+    """The course's own activity, loaded once per process."""
+    return ACTIVITY.cached()
 
 
 def notebook_activities(activity: Activity, source: Path) -> tuple[NotebookActivity, ...]:

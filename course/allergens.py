@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
+from course.catalogue import DataFile
+from course.content import TEXT, TEXT_LIST, ContentError, Rule, validated
 from course.paths import DATA_DIR
 
-ALLERGENS_PATH = DATA_DIR / "allergens.toml"
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 
 
@@ -129,11 +129,10 @@ def _class_list(known: Iterable[str]) -> Rule:
                 f"a non-empty list of allergen class ids ({', '.join(known)})")
 
 
-def load_allergens(path: Path = ALLERGENS_PATH,
-                   substance_ids: Iterable[str] | None = None) -> AllergenMap:
-    """Read and validate the allergen map; ContentError names the file and the entry."""
+def _allergens(data: dict[str, Any], path: Path,
+               substance_ids: Iterable[str] | None = None) -> AllergenMap:
     where = path.name
-    top = validated(read_toml(path), where, {
+    top = validated(data, where, {
         "classes": Rule(lambda v: isinstance(v, dict) and bool(v), "a non-empty table"),
         "not_allergens": Rule(lambda v: isinstance(v, dict), "a table"),
         "products": Rule(lambda v: isinstance(v, dict) and bool(v), "a non-empty table"),
@@ -174,6 +173,20 @@ def load_allergens(path: Path = ALLERGENS_PATH,
         products=products,
         longest=max(len(k) for k in phrases),
     )
+
+
+ALLERGENS = DataFile(DATA_DIR / "allergens.toml", _allergens)
+ALLERGENS_PATH = ALLERGENS.path
+
+
+def load_allergens(path: Path = ALLERGENS_PATH,
+                   substance_ids: Iterable[str] | None = None) -> AllergenMap:
+    """Read and validate the allergen map; ContentError names the file and the entry.
+
+    With ``substance_ids``, every product must be one of them (the risk rules pass the
+    course's substances).
+    """
+    return ALLERGENS.load(path, substance_ids=substance_ids)
 
 
 def as_table(allergens: AllergenMap) -> list[dict[str, Any]]:

@@ -50,18 +50,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from html import escape
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from course.content import TEXT, ContentError, Rule, read_toml, validated
+from course.catalogue import DataFile, get_record
+from course.content import TEXT, ContentError, Rule, validated
 from course.lesson import Rich
 from course.paths import DATA_DIR
 from course.risk import DECISIONS, assess
-
-CASES_PATH = DATA_DIR / "cases.toml"
 
 MENU_SIZE = (4, 8)
 """How many options a reason or management menu offers."""
@@ -206,11 +204,10 @@ def _case(case_id: str, record: Any, where: str) -> Case:
     )
 
 
-def load_cases(path: Path = CASES_PATH) -> Catalogue:
-    """Read and validate a case file; ContentError names the case and the field."""
+def _catalogue(data: dict[str, Any], path: Path) -> Catalogue:
     where = path.name
     top = validated(
-        read_toml(path), where,
+        data, where,
         {"decisions": DECISION_TEXTS,
          "cases": Rule(lambda v: isinstance(v, dict) and bool(v), "a non-empty table of cases")},
     )
@@ -228,10 +225,18 @@ def load_cases(path: Path = CASES_PATH) -> Catalogue:
                      cases=MappingProxyType(ordered))
 
 
-@lru_cache(maxsize=1)
+CASES = DataFile(DATA_DIR / "cases.toml", _catalogue)
+CASES_PATH = CASES.path
+
+
+def load_cases(path: Path = CASES_PATH) -> Catalogue:
+    """Read and validate a case file; ContentError names the case and the field."""
+    return CASES.load(path)
+
+
 def catalogue() -> Catalogue:
     """The course's case catalogue, loaded and validated once per process."""
-    return load_cases()
+    return CASES.cached()
 
 
 def cases() -> Mapping[str, Case]:
@@ -241,10 +246,8 @@ def cases() -> Mapping[str, Case]:
 
 def get_case(case_id: object) -> Case:
     """One case by id; ValueError names the known ids."""
-    known = cases()
-    if not isinstance(case_id, str) or case_id not in known:
-        raise ValueError(f"case_id: unknown case {case_id!r} (known: {', '.join(known)})")
-    return known[case_id]
+    return get_record(cases(), case_id, "case_id", message="{what}: unknown case {got!r} "
+                      "(known: {known})")
 
 
 def limits(case_id: str) -> dict[str, int]:

@@ -45,13 +45,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
 from html import escape
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from course.catalogue import check_ids, get_record, record_tables
-from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
+from course.catalogue import Tables, check_ids, get_record
+from course.content import TEXT, TEXT_LIST, ContentError, Rule, validated
 from course.paths import DATA_DIR
 
 COMPLICATIONS_FILE = DATA_DIR / "complications.toml"
@@ -256,7 +255,6 @@ ONSET_OPTIONAL = {
     "low": WEEKS_VALUE, "high": WEEKS_VALUE, "value": WEEKS_VALUE,
     "defines_window": Rule(lambda v: type(v) is bool, "true or false"),
 }
-TABLES = ("event", "ntm_cluster", "ntm_onset")
 
 
 def cited_ids(text: str) -> list[str]:
@@ -346,23 +344,28 @@ def _onset(onset_id: str, record: Any, path: Path) -> OnsetFigure:
     return OnsetFigure(id=onset_id, **fields)
 
 
-def load_complications(path: Path = COMPLICATIONS_FILE) -> ComplicationData:
-    """Load and validate the complication data; raise ContentError if anything is wrong."""
-    tables = record_tables(read_toml(path), path, TABLES)
-    events = {k: _event(k, v, path) for k, v in tables["event"].items()}
-    clusters = {k: _cluster(k, v, path) for k, v in tables["ntm_cluster"].items()}
-    onsets = {k: _onset(k, v, path) for k, v in tables["ntm_onset"].items()}
+def _complications(tables: dict[str, dict[str, Any]], path: Path) -> ComplicationData:
+    onsets = tables["ntm_onset"]
     windows = [o.id for o in onsets.values() if o.defines_window]
     if len(windows) != 1:
         raise ContentError(f"{path.name}: exactly one ntm_onset record needs "
                            f"defines_window = true (found {len(windows)})")
-    return ComplicationData(events, clusters, onsets)
+    return ComplicationData(tables["event"], tables["ntm_cluster"], onsets)
 
 
-@lru_cache(maxsize=1)
+COMPLICATIONS = Tables(COMPLICATIONS_FILE,
+                       {"event": _event, "ntm_cluster": _cluster, "ntm_onset": _onset},
+                       _complications)
+
+
+def load_complications(path: Path = COMPLICATIONS_FILE) -> ComplicationData:
+    """Load and validate the complication data; raise ContentError if anything is wrong."""
+    return COMPLICATIONS.load(path)
+
+
 def complication_data() -> ComplicationData:
     """The course's own complication data, loaded once per process."""
-    return load_complications()
+    return COMPLICATIONS.cached()
 
 
 def event_ids() -> list[str]:

@@ -27,13 +27,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from course.catalogue import check_ids, record_tables
+from course.catalogue import Tables, check_ids
 from course.complications import cited_ids
-from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
+from course.content import TEXT, TEXT_LIST, ContentError, Rule, validated
 from course.paths import DATA_DIR
 
 CONSENT_FILE = DATA_DIR / "consent.toml"
@@ -163,12 +162,19 @@ class ConsentData:
     scenarios: Mapping[str, Scenario]
 
 
-def load_consent_data(path: Path = CONSENT_FILE) -> ConsentData:
-    """Load and validate elements and scenarios; raise ContentError if anything is wrong."""
-    tables = record_tables(read_toml(path), path, ["element"], optional=["scenario"])
-    elements = {k: _element(k, v, path) for k, v in tables["element"].items()}
+def _consent(tables: dict[str, dict[str, Any]], path: Path) -> ConsentData:
+    elements = tables["element"]
     scenarios = {k: _scenario(k, v, elements, path) for k, v in tables["scenario"].items()}
     return ConsentData(elements=elements, scenarios=scenarios)
+
+
+CONSENT = Tables(CONSENT_FILE, {"element": _element, "scenario": None}, _consent,
+                 optional=["scenario"])
+
+
+def load_consent_data(path: Path = CONSENT_FILE) -> ConsentData:
+    """Load and validate elements and scenarios; raise ContentError if anything is wrong."""
+    return CONSENT.load(path)
 
 
 def load_consent(path: Path = CONSENT_FILE) -> dict[str, ConsentElement]:
@@ -176,9 +182,8 @@ def load_consent(path: Path = CONSENT_FILE) -> dict[str, ConsentElement]:
     return dict(load_consent_data(path).elements)
 
 
-@lru_cache(maxsize=1)
 def _data() -> ConsentData:
-    return load_consent_data()
+    return CONSENT.cached()
 
 
 def consent_elements() -> Mapping[str, ConsentElement]:

@@ -2,18 +2,20 @@
 
 Every record is checked on load: a missing or unknown field, a value outside its
 scale, or a reference id that is not in the bibliography stops loading with a
-:class:`ContentError` that names the file, the record and the field.
+:class:`ContentError` that names the file, the record and the field. Each file is read
+through :mod:`course.catalogue` (:data:`REFERENCES`, :data:`CLAIMS`, :data:`GLOSSARY`,
+:data:`SUBSTANCES`); :func:`load_content` checks the other three against one bibliography.
 """
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from course.catalogue import Catalogue, ContentError  # ContentError: also imported from here
 from course.paths import DATA_DIR
 
 CERTAINTIES = ("high", "moderate", "low", "very_low")
@@ -37,10 +39,6 @@ SUBSTANCE_CLASSES = (
     "detergent_cytolytic", "lipolytic_vasoactive", "local_anaesthetic",
     "analgesic_anti_inflammatory", "hormone", "hair_growth", "depigmenting",
 )
-
-
-class ContentError(ValueError):
-    """A data file is unreadable or a record in it is invalid."""
 
 
 @dataclass(frozen=True)
@@ -212,31 +210,15 @@ def validated(
     return dict(record)
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML data file, turning every failure into a ContentError naming the file."""
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
-        raise ContentError(f"{path}: data file is missing") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ContentError(f"{path}: not valid TOML ({error})") from None
-
-
 # ---------------------------------------------------------------- loaders
 
 
-def _references(path: Path) -> dict[str, Reference]:
-    refs = {}
-    for ref_id, record in read_toml(path).items():
-        fields = validated(
-            record, f"{path.name}: reference {ref_id!r}",
-            {"citation": TEXT}, {"year": YEAR, "doi": TEXT, "url": TEXT},
-        )
-        refs[ref_id] = Reference(id=ref_id, **fields)
-    if not refs:
-        raise ContentError(f"{path}: the bibliography is empty")
-    return refs
+def _reference(ref_id: str, record: Any, path: Path) -> Reference:
+    fields = validated(
+        record, f"{path.name}: reference {ref_id!r}",
+        {"citation": TEXT}, {"year": YEAR, "doi": TEXT, "url": TEXT},
+    )
+    return Reference(id=ref_id, **fields)
 
 
 def _check_refs(ids: list[str], known: Mapping[str, Reference], where: str) -> tuple[str, ...]:
@@ -246,40 +228,33 @@ def _check_refs(ids: list[str], known: Mapping[str, Reference], where: str) -> t
     return tuple(ids)
 
 
-def _claims(path: Path, refs: Mapping[str, Reference]) -> dict[str, Claim]:
-    claims = {}
-    for claim_id, record in read_toml(path).items():
-        where = f"{path.name}: claim {claim_id!r}"
-        fields = validated(
-            record, where,
-            {"statement": TEXT, "kind": KIND, "refs": TEXT_LIST, "topic": TOPIC},
-            {"ocebm": OCEBM, "certainty": CERTAINTY},
+def _claim(claim_id: str, record: Any, path: Path, refs: Mapping[str, Reference]) -> Claim:
+    where = f"{path.name}: claim {claim_id!r}"
+    fields = validated(
+        record, where,
+        {"statement": TEXT, "kind": KIND, "refs": TEXT_LIST, "topic": TOPIC},
+        {"ocebm": OCEBM, "certainty": CERTAINTY},
+    )
+    graded = "ocebm" in fields or "certainty" in fields
+    if fields["kind"] == "evidence" and not ("ocebm" in fields and "certainty" in fields):
+        raise ContentError(f"{where}: an evidence claim needs both 'ocebm' and 'certainty'")
+    if fields["kind"] != "evidence" and graded:
+        raise ContentError(
+            f"{where}: only kind 'evidence' carries 'ocebm' and 'certainty' "
+            f"(this claim is {fields['kind']!r})"
         )
-        graded = "ocebm" in fields or "certainty" in fields
-        if fields["kind"] == "evidence" and not ("ocebm" in fields and "certainty" in fields):
-            raise ContentError(f"{where}: an evidence claim needs both 'ocebm' and 'certainty'")
-        if fields["kind"] != "evidence" and graded:
-            raise ContentError(
-                f"{where}: only kind 'evidence' carries 'ocebm' and 'certainty' "
-                f"(this claim is {fields['kind']!r})"
-            )
-        fields["refs"] = _check_refs(fields["refs"], refs, where)
-        if not fields["refs"]:
-            raise ContentError(f"{where}: a claim needs at least one reference id")
-        claims[claim_id] = Claim(id=claim_id, **fields)
-    return claims
+    fields["refs"] = _check_refs(fields["refs"], refs, where)
+    if not fields["refs"]:
+        raise ContentError(f"{where}: a claim needs at least one reference id")
+    return Claim(id=claim_id, **fields)
 
 
-def _glossary(path: Path, refs: Mapping[str, Reference]) -> dict[str, GlossaryTerm]:
-    terms = {}
-    for term_id, record in read_toml(path).items():
-        where = f"{path.name}: term {term_id!r}"
-        fields = validated(
-            record, where, {"term": TEXT, "definition": TEXT}, {"refs": TEXT_LIST}
-        )
-        fields["refs"] = _check_refs(fields.get("refs", []), refs, where)
-        terms[term_id] = GlossaryTerm(id=term_id, **fields)
-    return terms
+def _term(term_id: str, record: Any, path: Path,
+          refs: Mapping[str, Reference]) -> GlossaryTerm:
+    where = f"{path.name}: term {term_id!r}"
+    fields = validated(record, where, {"term": TEXT, "definition": TEXT}, {"refs": TEXT_LIST})
+    fields["refs"] = _check_refs(fields.get("refs", []), refs, where)
+    return GlossaryTerm(id=term_id, **fields)
 
 
 def _evidence(
@@ -313,40 +288,49 @@ def _evidence(
     return tuple(entries)
 
 
-def _substances(path: Path, refs: Mapping[str, Reference]) -> dict[str, Substance]:
-    substances = {}
-    for substance_id, record in read_toml(path).items():
-        where = f"{path.name}: substance {substance_id!r}"
-        fields = validated(
-            record, where,
-            {
-                "name": TEXT, "substance_class": SUB_CLASS, "purposes": PURPOSES,
-                "mechanism": TEXT, "regulatory_status": REG_STATUS,
-                "regulatory_note": TEXT, "risks": TEXT_LIST, "refs": TEXT_LIST,
-                "evidence": EVIDENCE_TABLE, "monograph": MONOGRAPH,
-            },
-            {"labelled_indication": TEXT, "market_status": MARKET_STATUS},
+def _substance(substance_id: str, record: Any, path: Path,
+               refs: Mapping[str, Reference]) -> Substance:
+    where = f"{path.name}: substance {substance_id!r}"
+    fields = validated(
+        record, where,
+        {
+            "name": TEXT, "substance_class": SUB_CLASS, "purposes": PURPOSES,
+            "mechanism": TEXT, "regulatory_status": REG_STATUS,
+            "regulatory_note": TEXT, "risks": TEXT_LIST, "refs": TEXT_LIST,
+            "evidence": EVIDENCE_TABLE, "monograph": MONOGRAPH,
+        },
+        {"labelled_indication": TEXT, "market_status": MARKET_STATUS},
+    )
+    fields["refs"] = _check_refs(fields["refs"], refs, where)
+    fields["evidence"] = _evidence(fields["evidence"], fields["purposes"], refs, where)
+    approved = fields["regulatory_status"] == "approved"
+    if approved != ("labelled_indication" in fields):
+        raise ContentError(
+            f"{where}: 'labelled_indication' is required for an approved substance "
+            "and allowed only for one"
         )
-        fields["refs"] = _check_refs(fields["refs"], refs, where)
-        fields["evidence"] = _evidence(fields["evidence"], fields["purposes"], refs, where)
-        approved = fields["regulatory_status"] == "approved"
-        if approved != ("labelled_indication" in fields):
-            raise ContentError(
-                f"{where}: 'labelled_indication' is required for an approved substance "
-                "and allowed only for one"
-            )
-        fields["purposes"] = tuple(fields["purposes"])
-        fields["risks"] = tuple(fields["risks"])
-        substances[substance_id] = Substance(id=substance_id, **fields)
-    return substances
+    fields["purposes"] = tuple(fields["purposes"])
+    fields["risks"] = tuple(fields["risks"])
+    return Substance(id=substance_id, **fields)
+
+
+REFERENCES: Catalogue[Reference] = Catalogue(DATA_DIR / "references.toml", None, _reference)
+_CITED = {"refs": REFERENCES.cached}  # alone, a file is checked against the course's bibliography
+CLAIMS: Catalogue[Claim] = Catalogue(DATA_DIR / "claims.toml", None, _claim, _CITED)
+GLOSSARY: Catalogue[GlossaryTerm] = Catalogue(DATA_DIR / "glossary.toml", None, _term, _CITED)
+SUBSTANCES: Catalogue[Substance] = Catalogue(DATA_DIR / "substances.toml", None, _substance,
+                                             _CITED)
 
 
 def load_content(data_dir: Path = DATA_DIR) -> Content:
     """Load and cross-check every data file in ``data_dir``."""
-    references = _references(data_dir / "references.toml")
-    claims = _claims(data_dir / "claims.toml", references)
-    glossary = _glossary(data_dir / "glossary.toml", references)
-    substances = _substances(data_dir / "substances.toml", references)
+    path = data_dir / REFERENCES.path.name
+    references = REFERENCES.load(path)
+    if not references:
+        raise ContentError(f"{path}: the bibliography is empty")
+    claims = CLAIMS.load(data_dir / CLAIMS.path.name, refs=references)
+    glossary = GLOSSARY.load(data_dir / GLOSSARY.path.name, refs=references)
+    substances = SUBSTANCES.load(data_dir / SUBSTANCES.path.name, refs=references)
     cited = {
         ref
         for group in (claims.values(), glossary.values(), substances.values())

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import string
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from course.content import TEXT, TEXT_LIST, Content, ContentError, Rule, read_toml, validated
+from course.catalogue import Catalogue, get_record
+from course.content import TEXT, TEXT_LIST, Content, ContentError, Rule, validated
 from course.content import content as course_content
 from course.paths import DATA_DIR
 
@@ -110,7 +110,8 @@ def check_answer(question: Question, answer: object) -> Feedback:
     return Feedback(correct, True, verdict, question.option(letter).rationale, question.refs)
 
 
-def _question(qid: str, record: object, data: Content, where: str) -> Question:
+def _question(qid: str, record: object, path: Path, data: Content) -> Question:
+    where = f"{path.name}: question {qid!r}"
     fields = validated(
         record, where,
         {"stem": TEXT, "lead_in": TEXT, "options": Rule(lambda v: isinstance(v, dict),
@@ -135,24 +136,22 @@ def _question(qid: str, record: object, data: Content, where: str) -> Question:
                     fields["answer_hash"], tuple(fields["refs"]))
 
 
-def load_questions(path: Path = DATA_DIR / "questions.toml",
+QUESTIONS: Catalogue[Question] = Catalogue(DATA_DIR / "questions.toml", None, _question,
+                                           {"data": course_content})
+
+
+def load_questions(path: Path = QUESTIONS.path,
                    data: Content | None = None) -> dict[str, Question]:
-    """Load and validate the formative question bank."""
-    data = data or course_content()
-    return {
-        qid: _question(qid, record, data, f"{path.name}: question {qid!r}")
-        for qid, record in read_toml(path).items()
-    }
+    """Load and validate the formative question bank (against the course's content)."""
+    return QUESTIONS.load(path, data=data)
 
 
-@lru_cache(maxsize=1)
 def questions() -> dict[str, Question]:
     """The course's own formative questions, loaded once per process."""
-    return load_questions()
+    return QUESTIONS.cached()
 
 
 def question(qid: str) -> Question:
-    try:
-        return questions()[qid]
-    except KeyError:
-        raise KeyError(f"unknown question id {qid!r} (see course/data/questions.toml)") from None
+    """One question; KeyError names the id and the question bank."""
+    return get_record(questions(), qid, "question id", error=KeyError,
+                      message="unknown {what} {got!r} (see course/data/questions.toml)")

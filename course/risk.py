@@ -70,12 +70,12 @@ import reprlib
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from course import TEACHING_AID_LABEL
 from course.allergens import ALLERGENS_PATH, AllergenMap, Match, load_allergens, words
+from course.catalogue import DataFile
 from course.content import (
     INDICATIONS,
     REGULATORY_STATUSES,
@@ -87,12 +87,9 @@ from course.content import (
     Rule,
     Substance,
     content,
-    read_toml,
     validated,
 )
 from course.paths import DATA_DIR
-
-RULES_PATH = DATA_DIR / "risk_rules.toml"
 
 DECISIONS = ("proceed", "proceed_with_precautions", "defer", "refer", "decline")
 """Decisions from least to most restrictive."""
@@ -410,15 +407,13 @@ def _approved_uses(table: Any, where: str, substance_ids: tuple[str, ...]
     return uses
 
 
-def load_rules(path: Path = RULES_PATH, data: Content | None = None,
+def _rule_book(table: dict[str, Any], path: Path, data: Content,
                allergens_path: Path = ALLERGENS_PATH) -> RuleBook:
-    """Read and validate a rule file against the course's references and catalogue."""
-    data = data or content()
     substance_ids = tuple(data.substances)
     ids = _ids_rule(substance_ids, "substance ids")
     where = path.name
     top = validated(
-        read_toml(path), where,
+        table, where,
         {
             "adult_age": Rule(lambda v: type(v) is int and 1 <= v <= AGE_RANGE[1],
                               f"a whole number from 1 to {AGE_RANGE[1]}"),
@@ -463,10 +458,19 @@ def load_rules(path: Path = RULES_PATH, data: Content | None = None,
     )
 
 
-@lru_cache(maxsize=1)
+RULES = DataFile(DATA_DIR / "risk_rules.toml", _rule_book, {"data": content})
+RULES_PATH = RULES.path
+
+
+def load_rules(path: Path = RULES_PATH, data: Content | None = None,
+               allergens_path: Path = ALLERGENS_PATH) -> RuleBook:
+    """Read and validate a rule file against the course's references and catalogue."""
+    return RULES.load(path, data=data, allergens_path=allergens_path)
+
+
 def rules() -> RuleBook:
     """The course's rule book, loaded and validated once per process."""
-    return load_rules()
+    return RULES.cached()
 
 
 # ---------------------------------------------------------------- the patient

@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -144,10 +143,9 @@ def load_schedules(path: Path = SCHEDULES_FILE) -> dict[str, Schedule]:
     return SCHEDULES.load(path)
 
 
-@lru_cache(maxsize=1)
 def schedules() -> dict[str, Schedule]:
     """The course's own schedules, loaded once per process."""
-    return load_schedules()
+    return SCHEDULES.cached()
 
 
 def schedule_ids() -> list[str]:

@@ -25,13 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from course import TEACHING_AID_LABEL
-from course.catalogue import check_ids, get_record, record_tables
-from course.content import TEXT, TEXT_LIST, ContentError, Rule, read_toml, validated
+from course.catalogue import Tables, check_ids, get_record
+from course.content import TEXT, TEXT_LIST, ContentError, Rule, validated
 from course.paths import DATA_DIR
 
 SKIN_FILE = DATA_DIR / "skin.toml"
@@ -219,18 +218,19 @@ def _technique(tech_id: str, record: Any, path: Path) -> Technique:
     return Technique(id=tech_id, **fields)
 
 
+SKIN = Tables(SKIN_FILE, {"area": _area, "technique": _technique},
+              lambda tables, path: SkinData(areas=tables["area"],
+                                            techniques=tables["technique"]))
+
+
 def load_skin(path: Path = SKIN_FILE) -> SkinData:
     """Load and validate the skin areas and techniques; raise ContentError if invalid."""
-    tables = record_tables(read_toml(path), path, ["area", "technique"])
-    areas = {k: _area(k, v, path) for k, v in tables["area"].items()}
-    techniques = {k: _technique(k, v, path) for k, v in tables["technique"].items()}
-    return SkinData(areas=areas, techniques=techniques)
+    return SKIN.load(path)
 
 
-@lru_cache(maxsize=1)
 def skin_data() -> SkinData:
     """The course's own skin data, loaded once per process."""
-    return load_skin()
+    return SKIN.cached()
 
 
 def area_ids() -> list[str]:

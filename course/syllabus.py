@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from course.content import TEXT, ContentError, Rule, read_toml, validated
+from course.catalogue import DataFile
+from course.content import TEXT, ContentError, Rule, validated
 from course.paths import DATA_DIR
 
 
@@ -34,9 +35,8 @@ MINUTES = Rule(lambda v: type(v) is int and 1 <= v <= 600, "whole minutes betwee
 LIST = Rule(lambda v: isinstance(v, list) and bool(v), "a non-empty list")
 
 
-def load_course_map(path: Path = DATA_DIR / "course_map.toml") -> tuple[AssignmentEntry, ...]:
-    """Load and validate the course map."""
-    records = read_toml(path).get("assignment")
+def _course_map(data: dict[str, Any], path: Path) -> tuple[AssignmentEntry, ...]:
+    records = data.get("assignment")
     if not isinstance(records, list) or not records:
         raise ContentError(f"{path.name}: expected one or more [[assignment]] tables")
     assignments = []
@@ -59,9 +59,17 @@ def load_course_map(path: Path = DATA_DIR / "course_map.toml") -> tuple[Assignme
     return tuple(assignments)
 
 
-@lru_cache(maxsize=1)
+COURSE_MAP = DataFile(DATA_DIR / "course_map.toml", _course_map)
+
+
+def load_course_map(path: Path = COURSE_MAP.path) -> tuple[AssignmentEntry, ...]:
+    """Load and validate the course map."""
+    return COURSE_MAP.load(path)
+
+
 def course_map() -> tuple[AssignmentEntry, ...]:
-    return load_course_map()
+    """The course's own map, loaded once per process."""
+    return COURSE_MAP.cached()
 
 
 def assignment_ids() -> list[str]:

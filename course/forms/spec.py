@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +30,6 @@ from course.paths import DATA_DIR
 META_KEY = "course"
 STEM_OPTION = re.compile(r"^\s*[-*]\s*\(([a-e])\)\s*(.+?)\s*$", re.MULTILINE)
 KINDS = ("choice", "number", "case")
-DEFAULT_LIMITS = (3, 4)  # a case's reasons and management steps, where cases.toml sets none
 
 # Words of a stem's "Assign your answer … as a number …" sentence → the unit shown.
 _UNIT_WORDS = (
@@ -97,25 +94,19 @@ def number_spec(name: str, stem: str, checks: int, tolerance: float | None) -> d
     return spec
 
 
-@lru_cache(maxsize=4)
-def _case_data(path: Path) -> dict[str, Any]:
-    with path.open("rb") as handle:
-        return tomllib.load(handle)
-
-
 def case_spec(name: str, case_id: str, checks: int,
               path: Path = DATA_DIR / "cases.toml") -> dict[str, Any]:
     """Menus and limits of one case, from the learner-visible catalogue."""
-    data = _case_data(path)
-    case = data["cases"][case_id]
-    menu = [{"value": code, "label": text} for code, text in case["reasons"].items()]
-    steps = [{"value": code, "label": text} for code, text in case["management"].items()]
+    from course.cases import CASES_PATH, catalogue, load_cases
+
+    data = catalogue() if path == CASES_PATH else load_cases(path)
+    case = data.cases[case_id]
     return {
         "name": name, "kind": "case", "checks": checks, "case": case_id,
-        "decision": [{"value": d, "label": t} for d, t in data["decisions"].items()],
-        "reasons": menu, "management": steps,
-        "max_reasons": int(case.get("max_reasons", DEFAULT_LIMITS[0])),
-        "max_management": int(case.get("max_management", DEFAULT_LIMITS[1])),
+        "decision": [{"value": d, "label": t} for d, t in data.decisions.items()],
+        "reasons": [{"value": o.code, "label": o.text} for o in case.reasons],
+        "management": [{"value": o.code, "label": o.text} for o in case.management],
+        "max_reasons": case.max_reasons, "max_management": case.max_management,
     }
 
 
