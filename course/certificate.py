@@ -271,6 +271,19 @@ def scores_from_gradebook(db_url: str, course_id: str, student: str
     return scores
 
 
+def without_failed_runs(scores: dict[str, tuple[float, float]], student: str,
+                        autograded: Path) -> dict[str, tuple[float, float]]:
+    """``scores`` less every assignment whose last ``course grade`` run failed for
+    ``student`` (its status file, as ``course report`` reads it): an older score left in
+    the gradebook is then not this submission's result."""
+    from course.report import FAILED, STATUS_FILE, read_status_file
+
+    failed = {assignment for assignment in scores
+              if (read_status_file(autograded / STATUS_FILE.format(assignment=assignment))
+                  .get(student, {}).get("status") or "").strip() == FAILED}
+    return {a: score for a, score in scores.items() if a not in failed}
+
+
 def has_result(submission: Any) -> bool:
     """A gradebook submission with a complete score: every grade auto- or hand-scored,
     none awaiting a tutor (a failed or never-run autograde is no result, not a 0)."""

@@ -6,6 +6,7 @@ Exit codes: 0 done; 1 the work failed (the message says why); 2 wrong arguments.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -141,8 +142,10 @@ def cmd_certificate(args: argparse.Namespace, root: Path) -> int:
         summarise,
         summary_html,
         summary_text,
+        without_failed_runs,
     )
     from course.paths import assignments_dir
+    from course.report import ReportError
 
     if args.make_issuer_key:  # the verifiable certificate's key (course/credential_cli.py)
         from course.credential_cli import make_issuer_key_command
@@ -163,15 +166,19 @@ def cmd_certificate(args: argparse.Namespace, root: Path) -> int:
             from course.grading.assignments import nbgrader_api
 
             api = nbgrader_api(root)
-            scores = scores_from_gradebook(api.coursedir.db_url, api.coursedir.course_id,
-                                           args.student)
+            scores = without_failed_runs(
+                scores_from_gradebook(api.coursedir.db_url, api.coursedir.course_id,
+                                      args.student),
+                args.student, Path(os.path.normpath(api.coursedir.format_path(
+                    api.coursedir.autograded_directory, ".", "."))))
             learner, source = args.student, "the course gradebook"
             default = root / "certificates" / f"{args.student}.html"
         summary = summarise(learner, scores, date.today(), source)
     except SummaryRefused as error:
         print(f"course certificate: {error}", file=sys.stderr)
         return FAILURE
-    except ValueError as error:  # a malformed progress.json or an unknown student
+    except (ValueError, ReportError) as error:  # a malformed progress.json or status
+        # file, or an unknown student
         print(f"course certificate: {' '.join(str(error).split())}", file=sys.stderr)
         return USAGE_ERROR
     output = Path(args.output) if args.output else default

@@ -18,6 +18,7 @@ from course.certificate import (
     summarise,
     summary_html,
     summary_text,
+    without_failed_runs,
 )
 from course.cli import main
 from course.syllabus import course_map
@@ -200,6 +201,27 @@ def test_an_unscored_gradebook_submission_is_no_result(tmp_path: Path, score: fl
     others = {k: v for k, v in EVERY_MODULE.items() if k != FINAL_ASSESSMENT}
     with pytest.raises(SummaryRefused, match=r"\(05-final-assessment\) has no result yet"):
         summarise("ana", {**others, **scores}, TODAY, "gradebook")
+
+
+def _status_file(folder: Path, student: str, status: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{FINAL_ASSESSMENT}.grading-status.csv").write_text(
+        f"student,status,score,max_score,needs_manual_grade,detail\n"
+        f"{student},{status},,,,kernel died\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize(("status", "kept"), [("failed", False), ("graded", True)])
+def test_a_failed_last_grading_run_is_no_result(tmp_path: Path, status: str,
+                                               kept: bool) -> None:
+    """An older score left in the gradebook does not stand for a submission whose last
+    `course grade` run failed (its status file says so)."""
+    _status_file(tmp_path / "autograded", "ana", status)
+    scores = {FINAL_ASSESSMENT: (8.0, 10.0), "01-principles": (5.0, 5.0)}
+    kept_scores = without_failed_runs(scores, "ana", tmp_path / "autograded")
+    assert (FINAL_ASSESSMENT in kept_scores) is kept
+    assert kept_scores["01-principles"] == (5.0, 5.0)
+    assert without_failed_runs(scores, "bo", tmp_path / "autograded") == scores
+    assert without_failed_runs(scores, "ana", tmp_path / "nowhere") == scores
 
 
 @pytest.mark.slow
