@@ -42,9 +42,15 @@ def learner_id(environ: Mapping[str, str] | None = None) -> str:
             or SELF_STUDY_ID)
 
 
-LEARNER_ID: str = learner_id()
-"""This process's learner, read once at import: what a notebook's set-up cell imports (a
-grader replaces it by the learner it grades; course.grading.trusted_tests)."""
+def __getattr__(name: str) -> str:
+    """``LEARNER_ID``: this process's learner (:func:`learner_id`), read when it is
+    imported -- what a notebook's set-up cell imports (``from course.variants import
+    LEARNER_ID``), so a kernel forked from a preloaded zygote still reads its own
+    environment. The grader puts the learner it grades in its place
+    (course.grading.trusted_tests)."""
+    if name == "LEARNER_ID":
+        return learner_id()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def graded_learner(student: str, environ: Mapping[str, str] | None = None) -> str:

@@ -27,6 +27,18 @@ def test_a_grading_kernel_is_the_learner_the_grader_names() -> None:
     assert learner_id({LEARNER_ENV: " ", "JUPYTERHUB_USER": "jane"}) == "jane"
 
 
+def test_learner_id_is_read_when_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    monkeypatch.setenv(LEARNER_ENV, "ana")
+    from course.variants import LEARNER_ID
+
+    assert LEARNER_ID == "ana"
+    monkeypatch.setenv(LEARNER_ENV, "ben")
+    from course.variants import LEARNER_ID as again
+
+    assert again == "ben"
+
+
 def test_the_learner_graded_is_the_student_or_for_self_study_whoever_checks() -> None:
     assert graded_learner("ana", {"JUPYTERHUB_USER": "jane"}) == "ana"
     assert graded_learner(SELF_STUDY_ID, {"JUPYTERHUB_USER": "jane"}) == "jane"
