@@ -54,6 +54,8 @@ REPEATED_KINDS = ("correct", "partlywrong", "blank", "editedtests", "changedpoin
 ONCE_KINDS = ("infiniteloop", "corrupted")
 SOLUTION_MARK = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 ANSWER_LINE = re.compile(r"(?m)^(answer_\w+)\s*=\s*(.+?)\s*$")
+VARIANT_KEY = re.compile(r'variant\("(\w+)", LEARNER_ID\)\.key')
+VARIANT_IMPORT = "from course.variants import variant"
 
 
 # ---------------------------------------------------------------- synthetic cohort
@@ -73,6 +75,15 @@ def _solutions(source: Mapping[str, NotebookNode]) -> dict[str, str]:
                                             if not SOLUTION_MARK.match(line))
             for nb in source.values() for c in nb.cells
             if c.cell_type == "code" and _meta(c).get("solution")}
+
+
+def for_learner(code: str, student: str) -> str:
+    """An answer cell's solution as ``student`` answers it: the key of a per-learner
+    variant (course.variants; computed here, for that student) as a plain number."""
+    from course.variants import variant
+
+    code = VARIANT_KEY.sub(lambda m: f"{variant(m.group(1), student).key:g}", code)
+    return "\n".join(line for line in code.splitlines() if line.strip() != VARIANT_IMPORT)
 
 
 def _answered(release: Mapping[str, NotebookNode], solutions: Mapping[str, str]
@@ -130,9 +141,12 @@ def _infinite_loop(nbs: dict[str, NotebookNode]) -> dict[str, NotebookNode]:
     return nbs
 
 
-def submission(kind: str, release: Mapping[str, NotebookNode], solutions: Mapping[str, str]
-               ) -> dict[str, NotebookNode | str]:
-    """One synthetic submission: notebook name -> notebook (or raw text when corrupted)."""
+def submission(kind: str, release: Mapping[str, NotebookNode], solutions: Mapping[str, str],
+               student: str | None = None) -> dict[str, NotebookNode | str]:
+    """One synthetic submission: notebook name -> notebook (or raw text when corrupted);
+    with ``student``, per-learner variants are answered with that student's keys."""
+    if student is not None:
+        solutions = {grade_id: for_learner(code, student) for grade_id, code in solutions.items()}
     answered = _answered(release, solutions)
     makers: dict[str, Callable[[], dict]] = {
         "correct": lambda: answered,
@@ -193,7 +207,8 @@ def build_cohort(root: Path, assignment: str, kinds: Sequence[str], submitted: P
     students = {}
     for number, kind in enumerate(kinds, start=1):
         student = f"{kind}{number:03d}"
-        write_submission(submitted / student / assignment, submission(kind, release, solutions))
+        write_submission(submitted / student / assignment,
+                         submission(kind, release, solutions, student))
         students[student] = kind
     return students
 

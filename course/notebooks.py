@@ -226,7 +226,7 @@ DISPLAY_CALLS = frozenset({
     "compare_text", "rules_table", "card_html", "card_text", "vo_drill_html",
     "vo_drill_text", "ntm_onset_text", "show_drawing", "drawing", "monograph", "comparison",
     "evidence_map", "onset_timeline", "ntm_onset", "rules_view", "lidocaine_labels",
-    "teaching_aid_note", "consent_elements_view", "review_session",
+    "teaching_aid_note", "consent_elements_view", "review_session", "your_numbers",
 })
 DISPLAY_SUFFIXES = ("_figure", "_alt_text")
 

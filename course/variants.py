@@ -7,9 +7,12 @@ that same name, or :data:`SELF_STUDY_ID` for a self-study learner, which is the 
 id ``course check`` grades under.
 
 The key is never written into a notebook: the learner's kernel shows the stem (the
-numbers), and the hidden test, run by the grader with the student id it is grading,
-recomputes the key and prints the working with the same numbers, which is what the
-learner's feedback shows.
+numbers, :func:`course.views.variants.your_numbers`), and the hidden test, run by the
+grader outside the learner's kernel with the learner it is grading as ``LEARNER_ID``
+(:func:`graded_learner`; course.grading.trusted_tests), recomputes the key and prints the
+learner's numbers and the working, which is what the learner's feedback shows. The
+grader also gives the grading kernel that learner (:data:`LEARNER_ENV`), so the numbers
+the graded notebook shows are the learner's own.
 
 Pure functions: no display, no I/O beyond reading the environment in :func:`learner_id`.
 """
@@ -25,13 +28,37 @@ from dataclasses import dataclass
 SELF_STUDY_ID = "self-study"
 """The learner id of self-study (the nbgrader student id ``course check`` grades under)."""
 
+LEARNER_ENV = "COURSE_LEARNER_ID"
+"""Set by the grader in a grading kernel's environment: the learner being graded."""
+
 _SALT = "mesotherapy-course-variants-v1"
 
 
 def learner_id(environ: Mapping[str, str] | None = None) -> str:
-    """The JupyterHub user when there is one, else the self-study id."""
+    """The learner a grader named (:data:`LEARNER_ENV`, in a grading kernel), else the
+    JupyterHub user when there is one, else the self-study id."""
     environ = os.environ if environ is None else environ
-    return environ.get("JUPYTERHUB_USER", "").strip() or SELF_STUDY_ID
+    return (environ.get(LEARNER_ENV, "").strip() or environ.get("JUPYTERHUB_USER", "").strip()
+            or SELF_STUDY_ID)
+
+
+def __getattr__(name: str) -> str:
+    """``LEARNER_ID``: this process's learner (:func:`learner_id`), read when it is
+    imported -- what a notebook's set-up cell imports (``from course.variants import
+    LEARNER_ID``), so a kernel forked from a preloaded zygote still reads its own
+    environment. The grader puts the learner it grades in its place
+    (course.grading.trusted_tests)."""
+    if name == "LEARNER_ID":
+        return learner_id()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def graded_learner(student: str, environ: Mapping[str, str] | None = None) -> str:
+    """The learner whose numbers a grader checks for nbgrader student ``student``: that
+    student, except the self-study id, which stands for whoever runs the check (the hub
+    user when ``course check`` runs on a hub)."""
+    student = student.strip()
+    return learner_id(environ) if student in ("", SELF_STUDY_ID) else student
 
 
 def seed(learner: str, item: str) -> int:
@@ -84,6 +111,11 @@ class Variant:
     def working(self) -> str:
         values = {**self.parameters, **self.item.derived(self.parameters)}
         return self.item.working.format(**_shown(values), key=_number(self.key))
+
+    @property
+    def feedback(self) -> str:
+        """What the hidden test prints: the learner's numbers, then the working."""
+        return f"Your numbers: {self.stem}\n{self.working}"
 
     def within(self, answer: float | None) -> bool:
         """True when ``answer`` is within the item's tolerance of this variant's key."""

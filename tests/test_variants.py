@@ -4,13 +4,50 @@ from __future__ import annotations
 
 import pytest
 
-from course.variants import ITEMS, SELF_STUDY_ID, UnknownVariant, learner_id, seed, variant
+from course.variants import (
+    ITEMS,
+    LEARNER_ENV,
+    SELF_STUDY_ID,
+    UnknownVariant,
+    graded_learner,
+    learner_id,
+    seed,
+    variant,
+)
 
 
 def test_the_learner_is_the_hub_user_or_self_study() -> None:
     assert learner_id({"JUPYTERHUB_USER": "jane_doe"}) == "jane_doe"
     assert learner_id({"JUPYTERHUB_USER": "  "}) == SELF_STUDY_ID
     assert learner_id({}) == SELF_STUDY_ID
+
+
+def test_a_grading_kernel_is_the_learner_the_grader_names() -> None:
+    assert learner_id({LEARNER_ENV: "ana", "JUPYTERHUB_USER": "instructor"}) == "ana"
+    assert learner_id({LEARNER_ENV: " ", "JUPYTERHUB_USER": "jane"}) == "jane"
+
+
+def test_learner_id_is_read_when_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    monkeypatch.setenv(LEARNER_ENV, "ana")
+    from course.variants import LEARNER_ID
+
+    assert LEARNER_ID == "ana"
+    monkeypatch.setenv(LEARNER_ENV, "ben")
+    from course.variants import LEARNER_ID as again
+
+    assert again == "ben"
+
+
+def test_the_learner_graded_is_the_student_or_for_self_study_whoever_checks() -> None:
+    assert graded_learner("ana", {"JUPYTERHUB_USER": "jane"}) == "ana"
+    assert graded_learner(SELF_STUDY_ID, {"JUPYTERHUB_USER": "jane"}) == "jane"
+    assert graded_learner(SELF_STUDY_ID, {}) == SELF_STUDY_ID
+
+
+def test_the_feedback_shows_the_learners_numbers_then_the_working() -> None:
+    shown = variant("q2_3_4", "ana")
+    assert shown.feedback == f"Your numbers: {shown.stem}\n{shown.working}"
 
 
 def test_the_same_learner_always_gets_the_same_numbers() -> None:

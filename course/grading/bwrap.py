@@ -35,7 +35,8 @@ HOME = "/tmp"
 MPLCONFIGDIR = "/tmp/.matplotlib"
 # Variables a kernel may inherit from the grader; everything else is dropped.
 PASSED_ENV = ("NBGRADER_EXECUTION", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "LC_MESSAGES",
-              "TZ", "PYTHONHASHSEED", "JUPYTER_PLATFORM_DIRS")
+              "TZ", "PYTHONHASHSEED", "JUPYTER_PLATFORM_DIRS",
+              "COURSE_LEARNER_ID")  # the learner graded (course.variants.LEARNER_ENV)
 ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
              "/etc/mime.types", "/etc/fonts")
 ROOT_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")

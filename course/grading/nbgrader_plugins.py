@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -15,6 +16,7 @@ from traitlets import Bool, Integer
 
 from course.grading.sandbox import SandboxedKernels
 from course.grading.trusted_tests import PROBE_MIME, is_test_cell
+from course.variants import LEARNER_ENV, graded_learner
 
 SHARED_ENGINES = 4  # databases whose engine is kept (connections pooled) at a time
 MAX_CELL_OUTPUT_BYTES = 1024**2       # defaults of LimitOutputBytes (nbgrader_config.py)
@@ -23,7 +25,8 @@ CUT_NOTE = re.compile(r"\A\n?\[Output cut by the course's grading limits: ")
 
 __all__ = ["CompiledSchemas", "ExecuteWithTrustedTests", "LimitOutputBytes",
            "ShortenTestTracebacks", "compile_nbgrader_metadata_schema", "is_test_cell",
-           "limit_outputs", "output_bytes", "share_gradebook_engines"]
+           "learner_env", "learner_of", "limit_outputs", "output_bytes",
+           "share_gradebook_engines"]
 
 
 class CompiledSchemas:
@@ -252,6 +255,24 @@ def _arrived_bytes(cell: NotebookNode) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- the graded learner
+
+
+def learner_of(resources: Any) -> str | None:
+    """The learner nbgrader is grading (``resources['nbgrader']['student']``, through
+    :func:`course.variants.graded_learner`), or None when the resources do not say."""
+    student = ((resources or {}).get("nbgrader") or {}).get("student")
+    return graded_learner(student) if isinstance(student, str) and student.strip() else None
+
+
+def learner_env(learner: str | None, env: Any = None) -> dict[str, str] | None:
+    """A grading kernel's environment naming ``learner`` (:data:`LEARNER_ENV`), so the
+    numbers its notebook shows are that learner's; None (the default) for no learner."""
+    if learner is None:
+        return None
+    return {**(os.environ if env is None else env), LEARNER_ENV: learner}
+
+
 def _execute_base() -> type:
     from nbgrader.preprocessors import Execute
 
@@ -270,7 +291,25 @@ class ExecuteWithTrustedTests(SandboxedKernels, _execute_base()):
     Outputs are cut as they arrive (:class:`LimitOutputBytes`' per-cell limit): a cell
     keeps what fits and ends with a note; a test cell keeps only its probe's answers
     (the test's own outputs replace them), so a flood of output never fills memory.
+
+    The learner being graded (:func:`learner_of` the resources nbgrader passes) is the
+    tests' ``LEARNER_ID`` and is named in the environment of the kernel this step
+    starts (:func:`learner_env`): per-learner variants (course.variants) are checked and
+    shown with that learner's numbers.
     """
+
+    _learner: str | None = None
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        env = learner_env(self._learner, kwargs.get("env"))
+        if env is not None:
+            kwargs["env"] = env
+        await super().async_start_new_kernel(**kwargs)
+
+    def start_new_kernel(self, **kwargs: Any) -> None:
+        from jupyter_core.utils import run_sync
+
+        run_sync(self.async_start_new_kernel)(**kwargs)
 
     def preprocess(self, nb: NotebookNode, resources=None, km=None):
         from course.grading.trusted_tests import (
@@ -279,6 +318,7 @@ class ExecuteWithTrustedTests(SandboxedKernels, _execute_base()):
             run_tests_outside_kernel,
         )
 
+        self._learner = learner_of(resources)
         probed = insert_probes(nb)
         self._cell_limit, self._notebook_limit = LimitOutputBytes(parent=self).limits()
         # cell -> (bytes produced, bytes kept, outputs kept, full)
@@ -291,7 +331,7 @@ class ExecuteWithTrustedTests(SandboxedKernels, _execute_base()):
                 if produced > kept:
                     nb.cells[index].outputs.append(cut_note(
                         produced, kept, self._cell_limit, self._notebook_limit))
-        run_tests_outside_kernel(nb, probed)
+        run_tests_outside_kernel(nb, probed, self._learner)
         return nb, resources
 
     def output(self, outs: list, msg: dict, display_id: str | None, cell_index: int

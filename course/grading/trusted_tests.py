@@ -24,7 +24,13 @@ missing. A cell with two probe outputs is treated as tampered: no answers at all
 
 Course convention, checked by :func:`free_name_problems` over every source notebook:
 a test cell may read builtins, ``answer_*`` names, the names the locked set-up cells
-import, and names an earlier test cell assigned -- nothing else from the learner.
+import, names an earlier test cell assigned, and :data:`LEARNER_NAME` -- nothing else
+from the learner.
+
+:data:`LEARNER_NAME` (``LEARNER_ID``) is the learner being graded, given by the grader
+(never by the kernel): a per-learner variant's hidden test recomputes its key from it
+(course.variants). Set-up cells import it too (``from course.variants import
+LEARNER_ID``), so a test cell run in a kernel (the instructor's own run) finds it there.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from nbformat import NotebookNode
 PROBE_MIME = "application/vnd.course.answers+json"
 ANSWER_NAME = re.compile(r"^(?:answer|certainty)_\w+$")  # certainty: course/certainty.py
 MAX_ANSWER_BYTES = 100_000
+LEARNER_NAME = "LEARNER_ID"
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
 
@@ -214,18 +221,23 @@ def restore_sources(nb: NotebookNode, probed: Iterable[Probed]) -> None:
         nb.cells[item.index].source = item.source
 
 
-def trusted_namespace(nb: NotebookNode) -> dict[str, Any]:
-    """A fresh namespace with the notebook's locked import-only set-up cells run."""
+def trusted_namespace(nb: NotebookNode, learner: str | None = None) -> dict[str, Any]:
+    """A fresh namespace with the notebook's locked import-only set-up cells run, and
+    ``learner`` (when given) as :data:`LEARNER_NAME`, whatever the set-up imported."""
     namespace: dict[str, Any] = {"__name__": "__course_tests__", "__builtins__": builtins}
     for cell in nb.cells:
         if is_setup_cell(cell):
             exec(compile(cell.source, "<setup>", "exec"), namespace)
+    if learner is not None:
+        namespace[LEARNER_NAME] = learner
     return namespace
 
 
-def run_tests_outside_kernel(nb: NotebookNode, probed: Iterable[Probed]) -> None:
-    """Put each test back, run it here with the probed answers, set its outputs."""
-    namespace = trusted_namespace(nb)
+def run_tests_outside_kernel(nb: NotebookNode, probed: Iterable[Probed],
+                             learner: str | None = None) -> None:
+    """Put each test back, run it here with the probed answers (and ``learner``, see
+    :func:`trusted_namespace`), set its outputs."""
+    namespace = trusted_namespace(nb, learner)
     for item in probed:
         cell = nb.cells[item.index]
         answers = answers_from_outputs(cell.get("outputs", []), item.names)
@@ -243,7 +255,7 @@ def free_name_problems(nb: NotebookNode) -> list[str]:
     ``course release`` refuses an assignment with any (course.grading.distribution): such a test
     would raise ``NameError`` here and score a correct learner 0.
     """
-    available = set(_BUILTIN_NAMES)
+    available = set(_BUILTIN_NAMES) | {LEARNER_NAME}
     problems = []
     for cell in nb.cells:
         tree = _parse(cell.get("source", "")) if cell.get("cell_type") == "code" else None

@@ -150,8 +150,17 @@ class NotebookRunner:
                 and not any(a.startswith("--HistoryManager.hist_file") for a in arguments)):
             arguments.append(f"--HistoryManager.hist_file={ep.ipython_hist_file}")
         run_sync(km.start_kernel)(extra_arguments=arguments,
-                                  cwd=os.path.dirname(job.task.path))
+                                  cwd=os.path.dirname(job.task.path),
+                                  **self._learner_env(job.task.student))
         return km
+
+    @staticmethod
+    def _learner_env(student: str) -> dict[str, Any]:
+        """The kernel's ``env`` naming the student's learner, as the Execute step would."""
+        from course.grading.nbgrader_plugins import learner_env
+        from course.variants import graded_learner
+
+        return {"env": learner_env(graded_learner(student))}
 
     def run(self, job: Job) -> Result:
         started = time.perf_counter()
@@ -163,7 +172,8 @@ class NotebookRunner:
                 job.km = self._start_kernel(job)
             nb = job.nb
             if job.ep.enabled:
-                resources = {"metadata": {"path": os.path.dirname(job.task.path)}}
+                resources = {"metadata": {"path": os.path.dirname(job.task.path)},
+                             "nbgrader": {"student": job.task.student}}
                 nb, _ = job.ep.preprocess(nb, resources, km=job.km)
             result.notebook = nb
             result.interrupted_cells = interrupted_cells(nb, job.ep.error_on_timeout)

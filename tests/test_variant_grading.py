@@ -1,0 +1,377 @@
+"""Per-learner variants through the grader: keys recomputed there only, for the learner graded.
+
+Fast tests: the learner a grader hands the tests (``LEARNER_ID``) and the kernel
+(``COURSE_LEARNER_ID``), the real hidden tests of 2.3.4 and 2.3.5 run outside a kernel,
+and what the release and a learner's kernel hold (numbers, never a key). Slow tests:
+learners answering their own numbers, and another learner's, graded by stock ``nbgrader
+autograde``, by ``course grade`` and by ``course check``, with the feedback they get.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_notebook
+
+from benchmarks.grade_throughput import (
+    BIN,
+    generate,
+    grade_rows,
+    make_course,
+    release_and_solutions,
+    submission,
+    tool_env,
+)
+from course.grading.bwrap import kernel_env
+from course.grading.nbgrader_plugins import learner_env, learner_of
+from course.grading.trusted_tests import (
+    LEARNER_NAME,
+    PROBE_MIME,
+    free_name_problems,
+    insert_probes,
+    is_setup_cell,
+    restore_sources,
+    run_tests_outside_kernel,
+    trusted_namespace,
+)
+from course.notebooks import html_to_text, read_notebook, secret_lines
+from course.variants import ITEMS, LEARNER_ENV, SELF_STUDY_ID, variant
+from course.views.variants import your_numbers
+
+from .conftest import ROOT, unsandboxed_args
+
+ASSIGNMENT, NOTEBOOK = "02-substances", "03-dose-and-volume"
+SOURCE = ROOT / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+RELEASE = ROOT / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+CHECKS = {"q2_3_4": "q2_3_4_lidocaine_mg_check", "q2_3_5": "q2_3_5_volume_220_points_check"}
+UNITS = {"q2_3_4": "mg", "q2_3_5": "mL"}
+ANA, CARA, BEN = "ana", "cara", "ben"
+"""Ana and Cara answer their own numbers; Ben answers Ana's (see test_the_learners_differ)."""
+
+
+def _meta(**values: object) -> dict:
+    return {"nbgrader": {"schema_version": 3, "grade": False, "solution": False,
+                         "locked": False, **values}}
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _key_pattern(value: float) -> re.Pattern[str]:
+    """The key as a number on its own (40 matches "40" and "40.0", not "140" or "4.0")."""
+    return re.compile(rf"(?<![\d.]){re.escape(f'{value:g}')}(?:\.0+)?(?![\d.])")
+
+
+# ---------------------------------------------------------------- the learner graded
+
+
+def test_the_learner_graded_is_nbgraders_student_and_self_study_is_the_hub_user(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(LEARNER_ENV, raising=False)
+    monkeypatch.setenv("JUPYTERHUB_USER", "jane")
+    assert learner_of({"nbgrader": {"student": "ana"}}) == "ana"
+    assert learner_of({"nbgrader": {"student": SELF_STUDY_ID}}) == "jane"
+    monkeypatch.delenv("JUPYTERHUB_USER")
+    assert learner_of({"nbgrader": {"student": SELF_STUDY_ID}}) == SELF_STUDY_ID
+    assert learner_of({"metadata": {"path": "."}}) is None and learner_of(None) is None
+
+
+def test_the_grading_kernel_is_told_the_learner_even_in_the_sandbox() -> None:
+    env = learner_env("ana", {"HOME": "/home/grader", "JUPYTERHUB_USER": "instructor"})
+    assert env == {"HOME": "/home/grader", "JUPYTERHUB_USER": "instructor", LEARNER_ENV: "ana"}
+    assert learner_env(None) is None
+    boxed = kernel_env(env)
+    assert boxed[LEARNER_ENV] == "ana" and "JUPYTERHUB_USER" not in boxed
+
+
+def _learner_notebook() -> NotebookNode:
+    return new_notebook(cells=[
+        new_code_cell("from course.variants import LEARNER_ID", metadata=_meta(locked=True)),
+        new_code_cell("print(LEARNER_ID)",
+                      metadata=_meta(grade=True, locked=True, grade_id="c", points=1)),
+    ])
+
+
+def test_tests_read_the_learner_the_grader_gives_whatever_the_setup_imported() -> None:
+    nb = _learner_notebook()
+    assert trusted_namespace(nb, "ana")[LEARNER_NAME] == "ana"
+    for learner in ("ana", "ben"):
+        probed = insert_probes(nb)
+        nb.cells[1].outputs = []
+        restore_sources(nb, probed)
+        run_tests_outside_kernel(nb, probed, learner)
+        assert [o.get("text") for o in nb.cells[1].outputs] == [f"{learner}\n"]
+
+
+def test_a_test_may_read_learner_id_without_a_setup_import() -> None:
+    nb = _learner_notebook()
+    assert free_name_problems(nb) == []
+    nb.cells[0].source = "from math import isclose"
+    assert free_name_problems(nb) == []
+    nb.cells[1].source = "print(LEARNER_ID, learner_name)"
+    assert free_name_problems(nb) == ["test cell c reads learner_name"]
+
+
+# ---------------------------------------------------------------- the real items
+
+
+def test_the_learners_differ() -> None:
+    """The premises of the round trips: Ana's and Cara's keys differ in both items; Ben's
+    match Ana's in 2.3.4 (4 mL of 1%) but not in 2.3.5."""
+    for item in ITEMS:
+        assert variant(item, ANA).key != variant(item, CARA).key, item
+    assert variant("q2_3_4", BEN).key == variant("q2_3_4", ANA).key
+    assert variant("q2_3_5", BEN).key != variant("q2_3_5", ANA).key
+
+
+def _run_check(item: str, learner: str, answer: float) -> list[NotebookNode]:
+    """The source's own check cell of ``item`` (its hidden test too), run as the grader
+    runs it, for ``learner`` answering ``answer``; its outputs."""
+    source = read_notebook(SOURCE)
+    check = next(c for c in source.cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == CHECKS[item])
+    nb = new_notebook(cells=[c for c in source.cells if is_setup_cell(c)] + [check])
+    probed = insert_probes(nb)
+    nb.cells[-1].outputs = [nbformat.from_dict({
+        "output_type": "display_data", "metadata": {},
+        "data": {PROBE_MIME: {f"answer_{item}": repr(answer)}}})]
+    restore_sources(nb, probed)
+    run_tests_outside_kernel(nb, probed, learner)
+    return nb.cells[-1].outputs
+
+
+@pytest.mark.parametrize("item", sorted(ITEMS))
+def test_the_hidden_test_scores_the_learners_own_key_and_shows_their_numbers(item) -> None:
+    for learner, other in ((ANA, CARA), (CARA, ANA)):
+        mine, theirs = variant(item, learner), variant(item, other)
+        outputs = _run_check(item, learner, mine.key)
+        assert [o.output_type for o in outputs] == ["stream"], outputs
+        assert outputs[0].text.endswith("graded.\n" + mine.feedback + "\n")
+        assert mine.stem in outputs[0].text and theirs.stem not in outputs[0].text
+        wrong = _run_check(item, learner, theirs.key)
+        assert wrong[-1].output_type == "error" and wrong[-1].ename == "AssertionError"
+        assert wrong[0].text.endswith(mine.feedback + "\n")  # the working is shown either way
+
+
+def test_the_key_is_within_tolerance_only() -> None:
+    item = variant("q2_3_5", ANA)
+    outputs = _run_check("q2_3_5", ANA, round(item.key + 2 * item.item.tolerance, 6))
+    assert outputs[-1].output_type == "error"
+    assert _run_check("q2_3_5", ANA, item.key + item.item.tolerance / 2)[-1].output_type \
+        == "stream"
+
+
+def test_no_hidden_test_line_is_a_solution_line() -> None:
+    """Feedback may show a submitted answer cell (the instructor's own, in the round
+    trip): a hidden-test line equal to a solution line would read as a leak there."""
+    source = read_notebook(SOURCE)
+    hidden = secret_lines(source, include_solutions=False)
+    assert hidden and not hidden & (secret_lines(source) - hidden)
+
+
+def test_the_benchmark_cohort_answers_each_learners_own_key_as_a_number() -> None:
+    release, solutions = release_and_solutions(ROOT, ASSIGNMENT)
+    for student in (ANA, CARA):
+        nb = submission("correct", release, solutions, student)[NOTEBOOK]
+        lines = {line for c in nb.cells if c.source.startswith("answer_")
+                 for line in c.source.splitlines()}
+        for item in ITEMS:
+            assert f"answer_{item} = {variant(item, student).key:g}" in lines
+        assert not any("variant" in line for line in lines)
+
+
+# ---------------------------------------------------------------- no key reaches a learner
+
+
+def test_the_release_holds_numbers_to_show_but_no_key() -> None:
+    release = RELEASE.read_text(encoding="utf-8")
+    assert "variant(" not in release and ".key" not in release and ".working" not in release
+    nb = read_notebook(RELEASE)
+    setup = next(c for c in nb.cells if is_setup_cell(c))
+    imported = {line for line in setup.source.splitlines() if "course.variants" in line}
+    assert imported == {"from course.variants import LEARNER_ID  # your own numbers "
+                        "(per-learner items)"}  # the id only: no key, no variant()
+    for item in ITEMS:
+        mine = variant(item, SELF_STUDY_ID)
+        shows = [c for c in nb.cells if c.source == f'your_numbers("{item}")']
+        assert len(shows) == 1 and not shows[0].outputs
+        assert f"answer_{item} = {mine.key:g}" not in release
+        assert _flat(mine.working) not in _flat(release)
+        stem = next(c.source for c in nb.cells
+                    if c.cell_type == "markdown" and f"`answer_{item}`" in c.source)
+        assert "your own number" in stem and not re.search(r"draws up \d|plans \d", stem)
+        assert _flat(mine.stem) not in _flat(release)
+
+
+@pytest.mark.parametrize("item", sorted(ITEMS))
+def test_your_numbers_show_the_learners_stem_and_never_the_key(
+        item: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(LEARNER_ENV, raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    for learner in (None, ANA, CARA, *(f"learner{n}" for n in range(20))):
+        mine = variant(item, learner or SELF_STUDY_ID)
+        shown = your_numbers(item, learner)
+        assert mine.stem in shown.text and "Your numbers" in shown.html
+        for text in (shown.text, html_to_text(shown.html)):
+            assert not _key_pattern(mine.key).search(text.replace(mine.stem, "")), text
+        if not _key_pattern(mine.key).search(mine.stem):  # e.g. 220 points: 2.2 mL
+            assert not _key_pattern(mine.key).search(shown.text)
+    monkeypatch.setenv("JUPYTERHUB_USER", "jane")
+    assert variant(item, "jane").stem in your_numbers(item).text
+    monkeypatch.setenv(LEARNER_ENV, "ana")  # a grading kernel: the learner graded
+    assert variant(item, ANA).stem in your_numbers(item).text
+
+
+@pytest.mark.slow
+def test_a_learners_kernel_shows_their_numbers_and_holds_no_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The released notebook run in a kernel (Run All, self-study): the boxes show the
+    self-study numbers; no output shows a working, and nothing in the kernel's namespace
+    is a variant or its key's computation."""
+    from nbclient import NotebookClient
+
+    nb = read_notebook(RELEASE)
+    nb.cells.append(new_code_cell(
+        "print(sorted(n for n, v in globals().items() if type(v).__module__ == "
+        "'course.variants' or n in ('variant', 'ITEMS', 'Variant')))"))
+    shutil.copytree(RELEASE.parent, tmp_path / ASSIGNMENT)
+    monkeypatch.delenv(LEARNER_ENV, raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path / ASSIGNMENT)}}).execute()
+    text = "\n".join(_output_text(cell) for cell in nb.cells)
+    assert nb.cells[-1].outputs[0].text == "[]\n"
+    for item in ITEMS:
+        mine = variant(item, SELF_STUDY_ID)
+        shows = next(c for c in nb.cells if c.source == f'your_numbers("{item}")')
+        assert mine.stem in _output_text(shows)
+        assert "Working." not in text and _flat(mine.working) not in _flat(text)
+
+
+def _output_text(cell: NotebookNode) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        parts.append(str(output.get("text", "")))
+        parts.append(str(output.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- round trips
+
+
+ANSWERS = {ANA: ANA, CARA: CARA, BEN: ANA}
+"""Student -> the learner whose numbers they answer (Ben answers Ana's)."""
+
+
+def _answered(learner: str) -> NotebookNode:
+    nb = read_notebook(RELEASE)
+    for cell in nb.cells:
+        for item in ITEMS:
+            if cell.cell_type == "code" and cell.source.startswith(f"answer_{item} = None"):
+                cell.source = f"answer_{item} = {variant(item, learner).key:g}"
+    return nb
+
+
+def _expected(student: str) -> dict[str, float]:
+    """grade_id -> score: a point when the answer is within the student's own key."""
+    return {CHECKS[item]: float(variant(item, student).within(
+        variant(item, ANSWERS[student]).key)) for item in ITEMS}
+
+
+def _submit(course: Path, student: str, notebooks: dict[str, NotebookNode]) -> None:
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True)
+    for name in sorted(p.stem for p in (course / "release" / ASSIGNMENT).glob("*.ipynb")):
+        nb = notebooks.get(name) or read_notebook(course / "release" / ASSIGNMENT
+                                                  / f"{name}.ipynb")
+        nbformat.write(nb, folder / f"{name}.ipynb")
+
+
+def _shown_numbers(course: Path, student: str) -> dict[str, str]:
+    """item -> what the graded notebook's box shows (run in the sandboxed grading kernel)."""
+    nb = read_notebook(course / "autograded" / student / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    return {item: _output_text(next(c for c in nb.cells
+                                    if c.source == f'your_numbers("{item}")'))
+            for item in ITEMS}
+
+
+@pytest.mark.slow
+def test_nbgrader_autograde_and_course_grade_score_each_learner_on_their_own_numbers(
+        tmp_path: Path) -> None:
+    template = make_course(tmp_path / "template", ASSIGNMENT)
+    generate(template, ASSIGNMENT)
+    for student, learner in ANSWERS.items():
+        _submit(template, student, {NOTEBOOK: _answered(learner)})
+    stock, ours = tmp_path / "stock", tmp_path / "ours"
+    shutil.copytree(template, stock)
+    shutil.copytree(template, ours)
+    subprocess.run([str(BIN / "nbgrader"), "autograde", ASSIGNMENT, "--force"], cwd=stock,
+                   env=tool_env(), check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "course.cli", "grade", ASSIGNMENT,
+                    *unsandboxed_args()], cwd=ours, env=tool_env(COURSE_ROOT=str(ours)),
+                   check=True, capture_output=True)
+    rows = {"nbgrader autograde": grade_rows(stock), "course grade": grade_rows(ours)}
+    assert rows["nbgrader autograde"] == rows["course grade"]
+    for tool, graded in rows.items():
+        for student in ANSWERS:
+            got = {grade: graded[(student, NOTEBOOK, grade)][0] for grade in CHECKS.values()}
+            assert got == _expected(student), (tool, student)
+    assert _expected(ANA) == _expected(CARA) == {g: 1.0 for g in CHECKS.values()}
+    assert _expected(BEN) == {CHECKS["q2_3_4"]: 1.0, CHECKS["q2_3_5"]: 0.0}
+    for course in (stock, ours):  # each kernel showed its own learner's numbers
+        for student in ANSWERS:
+            for item, shown in _shown_numbers(course, student).items():
+                assert variant(item, student).stem in shown, (course.name, student, item)
+
+    subprocess.run([str(BIN / "nbgrader"), "generate_feedback", ASSIGNMENT, "--force"],
+                   cwd=stock, env=tool_env(), check=True, capture_output=True)
+    for student in ANSWERS:
+        html = (stock / "feedback" / student / ASSIGNMENT / f"{NOTEBOOK}.html").read_text(
+            encoding="utf-8")
+        text = _flat(html_to_text(html))
+        for item in ITEMS:
+            mine, other = variant(item, student), variant(item, CARA if student != CARA else ANA)
+            for line in mine.feedback.splitlines():  # one paragraph each
+                assert _flat(line) in text, (student, item, line)
+            if mine.stem != other.stem:
+                assert _flat(other.stem) not in text
+        assert "variant(" not in text and "HIDDEN TESTS" not in text  # no hidden test
+
+
+@pytest.mark.slow
+def test_course_check_on_a_hub_grades_the_hub_users_numbers(
+        course_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from course.grading.assignments import self_check, start_assignments
+
+    monkeypatch.delenv(LEARNER_ENV, raising=False)
+    monkeypatch.setenv("JUPYTERHUB_USER", CARA)
+    start_assignments(course_copy, [ASSIGNMENT])
+    mine = course_copy / "assignments" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+    answered = copy.deepcopy(_answered(CARA))
+    nbformat.write(answered, mine)
+    report = self_check(course_copy, ASSIGNMENT)
+    scores = {i.grade_id: i.score for i in report.result.items if i.notebook == NOTEBOOK}
+    assert {CHECKS[item]: scores[CHECKS[item]] for item in ITEMS} == \
+        {g: 1.0 for g in CHECKS.values()}
+    feedback = _flat(html_to_text((mine.parent / f"{NOTEBOOK}.feedback.html").read_text(
+        encoding="utf-8")))
+    for item in ITEMS:
+        for line in variant(item, CARA).feedback.splitlines():
+            assert _flat(line) in feedback, line
+    # the same answers checked as a self-study learner: their numbers, not Cara's
+    monkeypatch.delenv("JUPYTERHUB_USER")
+    report = self_check(course_copy, ASSIGNMENT)
+    scores = {i.grade_id: i.score for i in report.result.items if i.notebook == NOTEBOOK}
+    for item in ITEMS:
+        own = variant(item, SELF_STUDY_ID)
+        assert scores[CHECKS[item]] == float(own.within(variant(item, CARA).key)), item
+    assert 0.0 in scores.values()  # Cara's numbers are not all the self-study ones
