@@ -19,11 +19,13 @@ Pure functions: no display, no I/O beyond reading the environment in :func:`lear
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import os
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 SELF_STUDY_ID = "self-study"
 """The learner id of self-study (the nbgrader student id ``course check`` grades under)."""
@@ -68,6 +70,8 @@ def seed(learner: str, item: str) -> int:
 
 
 Parameters = Mapping[str, float]
+Shown = Mapping[str, float | str]
+"""Values a stem or working names: parameters, and derived numbers or words (dates)."""
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,8 @@ class VariantItem:
     and ``key``)."""
     unit: str
     tolerance: float
-    derived: Callable[[Parameters], Parameters] = lambda parameters: {}
-    """Intermediate values the working names (e.g. mg per mL)."""
+    derived: Callable[[Parameters], Shown] = lambda parameters: {}
+    """Intermediate values the stem and working name (e.g. mg per mL, a date)."""
 
     def draw(self, learner: str) -> Parameters:
         generator = random.Random(seed(learner, self.item))
@@ -104,13 +108,16 @@ class Variant:
         return round(self.item.key(self.parameters), 6)
 
     @property
+    def _values(self) -> dict[str, str]:
+        return _shown({**self.parameters, **self.item.derived(self.parameters)})
+
+    @property
     def stem(self) -> str:
-        return self.item.stem.format(**_shown(self.parameters))
+        return self.item.stem.format(**self._values)
 
     @property
     def working(self) -> str:
-        values = {**self.parameters, **self.item.derived(self.parameters)}
-        return self.item.working.format(**_shown(values), key=_number(self.key))
+        return self.item.working.format(**self._values, key=_number(self.key))
 
     @property
     def feedback(self) -> str:
@@ -127,8 +134,81 @@ def _number(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def _shown(parameters: Parameters) -> dict[str, str]:
-    return {name: _number(value) for name, value in parameters.items()}
+def _shown(values: Shown) -> dict[str, str]:
+    return {name: value if isinstance(value, str) else _number(value)
+            for name, value in values.items()}
+
+
+# ---------------------------------------------------------------- session spans (dates)
+
+SPAN_YEAR_START = date(2025, 1, 1)
+"""Day 0 of a session span's treatment date (``treatment_day`` counts days from it)."""
+
+NTM_MEAN_WEEKS = 9.8
+"""Mean weeks from treatment to diagnosis of NTM infection in a case series [R39]."""
+
+
+def span_day(offset: float) -> date:
+    """The date ``offset`` days after :data:`SPAN_YEAR_START`."""
+    return SPAN_YEAR_START + timedelta(days=int(offset))
+
+
+def long_date(day: date) -> str:
+    """A date as a person writes it: 6 February 2025."""
+    return f"{day.day} {day:%B} {day.year}"
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(
+        number % 10, "th")
+    return f"{number}{suffix}"
+
+
+def days_counted(start: date, end: date) -> str:
+    """How the days from ``start`` to ``end`` (same year, start day 1-28) are counted, month
+    by month: "22 left in February 2025 after the 6th (February 2025 has 28 days), 31 in
+    March and 24 in April: 22 + 31 + 24 = 77 days"."""
+    total = (end - start).days
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{end.day} − {start.day} = {total} days"
+    length = calendar.monthrange(start.year, start.month)[1]
+    month = f"{start:%B} {start.year}"
+    terms = [(f"{length - start.day} left in {month} after the {ordinal(start.day)} "
+              f"({month} has {length} days)", length - start.day)]
+    for number in range(start.month + 1, end.month):
+        days = calendar.monthrange(start.year, number)[1]
+        terms.append((f"{days} in {calendar.month_name[number]}", days))
+    terms.append((f"{end.day} in {end:%B}", end.day))
+    words = ", ".join(text for text, _ in terms[:-1]) + f" and {terms[-1][0]}"
+    return f"{words}: {' + '.join(str(days) for _, days in terms)} = {total} days"
+
+
+def _span_dates(p: Parameters) -> tuple[date, date]:
+    treated = span_day(p["treatment_day"])
+    return treated, treated + timedelta(weeks=int(p["weeks"]))
+
+
+def _span_key(p: Parameters) -> float:
+    from course.complications import weeks_since
+
+    return weeks_since(*_span_dates(p))
+
+
+def _span_derived(p: Parameters) -> Shown:
+    treated, presented = _span_dates(p)
+    weeks = p["weeks"]
+    mean = ("near" if abs(weeks - NTM_MEAN_WEEKS) < 2 else
+            "earlier than" if weeks < NTM_MEAN_WEEKS else "later than")
+    return {"treatment": long_date(treated), "presentation": long_date(presented),
+            "treatment_iso": treated.isoformat(), "presentation_iso": presented.isoformat(),
+            "days": (presented - treated).days, "days_counted": days_counted(treated, presented),
+            "mean": f"{mean} the mean of {NTM_MEAN_WEEKS:g} weeks to diagnosis in another series"}
+
+
+SPAN_TREATMENT_DAYS = tuple(offset for offset in range(243) if span_day(offset).day <= 28)
+"""Treatment dates from 1 January to 28 August 2025, never after the 28th of a month (so
+the days left in it are counted), so that 12 weeks later is still in 2025."""
 
 
 ITEMS: Mapping[str, VariantItem] = {
@@ -162,6 +242,19 @@ ITEMS: Mapping[str, VariantItem] = {
                      "decimal places. The trial used 200–250 injections, so 2.0–2.5 mL per "
                      "session; these are trial parameters, not a standard [R11]."),
             unit="mL", tolerance=0.01),
+        VariantItem(
+            item="q3_5_11",
+            choices={"treatment_day": SPAN_TREATMENT_DAYS, "weeks": tuple(range(2, 13))},
+            key=_span_key,
+            stem=("A 39-year-old woman had mesotherapy to her abdomen on {treatment}. She "
+                  "presents on {presentation} with four painful nodules at injection sites and "
+                  "no fever."),
+            working=("Working. Days: {days_counted}; {days} ÷ 7 = {key} weeks, as "
+                     "weeks_since(\"{treatment_iso}\", \"{presentation_iso}\") gives. That is "
+                     "within the 1–12 week window of a 15-case series [R34], {mean} [R39]; "
+                     "multiple painful nodules without fever fit NTM infection [R37], and "
+                     "mycobacterial culture decides [R35]."),
+            unit="weeks", tolerance=0.1, derived=_span_derived),
     )
 }
 

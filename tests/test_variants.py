@@ -114,3 +114,58 @@ def test_unknown_items_and_blank_learners_are_refused() -> None:
         variant("q9_9", "ana")
     with pytest.raises(ValueError, match="needs a learner id"):
         variant("q2_3_4", " ")
+
+
+def test_session_span_key_and_working_use_the_learners_dates() -> None:
+    from course.variants import Variant
+
+    shown = Variant(ITEMS["q3_5_11"], "x", {"treatment_day": 36, "weeks": 11})  # 6 February
+    assert shown.key == 11
+    assert shown.stem.startswith("A 39-year-old woman had mesotherapy to her abdomen on "
+                                 "6 February 2025. She presents on 24 April 2025 ")
+    assert ("22 left in February 2025 after the 6th (February 2025 has 28 days), 31 in March "
+            "and 24 in April: 22 + 31 + 24 = 77 days; 77 ÷ 7 = 11 weeks, as "
+            'weeks_since("2025-02-06", "2025-04-24") gives') in shown.working
+    assert "near the mean of 9.8 weeks to diagnosis in another series [R39]" in shown.working
+    assert shown.within(11.1) and not shown.within(11.2)
+
+
+@pytest.mark.parametrize(("weeks", "clause"), [
+    (2, "earlier than the mean"), (7, "earlier than the mean"), (8, "near the mean"),
+    (11, "near the mean"), (12, "later than the mean")])
+def test_the_mean_is_called_near_only_when_it_is(weeks: int, clause: str) -> None:
+    from course.variants import Variant
+
+    shown = Variant(ITEMS["q3_5_11"], "x", {"treatment_day": 0, "weeks": weeks})
+    assert f"{clause} of 9.8 weeks" in shown.working
+
+
+def test_every_session_span_is_a_whole_number_of_weeks_in_the_ntm_window() -> None:
+    from datetime import date
+
+    from course.complications import in_ntm_window, weeks_since
+    from course.variants import Variant, span_day
+
+    spec = ITEMS["q3_5_11"]
+    for day in spec.choices["treatment_day"]:
+        for weeks in spec.choices["weeks"]:
+            shown = Variant(spec, "x", {"treatment_day": day, "weeks": weeks})
+            treated = span_day(day)
+            presented = date.fromordinal(treated.toordinal() + 7 * weeks)
+            assert shown.key == weeks == weeks_since(treated, presented)
+            assert in_ntm_window(shown.key) and presented.year == 2025 and treated.day <= 28
+            assert f'weeks_since("{treated}", "{presented}")' in shown.working
+            assert f"= {7 * weeks} days; {7 * weeks} ÷ 7 = {weeks} weeks" in shown.working
+
+
+def test_days_are_counted_month_by_month() -> None:
+    from datetime import date
+
+    from course.variants import days_counted, ordinal
+
+    assert days_counted(date(2025, 3, 3), date(2025, 3, 24)) == "24 − 3 = 21 days"
+    assert days_counted(date(2025, 1, 21), date(2025, 2, 4)) == (
+        "10 left in January 2025 after the 21st (January 2025 has 31 days) and 4 in "
+        "February: 10 + 4 = 14 days")
+    assert [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 23, 28)] == [
+        "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "23rd", "28th"]

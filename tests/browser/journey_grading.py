@@ -1,12 +1,13 @@
 """The learner journey's keys, expected scores and grading by both tools.
 
-The keys are read from the instructor's source/ notebooks; a journey answers each graded
+The keys are read from the instructor's source/ notebooks (a per-learner item's key is
+computed for the journey's learner, :data:`LEARNER`); a journey answers each graded
 item right or wrong, and the expected score of each test cell follows from that alone
 (a right answer is the key, so it earns every point; a wrong one earns none). On the
 final, single-best-answer items also take a certainty (certainty-based marking): a right
 answer earns 1/3, 2/3 or all of the points at low, medium or high certainty. The saved
 learner notebooks are then graded by stock ``nbgrader autograde`` and by ``course grade``,
-each in its own fresh course copy.
+each in its own fresh course copy, as that same learner (:data:`STUDENT`).
 """
 
 from __future__ import annotations
@@ -22,16 +23,31 @@ from pathlib import Path
 
 import nbformat
 
-from benchmarks.grade_throughput import BIN, generate, grade_rows, make_course, tool_env
+from benchmarks.grade_throughput import (
+    BIN,
+    for_learner,
+    generate,
+    grade_rows,
+    make_course,
+    tool_env,
+)
 from course.forms.feedback import item_titles
 from course.grading.trusted_tests import is_test_cell
+from course.variants import learner_id
 
 from ..conftest import ROOT, unsandboxed_args
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(\w+) = (.+)\n")
 LEVELS = ("low", "medium", "high")
 CBM_RIGHT = {"low": 1, "medium": 2, "high": 3}  # Gardner-Medwin's marks for a right answer
-STUDENT = "journey"
+LEARNER = learner_id()
+"""The learner the journey is: the lab runs in this process's environment (conftest's
+lab_environment adds no learner), so its kernels show this learner's numbers of the
+per-learner items (course.variants) and "Check my answers" grades them."""
+STUDENT = LEARNER
+"""The nbgrader student the saved notebooks are graded as: the learner who answered them,
+so both tools recompute the keys the lab showed (a student ``self-study`` stands, in the
+grader too, for this process's learner: course.variants.graded_learner)."""
 GRADING_TIMEOUT_S = 600
 
 
@@ -63,14 +79,15 @@ class Item:
         return f"{float(self.key) + 1:g}"
 
 
-def graded_items(notebook: str) -> list[Item]:
-    """The graded form items of a notebook, in order, with their keys from source/."""
+def graded_items(notebook: str, learner: str = LEARNER) -> list[Item]:
+    """The graded form items of a notebook, in order, with their keys from source/ (a
+    per-learner item's key is ``learner``'s, computed here as the grader computes it)."""
     items = []
     for cell in nbformat.read(ROOT / "source" / notebook, as_version=4).cells:
         spec = cell.metadata.get("course", {}).get("answer")
         if not spec or spec.get("practice"):
             continue
-        found = SOLUTION.search(cell.source)
+        found = SOLUTION.search(for_learner(cell.source, learner))
         assert found and found.group(1) == spec["name"], f"no solution line for {spec['name']}"
         if spec["kind"] == "case":
             key: str | dict = ast.literal_eval(found.group(2).strip())
@@ -82,6 +99,19 @@ def graded_items(notebook: str) -> list[Item]:
                           bool(spec.get("certainty"))))
     assert items, f"{notebook} has no graded form items"
     return items
+
+
+def numbers_shown(saved: Path) -> dict[str, str]:
+    """item -> the text of its "your own numbers" box in a saved notebook (per-learner
+    items: course.views.variants.your_numbers)."""
+    shown = {}
+    for cell in nbformat.read(saved, as_version=4).cells:
+        found = re.fullmatch(r'your_numbers\("(\w+)"\)', cell.source.strip())
+        if cell.cell_type == "code" and found:
+            shown[found.group(1)] = "\n".join(
+                str(output.get("data", {}).get("text/plain", output.get("text", "")))
+                for output in cell.get("outputs", []))
+    return shown
 
 
 def certainty_name(name: str) -> str:

@@ -2,15 +2,16 @@
 
 The orientation's graded question, the quizzes of modules 01 to 03, the key-feature
 cases of module 04 and the final assessment: each is opened, every graded item and case
-answered (some right, some wrong: the keys come from the instructor's source/ notebooks),
+answered (some right, some wrong: the keys come from the instructor's source/ notebooks;
+a per-learner item's, 3.5.11's, is the lab's learner's, whose numbers the lab shows),
 by mouse in one and by keyboard alone (focus, Space, arrow keys, typing, Enter) in the
 next; the cases by mouse and by keyboard in turn. Then Run All completes with no
 traceback, and "Check my answers" shows, in the notebook, exactly the expected score and
 each item's result. The saved notebook is then graded by stock `nbgrader autograde` and
-by `course grade`, each in a fresh course copy: both give exactly the expected score per
-test cell, the score the notebook showed. Every wait is on a condition (a form's status
-settled, the source written, every cell run, the score shown), not on time. (Tab order
-through the cases notebook is tests/browser/test_keyboard.py.)
+by `course grade`, each in a fresh course copy, as that learner: both give exactly the
+expected score per test cell, the score the notebook showed. Every wait is on a condition
+(a form's status settled, the source written, every cell run, the score shown), not on
+time. (Tab order through the cases notebook is tests/browser/test_keyboard.py.)
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from course.variants import ITEMS, variant
+
 from .conftest import Lab, fresh_learner_copy, open_notebook, wait_ms
 from .journey_grading import (
+    LEARNER,
     LEVELS,
     STUDENT,
     Item,
@@ -31,6 +35,7 @@ from .journey_grading import (
     expected_scores,
     grade_saved_notebooks,
     graded_items,
+    numbers_shown,
     shown,
     verdict,
 )
@@ -258,6 +263,12 @@ def test_a_learner_answers_runs_all_checks_and_is_graded(lab: Lab, browser_page,
         assert "Calibration: the share of answers right at each certainty level" in text
     assert "Traceback" not in text and "AssertionError" not in text
     assert errors.messages == []
+    # per-learner items (course.variants): the lab showed the journey's learner's numbers,
+    # the ones its keys were computed for
+    boxes = numbers_shown(lab.root / "assignments" / notebook)
+    assert set(boxes) == {i for i in ITEMS if f"answer_{i}" in {it.name for it in items}}
+    for item, numbers in boxes.items():
+        assert variant(item, LEARNER).stem in numbers, (item, numbers)
 
     # The notebook as saved by "Check my answers", graded as an instructor grades it.
     name = notebook.split("/")[1].removesuffix(".ipynb")
