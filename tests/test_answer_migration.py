@@ -195,6 +195,9 @@ def test_autograde_gives_tolerant_answers_full_marks(generated: Path, assignment
     assert tolerant != source or assignment == "04-case-studies"
     if assignment == "02-substances":  # per-learner items, typed as numbers with units
         assert any('\nanswer_q2_3_5 = "' in c.source for c in tolerant["03-dose-and-volume"].cells)
+    if assignment == "03-risk-assessment":
+        assert any(re.search(r'\nanswer_q3_5_11 = "\d+ weeks"', c.source)
+                   for c in tolerant["05-quiz"].cells)
     graded = autograde_notebooks(api, assignment, "tolerant", tolerant)
     assert graded.auto_max > 0 and graded.auto_score == graded.auto_max
 
