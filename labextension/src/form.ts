@@ -15,8 +15,20 @@ import {
   readChoice,
   readNumber
 } from './answer';
+import { IShownGroup } from './options';
 
 let counter = 0;
+
+/** The status line's reminder while an answer has no certainty (course/certainty.py). */
+export const CERTAINTY_REMINDER = 'How sure are you? not chosen yet: it counts as low.';
+
+/**
+ * A case menu entry's label: its code, as the stem and the check's messages name it,
+ * then its text ("`CODE`: text").
+ */
+function codedLabel(option: IOption): (HTMLElement | string)[] {
+  return [element('code', 'course-AnswerForm-key', option.value), `: ${option.label}`];
+}
 
 export interface IFormCallbacks {
   /**
@@ -62,6 +74,35 @@ export class AnswerForm extends Widget {
 
   readonly spec: IAnswerSpec;
 
+  /**
+   * The options each group of the form shows (the certainty picker aside): value, text,
+   * and the text of the form's own label, so that a list is hidden only where the form
+   * really shows the same thing.
+   */
+  shownOptions(): IShownGroup[] {
+    const spec = this.spec;
+    const groups: [string, IOption[] | undefined][] =
+      spec.kind === 'choice'
+        ? [['choice', spec.options]]
+        : spec.kind === 'case'
+          ? [
+              ['decision', spec.decision],
+              ['reasons', spec.reasons],
+              ['management', spec.management]
+            ]
+          : [];
+    return groups.map(([group, options]) => ({
+      group,
+      options: (options ?? []).map(option => ({
+        value: option.value,
+        label: option.label,
+        shown:
+          this.node.querySelector(`label[for="${this.inputId(group, option.value)}"]`)
+            ?.textContent ?? ''
+      }))
+    }));
+  }
+
   /** Show the answer that the cell's source now holds (typed in the editor, or loaded). */
   showSource(source: string): void {
     const spec = this.spec;
@@ -70,6 +111,7 @@ export class AnswerForm extends Widget {
       this.radios('choice').forEach(r => (r.checked = r.value === chosen));
       const sure = readCertainty(source, spec);
       this.radios('certainty').forEach(r => (r.checked = r.value === sure));
+      this.remind();
     } else if (spec.kind === 'number') {
       const typed = readNumber(source, spec);
       if (this.numberInput && document.activeElement !== this.numberInput) {
@@ -91,7 +133,23 @@ export class AnswerForm extends Widget {
 
   /** Say something to screen readers and show it under the form. */
   announce(text: string): void {
-    this.status.textContent = text;
+    this.message.textContent = text;
+  }
+
+  /**
+   * In the status line, after the check's result: a reminder, while an item that asks
+   * "How sure are you?" has an answer but no certainty, that none counts as low.
+   */
+  private remind(): void {
+    if (!this.reminder) {
+      return;
+    }
+    const answered = this.radios('choice').some(r => r.checked);
+    const sure = this.radios('certainty').some(r => r.checked);
+    const text = answered && !sure ? CERTAINTY_REMINDER : '';
+    if (this.reminder.textContent !== text) {
+      this.reminder.textContent = text;
+    }
   }
 
   setCodeShown(shown: boolean): void {
@@ -161,6 +219,12 @@ export class AnswerForm extends Widget {
     this.status = element('p', 'course-AnswerForm-status');
     this.status.setAttribute('role', 'status');
     this.status.setAttribute('aria-live', 'polite');
+    this.message = element('span', 'course-AnswerForm-message');
+    this.status.appendChild(this.message);
+    if (spec.kind === 'choice' && spec.certainty) {
+      this.reminder = element('span', 'course-AnswerForm-reminder');
+      this.status.appendChild(this.reminder);
+    }
     form.appendChild(this.status);
     this.node.appendChild(form);
   }
@@ -195,6 +259,7 @@ export class AnswerForm extends Widget {
 
   private radioGroup(group: string, legend: string, options: IOption[]): HTMLElement {
     const fieldset = element('fieldset', 'course-AnswerForm-group');
+    fieldset.dataset.group = group;
     fieldset.appendChild(element('legend', undefined, legend));
     for (const option of options) {
       const row = element('div', 'course-AnswerForm-option');
@@ -206,8 +271,12 @@ export class AnswerForm extends Widget {
       input.addEventListener('change', () => this.changed());
       const label = element('label');
       label.htmlFor = input.id;
-      const letter = group === 'choice' ? `(${option.value}) ` : '';
-      label.textContent = `${letter}${option.label}`;
+      if (group === 'decision') {
+        label.append(...codedLabel(option));
+      } else {
+        const letter = group === 'choice' ? `(${option.value}) ` : '';
+        label.textContent = `${letter}${option.label}`;
+      }
       row.append(input, label);
       fieldset.appendChild(row);
     }
@@ -237,7 +306,7 @@ export class AnswerForm extends Widget {
       });
       const label = element('label');
       label.htmlFor = input.id;
-      label.textContent = option.label;
+      label.append(...codedLabel(option));
       row.append(input, label);
       fieldset.appendChild(row);
     }
@@ -329,6 +398,7 @@ export class AnswerForm extends Widget {
 
   private changed(): void {
     this.announce('Checking…');
+    this.remind();
     const sure = this.radios('certainty').find(r => r.checked)?.value ?? null;
     this.callbacks.answer(this.value(), sure);
   }
@@ -336,5 +406,7 @@ export class AnswerForm extends Widget {
   private callbacks: IFormCallbacks;
   private codeButton!: HTMLButtonElement;
   private status!: HTMLParagraphElement;
+  private message!: HTMLSpanElement;
+  private reminder: HTMLSpanElement | null = null;
   private numberInput: HTMLInputElement | null = null;
 }

@@ -20,9 +20,12 @@ import { PanelLayout } from '@lumino/widgets';
 import { AnswerValue, IAnswerSpec, answerSource } from './answer';
 import { addCheckButton } from './check';
 import { AnswerForm } from './form';
+import { OptionsOnce } from './options';
 
 const SEEN = new WeakSet<Cell>();
 const FORMS = new WeakMap<Cell, AnswerForm>();
+/** Each form's watch over its stem's option lists (hidden while the form shows them). */
+const ONCE = new WeakMap<Cell, OptionsOnce>();
 
 function answerSpec(cell: Cell): IAnswerSpec | null {
   const course = cell.model.getMetadata('course') as
@@ -204,23 +207,56 @@ function attach(panel: NotebookPanel, cell: Cell): void {
     leave: (forward: boolean) => leaveForm(panel, cell, forward)
   });
   FORMS.set(cell, form);
+  // What the cell holds shows before the form is on the page: its status region (an
+  // aria-live region) then says nothing on load, only about later changes.
+  form.showSource(cell.model.sharedModel.getSource());
   const layout = cell.layout as PanelLayout;
   const wrapper = cell.inputArea?.parent;
   const at = wrapper ? layout.widgets.indexOf(wrapper) : 0;
   layout.insertWidget(at + 1, form);
   cell.addClass('course-mod-answerCell');
   showCode(false);
-  form.showSource(cell.model.sharedModel.getSource());
-  cell.model.contentChanged.connect(() => {
+  // Say it once: the stem's option list is hidden while this form shows its options.
+  const once = new OptionsOnce(panel, cell, () => form.shownOptions(), spec.name);
+  ONCE.set(cell, once);
+  const sourceChanged = () => {
     if (!writing) {
       form.showSource(cell.model.sharedModel.getSource());
     }
-  });
+  };
+  cell.model.contentChanged.connect(sourceChanged);
+  // The form goes (and the stem's list comes back) with its cell, or with its metadata.
+  const remove = () => {
+    once.dispose();
+    ONCE.delete(cell);
+    FORMS.delete(cell);
+    SEEN.delete(cell);
+    if (!cell.isDisposed) {
+      cell.disposed.disconnect(remove);
+      cell.model.contentChanged.disconnect(sourceChanged);
+      cell.model.metadataChanged.disconnect(metadataChanged);
+      showCode(true);
+      cell.removeClass('course-mod-answerCell');
+      cell.removeClass('course-mod-codeShown');
+    }
+    if (!form.isDisposed) {
+      form.dispose();
+    }
+  };
+  const metadataChanged = () => {
+    if (!answerSpec(cell)) {
+      remove();
+    }
+  };
+  cell.model.metadataChanged.connect(metadataChanged);
+  cell.disposed.connect(remove);
 }
 
 function scan(panel: NotebookPanel): void {
   for (const cell of panel.content.widgets) {
     void cell.ready.then(() => attach(panel, cell));
+    // The cells around a form may have changed: find its stem again.
+    ONCE.get(cell)?.refresh();
   }
 }
 

@@ -237,6 +237,23 @@ def open_notebook(page, url: str, path: str) -> None:
     }""")
 
 
+def save_notebook(page, file: Path, expected: str, seconds: float = 60) -> str:
+    """Save the current notebook until ``file`` on disk holds ``expected``; its text.
+
+    The save is awaited (``context.save()``), not dispatched as a command; a form that
+    writes its cell just after a save started is caught by saving again.
+    """
+    deadline = time.monotonic() + seconds * TIMEOUT_SCALE
+    while True:
+        page.evaluate("() => window.jupyterapp.shell.currentWidget.context.save()")
+        text = file.read_text(encoding="utf-8")
+        if expected in text:
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{file.name} never saved with {expected!r}")
+        time.sleep(0.5)
+
+
 def fresh_learner_copy(lab: Lab, notebook: str) -> str:
     """Replace the learner's copy of ``notebook`` (assignment/name.ipynb) with the released
     one, as `course start` made it; return its path in the lab.

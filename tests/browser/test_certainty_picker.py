@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Lab, fresh_learner_copy, open_notebook, wait_ms
+from .conftest import Lab, fresh_learner_copy, open_notebook, save_notebook, wait_ms
 
 pytestmark = pytest.mark.browser
 
@@ -104,11 +104,7 @@ def test_certainty_picker_by_mouse_and_keyboard(lab: Lab, browser_page,
     assert _picker(page, "answer_q5_1_3").locator('input[value="high"]').is_checked()
 
     # Saved and reopened: the form shows what the cell holds.
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_function("""() => !window.jupyterapp.shell.currentWidget.context.model
-        .dirty""", timeout=wait_ms(30))
-    saved = (lab.root / path).read_text(encoding="utf-8")
-    assert 'certainty_q5_1_3 = \\"high\\"' in saved
+    save_notebook(page, lab.root / path, 'certainty_q5_1_3 = \\"high\\"')
     open_notebook(page, lab.url, path)
     reopened = _picker(page, "answer_q5_1_3")
     reopened.wait_for(timeout=wait_ms(60))
