@@ -141,11 +141,13 @@ qr-tools:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils zbar-tools >/dev/null; \
 	else echo "pdftoppm or zbarimg is missing and cannot be installed without root: the QR read-back test will skip."; fi
 
-# Two pytest workers (pytest-xdist): a test file, or the files sharing an expensive session
-# fixture (tests/conftest.py, SHARED_FIXTURES), stay on one worker. TEST_WORKERS=0 runs serially.
+# Two pytest workers (pytest-xdist), each test file on one worker (--dist loadfile), so a
+# file's module fixtures are built once; session fixtures (the executed notebooks, the
+# generated course, the browser lab) are built once per worker. TEST_WORKERS=0 runs serially.
+# (--dist loadgroup would not help: with pytest 9 xdist 3.8 cannot tag node ids by group.)
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test bytecode browser postgres hub-proxy sandbox axe qr-tools $(LABEXT)
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The quick loop while working: tests marked neither slow (nbgrader, kernels, sandboxes,
 # subprocess timings) nor browser, and no notebook execution (only slow tests execute them).

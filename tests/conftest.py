@@ -132,33 +132,3 @@ def executed_notebook() -> ExecutedNotebooks:
     """Call with a notebook's path for its executed copy (each runs once per session)."""
     return ExecutedNotebooks()
 
-
-# ---------------------------------------------------------------- parallel runs (xdist)
-
-SHARED_FIXTURES = ("executed_notebook", "generated_course")
-"""Session fixtures that many test files use and that are expensive to build (every
-notebook executed, every assignment generated): the files that use one run on the same
-xdist worker, so each is built once per run, as in a serial run. The browser tests' lab
-is built once per worker instead (about 15 s), so the longest browser files can run
-side by side with the rest."""
-
-
-def xdist_groups(files: dict[str, set[str]]) -> dict[str, str]:
-    """The xdist group of each test file, from the fixtures its tests use: every file that
-    uses a shared session fixture is in one group, ``shared`` (so each such fixture is
-    built once, whichever files use it together); any other file is its own group (its
-    module-scoped fixtures are then built once)."""
-    return {path: "shared" if fixtures & set(SHARED_FIXTURES) else path
-            for path, fixtures in files.items()}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under ``pytest -n N --dist loadgroup`` (``make test``), keep each test file and
-    each shared session fixture on one worker (see :data:`SHARED_FIXTURES`)."""
-    files: dict[str, set[str]] = {}
-    for item in items:
-        files.setdefault(item.nodeid.split("::")[0], set()).update(
-            getattr(item, "fixturenames", ()))
-    groups = xdist_groups(files)
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(groups[item.nodeid.split("::")[0]]))
