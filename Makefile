@@ -22,7 +22,7 @@ endif
 help:
 	@echo "make lab        set up .venv, refresh release/, copy the learner's notebooks, start the learner's JupyterLab"
 	@echo "make instructor the instructor's JupyterLab: the whole course (source/, release/) and the formgrader"
-	@echo "make test       set up .venv with the test extra and run the whole test suite"
+	@echo "make test       set up .venv with the test extra and run the whole test suite (two workers; TEST_WORKERS=0: serially)"
 	@echo "make test-fast  the quick loop: unit, content and CLI tests (no browser, hub, PostgreSQL, sandbox or nbgrader runs)"
 	@echo "make benchmark  print notebook execution times and the cold 'import course' time"
 
