@@ -91,16 +91,22 @@ class ExecutedNotebooks:
     error outputs (the whole notebook runs, as nbval runs every cell), so each caller
     decides what to check. A notebook that cannot finish (timeout, dead kernel) raises the
     same error for every caller without being run again.
+
+    Under pytest-xdist the workers share ``shared``: the first worker to need a notebook
+    executes it while holding that notebook's lock and saves the result there (named by
+    the notebook's path and content); the others read it. A run that raised is not shared.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, shared: Path) -> None:
         self._done: dict[Path, NotebookNode | Exception] = {}
+        self._shared = shared
+        self.executions = 0  # how many notebooks this process executed itself
 
     def __call__(self, path: Path) -> NotebookNode:
         path = path.resolve()
         if path not in self._done:
             try:
-                self._done[path] = execute_notebook(path)
+                self._done[path] = self._shared_or_executed(path)
             except Exception as error:  # kept for every later caller
                 self._done[path] = error
         found = self._done[path]
@@ -108,10 +114,25 @@ class ExecutedNotebooks:
             raise found
         return found
 
-    @property
-    def executions(self) -> int:
-        """How many notebooks this session has executed."""
-        return len(self._done)
+    def _shared_or_executed(self, path: Path) -> NotebookNode:
+        import fcntl
+        import hashlib
+
+        import nbformat
+
+        digest = hashlib.sha256(str(path).encode() + b"\0" + path.read_bytes()).hexdigest()
+        saved = self._shared / f"{path.stem}-{digest[:16]}.ipynb"
+        self._shared.mkdir(parents=True, exist_ok=True)
+        with (self._shared / f"{saved.name}.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+            if saved.is_file():
+                return nbformat.read(saved, as_version=4)
+            executed = execute_notebook(path)
+            self.executions += 1
+            partial = saved.with_suffix(".partial")
+            nbformat.write(executed, partial)
+            partial.replace(saved)
+            return executed
 
 
 def execute_notebook(path: Path) -> NotebookNode:
@@ -128,7 +149,10 @@ def execute_notebook(path: Path) -> NotebookNode:
 
 
 @pytest.fixture(scope="session")
-def executed_notebook() -> ExecutedNotebooks:
-    """Call with a notebook's path for its executed copy (each runs once per session)."""
-    return ExecutedNotebooks()
+def executed_notebook(tmp_path_factory: pytest.TempPathFactory,
+                      worker_id: str) -> ExecutedNotebooks:
+    """Call with a notebook's path for its executed copy (each runs once per session, for
+    all pytest-xdist workers together)."""
+    base = tmp_path_factory.getbasetemp()
+    return ExecutedNotebooks((base.parent if worker_id != "master" else base) / "executed")
 

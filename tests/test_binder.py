@@ -10,7 +10,10 @@ assignments/, nbgrader's instructor tools off), the learner's copies in assignme
 JupyterLab (from that environment) opening the start-here notebook that the Binder badge
 links to.
 
-The install uses pip's usual cache (about 40 s on a warm machine; it prints its time).
+The install uses pip's usual cache (about 40 s on a warm machine; it prints its time) and
+``--no-compile``: compiling every installed module to bytecode, which repo2docker's pip
+does, took half the install's time and changes nothing the test checks (Python compiles
+what it imports).
 Jupyter's per-user folders point into the temporary folder, so the machine's own
 configuration neither leaks in nor changes.
 """
@@ -114,7 +117,7 @@ def binder(tmp_path_factory: pytest.TempPathFactory) -> Binder:
     started = time.monotonic()
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     install = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-compile",
          "--disable-pip-version-check", "-r", str(repo / "binder" / "requirements.txt")],
         cwd=repo, env=env, capture_output=True, text=True, timeout=900)
     assert install.returncode == 0, f"pip install failed:\n{install.stdout}\n{install.stderr}"

@@ -195,6 +195,24 @@ def test_the_execution_check_lists_every_error_output() -> None:
     assert NBVAL_MARKERS.search("nbval-skip") and not NBVAL_MARKERS.search("x = 1")
 
 
+@pytest.mark.slow
+def test_an_executed_notebook_is_shared_by_the_workers(tmp_path: Path) -> None:
+    """Two workers' ExecutedNotebooks over one shared folder run a notebook once; a changed
+    notebook is run again."""
+    import nbformat
+
+    notebook = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]),
+                   notebook)
+    first, second = ExecutedNotebooks(tmp_path / "shared"), ExecutedNotebooks(tmp_path / "shared")
+    outputs = [nb.cells[0].outputs[0].text for nb in (first(notebook), second(notebook))]
+    assert outputs == ["42\n", "42\n"]
+    assert (first.executions, second.executions) == (1, 0)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(7)")]),
+                   notebook)
+    assert ExecutedNotebooks(tmp_path / "shared")(notebook).cells[0].outputs[0].text == "7\n"
+
+
 def test_course_map_lists_only_existing_or_planned_assignments() -> None:
     mapped = {a.id for a in course_map()}
     on_disk = {p.name for p in (ROOT / "source").iterdir() if p.is_dir()}
