@@ -13,6 +13,7 @@ from course.grading.duplicate_cells import (
     duplicated_ids,
     merge_duplicates,
 )
+from course.grading.workers import TASKS_PER_WORKER
 
 
 def _cell(source: str, grade_id: str, **flags: object) -> nbformat.NotebookNode:
@@ -123,8 +124,11 @@ def test_the_ledger_skips_only_students_graded_from_the_same_files(tmp_path) -> 
 # ---------------------------------------------------------------- real runs, real signals
 
 ASSIGNMENT, NOTEBOOK = "00-orientation", "00-start-here"
-STUDENTS = [f"s{n:02d}" for n in range(12)]
-SLEEP_S = 4
+WORKERS = 2
+STUDENTS = [f"s{n:02d}" for n in range(2 + WORKERS * TASKS_PER_WORKER)]
+"""s00 is graded at once; the others wait at a gate (see _uploads): a signal finds s00
+graded, students in progress (each worker holds TASKS_PER_WORKER of them) and at least
+the last one not started."""
 
 
 def _descendants(pid: int) -> dict[int, str]:
@@ -174,8 +178,7 @@ def _alive(processes: dict[int, str]) -> list[int]:
 
 @pytest.fixture(scope="module")
 def slow_cohort(tmp_path_factory: pytest.TempPathFactory):
-    """A course with 00-orientation generated, and 12 correct submissions whose answer
-    cell sleeps: long enough to be stopped mid-run."""
+    """A course with 00-orientation generated, and a correct submission of it."""
     from benchmarks.grade_throughput import make_course, release_and_solutions, submission
     from course.grading.assignments import nbgrader_api
 
@@ -185,14 +188,31 @@ def slow_cohort(tmp_path_factory: pytest.TempPathFactory):
     assert nbgrader_api(course).generate_assignment(ASSIGNMENT, force=True,
                                                     create=True)["success"]
     release, solutions = release_and_solutions(ROOT, ASSIGNMENT)
-    nb = submission("correct", release, solutions)[NOTEBOOK]
-    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
-    answer.source += f"\nimport time\ntime.sleep({SLEEP_S})"
-    uploads = course.parent / "uploads"
+    return course, submission("correct", release, solutions)[NOTEBOOK]
+
+
+def _uploads(course, correct: nbformat.NotebookNode, folder):
+    """One correct upload per student; all but the first wait in their answer cell until
+    the file ``folder``/gate/open exists (shown read-only to the sandboxed kernels): they
+    are still running when the test stops the run, and quick once it resumes. (A cell
+    still waiting after the 30 s cell limit is interrupted and its answer counts: the
+    test then fails, it finds them graded.)"""
+    import copy
+
+    gate = folder / "gate"
+    gate.mkdir(parents=True)
+    with (course / "nbgrader_config.py").open("a", encoding="utf-8") as config:
+        config.write(f"\nc.SandboxedKernelManager.extra_read_only = [{str(gate)!r}]\n")
+    waits = copy.deepcopy(correct)
+    answer = next(c for c in waits.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    answer.source += (f"\nimport os, time\nwhile not os.path.exists({str(gate / 'open')!r}):"
+                      "\n    time.sleep(0.05)")
+    uploads = folder / "uploads"
     uploads.mkdir()
     for student in STUDENTS:
-        nbformat.write(nb, uploads / f"{student}.ipynb")
-    return course, uploads
+        nbformat.write(waits if student != STUDENTS[0] else correct,
+                       uploads / f"{student}.ipynb")
+    return uploads, gate / "open"
 
 
 def _start(course, *args: str, tmp=None):
@@ -207,6 +227,18 @@ def _start(course, *args: str, tmp=None):
     return subprocess.Popen([sys.executable, "-m", "course.cli", "grade", ASSIGNMENT, *args,
                              *unsandboxed_args()], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _stop_if_running(run) -> None:
+    """Kill a run the test left running (it failed before stopping it)."""
+    import contextlib
+    import os
+    import signal
+
+    if run.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(run.pid, signal.SIGKILL)
+        run.communicate()
 
 
 def _graded_in_gradebook(course) -> dict[str, float]:
@@ -233,12 +265,15 @@ def test_a_signal_mid_run_stops_everything_keeps_only_finished_students_and_resu
     import time
     from pathlib import Path
 
-    template, uploads = slow_cohort
+    template, correct = slow_cohort
     course = tmp_path / "course"
     shutil.copytree(template, course)
+    uploads, gate = _uploads(course, correct, tmp_path)
     private_tmp = Path(tempfile.mkdtemp(prefix="gi-", dir="/tmp"))  # short: socket paths
     request.addfinalizer(lambda: shutil.rmtree(private_tmp, ignore_errors=True))
-    run = _start(course, "--submissions", str(uploads), "--workers", "2", tmp=private_tmp)
+    run = _start(course, "--submissions", str(uploads), "--workers", str(WORKERS),
+                 tmp=private_tmp)
+    request.addfinalizer(lambda: _stop_if_running(run))
     ledger = course / "autograded" / f"{ASSIGNMENT}.grading-done.json"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and run.poll() is None:
@@ -282,7 +317,7 @@ def test_a_signal_mid_run_stops_everything_keeps_only_finished_students_and_resu
     assert list(private_tmp.iterdir()) == []  # no sandbox (course-sandbox-*) left
 
     graded = _graded_in_gradebook(course)  # only finished students, each with its score
-    assert 1 <= len(graded) < len(STUDENTS), (graded, err)
+    assert set(graded) == {STUDENTS[0]}, (graded, err)
     assert set(graded.values()) == {1.0}
     assert set(graded) == set(json.loads(ledger.read_text(encoding="utf-8"))["graded"])
     with (course / "autograded" / f"{ASSIGNMENT}.grading-status.csv").open() as handle:
@@ -294,18 +329,22 @@ def test_a_signal_mid_run_stops_everything_keeps_only_finished_students_and_resu
                               "and saved"), err
     assert "Run the same command again to grade only what is missing." in message
     unfinished = sum(row["status"] == "failed" for row in rows.values())
-    if unfinished:
-        assert f"{unfinished} in progress left no gradebook row" in message
     not_started = len(STUDENTS) - len(graded) - unfinished
-    if not_started:
-        assert f"{not_started} not started" in message
+    assert unfinished >= 1 and not_started >= 1, (rows, message)
+    assert f"{unfinished} in progress left no gradebook row" in message
+    assert f"{not_started} not started" in message
 
+    gate.touch()
     again = _start(course, "--submissions", str(uploads), tmp=private_tmp)
     out, err = again.communicate(timeout=600)
     assert again.returncode == 0, out + err
     assert f"{len(graded)} student(s) skipped, already graded from the same submission" in out
     assert f"{len(STUDENTS) - len(graded)} graded, 0 failed" in out
     assert _graded_in_gradebook(course) == dict.fromkeys(STUDENTS, 1.0)
+    with (course / "autograded" / f"{ASSIGNMENT}.grading-status.csv").open() as handle:
+        details = {row["student"]: row["detail"] for row in csv.DictReader(handle)}
+    # the gate opened: no cell waited until the time limit
+    assert not any("ran past the" in detail for detail in details.values()), details
 
 
 def test_course_check_names_two_different_copies_of_an_answer_cell_in_one_line(

@@ -1,18 +1,22 @@
 """Grading round trip for every assignment, through nbgrader's own autograde.
 
-The instructor version scores full marks; the untouched release scores zero; tampered
-releases (edited test cell, changed points, deleted test cell) score no more than the
-untouched release; feedback never shows a hidden test or its traceback.
+The instructor version scores full marks; the untouched release scores zero; a tampered
+release (edited test cells, changed points, deleted test cells, a third of the test
+cells each) scores zero out of the untouched release's maximum, graded from the
+instructor's own test cells; feedback never shows a hidden test or its traceback.
 
 nbgrader's autograde is the slow part (a kernel per notebook): the instructor version of
-each assignment is autograded once per module (fixture ``instructor_grade``) and serves
-as the full-marks submission, the "right" student of the feedback test and the reference
-of the case-study gate.
+each assignment is autograded once per module (fixture ``instructor_grade``), with every
+notebook, and serves as the full-marks submission, the "right" student of the feedback
+test and the reference of the case-study gate. The other students submit only the
+notebooks that carry points (``scored``): the others have no test cell, grade or hidden
+test, and nbgrader grades a submission that lacks them.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -33,19 +37,54 @@ def _notebooks(folder: Path) -> dict[str, NotebookNode]:
     return {p.stem: read_notebook(p) for p in sorted(folder.glob("*.ipynb"))}
 
 
-def _tamper(notebooks: dict[str, NotebookNode], how: str) -> dict[str, NotebookNode]:
+@functools.cache
+def _scored_names(assignment: str) -> frozenset[str]:
+    """The assignment's notebooks (stems) that carry points, read from source/."""
+    return frozenset(path.stem for path in (ROOT / "source" / assignment).glob("*.ipynb")
+                     if any(cell.get("metadata", {}).get("nbgrader", {}).get("points")
+                            for cell in read_notebook(path).cells))
+
+
+def _scored(assignment: str, folder: Path) -> dict[str, NotebookNode]:
+    """The notebooks of ``folder`` that carry points (the only ones a student submits)."""
+    notebooks = {name: nb for name, nb in _notebooks(folder).items()
+                 if name in _scored_names(assignment)}
+    assert notebooks, f"{assignment} has no notebook with points"
+    return notebooks
+
+
+TAMPERS = ("edit_tests", "change_points", "delete_tests")
+
+
+def _tamper(notebooks: dict[str, NotebookNode]) -> tuple[dict[str, NotebookNode],
+                                                          dict[str, str]]:
+    """A copy with test cell i (in notebook order) tampered by TAMPERS[i % 3]; and
+    grade_id -> the tamper it got."""
     tampered = copy.deepcopy(notebooks)
+    applied: dict[str, str] = {}
     for nb in tampered.values():
-        tests = [c for c in nb.cells if is_test_cell(c)]
-        if how == "edit_tests":
-            for cell in tests:
-                cell.source = "pass  # tests removed by the student"
-        elif how == "change_points":
-            for cell in tests:
-                cell.metadata.nbgrader["points"] = 100
-        elif how == "delete_tests":
-            nb.cells = [c for c in nb.cells if not is_test_cell(c)]
-    return tampered
+        kept = []
+        for cell in nb.cells:
+            if is_test_cell(cell):
+                how = applied[cell.metadata.nbgrader["grade_id"]] = TAMPERS[len(applied) % 3]
+                if how == "edit_tests":
+                    cell.source = "pass  # tests removed by the student"
+                elif how == "change_points":
+                    cell.metadata.nbgrader["points"] = 100
+                else:  # delete_tests
+                    continue
+            kept.append(cell)
+        nb.cells = kept
+    return tampered, applied
+
+
+def _graded_tests(api, assignment: str, student: str) -> dict[str, tuple[str, float]]:
+    """grade_id -> (source, points) of each test cell in a student's autograded copy."""
+    folder = Path(api.coursedir.root) / "autograded" / student / assignment
+    return {cell.metadata.nbgrader["grade_id"]: (cell.source,
+                                                 float(cell.metadata.nbgrader["points"]))
+            for path in sorted(folder.glob("*.ipynb"))
+            for cell in read_notebook(path).cells if is_test_cell(cell)}
 
 
 @pytest.fixture(scope="module")
@@ -82,14 +121,37 @@ def test_instructor_version_scores_full_marks(instructor_grade, assignment: str)
 
 @pytest.mark.parametrize("assignment", GRADED_ASSIGNMENTS)
 def test_untouched_and_tampered_releases_score_zero(api, assignment: str) -> None:
-    release = _notebooks(ROOT / "release" / assignment)
+    """One tampered submission carries all three tampers, each on a third of the test
+    cells (00-orientation has one test cell: edited; test_cohort and test_adversarial
+    tamper with it in all three ways). Each tamper alone fails this test if nbgrader
+    stopped restoring its cells (checked by switching each restoration off in turn):
+    without OverwriteCells' source restore, an edited test ("pass") passes on a blank
+    answer, so the score is not 0; without add_missing_cells, deleted tests drop out of
+    the maximum; without the points restore, no score changes (a blank answer fails
+    the test whatever its points), so the graded copy's test cells are compared with
+    the untouched release's. The failures name each cell's tamper."""
+    release = _scored(assignment, ROOT / "release" / assignment)
     blank = autograde_notebooks(api, assignment, "blank", release)
     assert blank.auto_score == 0
-    for how in ("edit_tests", "change_points", "delete_tests"):
-        result = autograde_notebooks(api, assignment, f"tamper-{how.replace('_', '-')}",
-                                     _tamper(release, how))
-        assert result.auto_score <= blank.auto_score, how
-        assert result.auto_max == blank.auto_max, how
+    assert sum(i.max_score for i in blank.items) == sum(  # every point of the assignment
+        float(cell.metadata.nbgrader.get("points", 0)) for nb in release.values()
+        for cell in nb.cells if cell.metadata.get("nbgrader", {}).get("grade"))
+    tampered, applied = _tamper(release)
+    assert set(TAMPERS) <= set(applied.values()) or assignment == "00-orientation", applied
+    result = autograde_notebooks(api, assignment, "tamper", tampered)
+    scored = {i.grade_id: (applied.get(i.grade_id), i.score) for i in result.items if i.score}
+    assert result.auto_score == 0, scored
+    maxima = {i.grade_id: (i.max_score, i.needs_manual_grade) for i in blank.items}
+    changed = {i.grade_id: applied.get(i.grade_id) for i in result.items
+               if maxima.get(i.grade_id) != (i.max_score, i.needs_manual_grade)}
+    assert result.auto_max == blank.auto_max, changed
+    restored = _graded_tests(api, assignment, "blank")
+    assert set(restored) == set(applied)
+    got = _graded_tests(api, assignment, "tamper")
+    wrong = {grade_id: how for grade_id, how in applied.items()  # a deleted cell comes
+             if grade_id not in got or got[grade_id][1] != restored[grade_id][1]  # back
+             or not got[grade_id][0].endswith(restored[grade_id][0])}  # under a note
+    assert wrong == {}, f"graded from the student's test cells, not the instructor's: {wrong}"
 
 
 def _answer_everything(notebooks: dict[str, NotebookNode], value: str
@@ -107,12 +169,12 @@ def _answer_everything(notebooks: dict[str, NotebookNode], value: str
 @pytest.mark.parametrize("assignment", GRADED_ASSIGNMENTS)
 def test_feedback_hides_hidden_tests_and_their_tracebacks(api, instructor_grade,
                                                           assignment: str) -> None:
-    source = _notebooks(ROOT / "source" / assignment)
+    source = _scored(assignment, ROOT / "source" / assignment)
     students = {  # a format error, two sets of valid letters (each item wrong in one), the key
         "format-error": _answer_everything(source, "z"),
         "all-a": _answer_everything(source, "a"),
         "all-c": _answer_everything(source, "c"),
-        INSTRUCTOR: None,  # the key: the instructor version, already autograded
+        INSTRUCTOR: None,  # the key: every notebook of the instructor version, graded
     }
     scores = {}
     for student, notebooks in students.items():
@@ -121,7 +183,8 @@ def test_feedback_hides_hidden_tests_and_their_tracebacks(api, instructor_grade,
         assert api.generate_feedback(assignment, student, force=True)["success"]
         folder = Path(api.coursedir.root) / "feedback" / student / assignment
         feedback = sorted(folder.glob("*.html"))
-        assert feedback
+        submitted = _notebooks(ROOT / "source" / assignment) if notebooks is None else notebooks
+        assert [html.stem for html in feedback] == sorted(submitted)  # one page each
         for html in feedback:
             source_nb = read_notebook(ROOT / "source" / assignment / f"{html.stem}.ipynb")
             secrets = secret_lines(source_nb, include_solutions=False)

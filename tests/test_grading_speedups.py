@@ -8,6 +8,7 @@ autograde (as ``nbgrader autograde`` and ``course check`` run it)."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import jsonschema
@@ -17,6 +18,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from nbgrader.api import Gradebook
 
 from course.grading.nbgrader_plugins import (
+    SHARED_ENGINES,
     CompiledSchemas,
     LimitOutputBytes,
     is_cut_note,
@@ -45,18 +47,37 @@ def test_compiled_schemas_raise_what_jsonschema_raises() -> None:
         compiled.validate({}, {"type": 12})
 
 
+@pytest.fixture(scope="module")
+def empty_gradebook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty gradebook file of course "course", made once: nbgrader runs ``alembic
+    heads`` in a subprocess (seconds) for each new database, never for an existing one."""
+    path = tmp_path_factory.mktemp("gradebook") / "empty.db"
+    with Gradebook(f"sqlite:///{path}", "course"):
+        pass
+    return path
+
+
+def gradebook_urls(empty: Path, folder: Path, count: int) -> list[str]:
+    """URLs of ``count`` new gradebook databases in ``folder``, copies of ``empty``."""
+    urls = []
+    for number in range(count):
+        shutil.copyfile(empty, folder / f"g{number}.db")
+        urls.append(f"sqlite:///{folder / f'g{number}.db'}")
+    return urls
+
+
 @pytest.mark.slow
-def test_gradebooks_for_one_database_share_one_engine(tmp_path: Path) -> None:
+def test_gradebooks_for_one_database_share_one_engine(tmp_path: Path,
+                                                      empty_gradebook: Path) -> None:
     share_gradebook_engines()
     share_gradebook_engines()  # a second call changes nothing
-    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    url, other = gradebook_urls(empty_gradebook, tmp_path, 2)
     with Gradebook(url, "course") as first:
         first.add_student("ada")
     with Gradebook(url, "course") as second:
         assert second.engine is first.engine
         assert [s.id for s in second.students] == ["ada"]  # the commit of the first
         second.add_student("ben")
-    other = f"sqlite:///{tmp_path / 'other.db'}"
     with Gradebook(other, "course") as third:
         assert third.engine is not first.engine
         assert third.students == []
@@ -65,9 +86,9 @@ def test_gradebooks_for_one_database_share_one_engine(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_only_a_few_engines_are_kept(tmp_path: Path) -> None:
+def test_only_a_few_engines_are_kept(tmp_path: Path, empty_gradebook: Path) -> None:
     share_gradebook_engines()
-    urls = [f"sqlite:///{tmp_path / f'g{n}.db'}" for n in range(6)]
+    urls = gradebook_urls(empty_gradebook, tmp_path, SHARED_ENGINES + 2)
     with Gradebook(urls[0], "course") as first:
         for url in urls[1:]:
             with Gradebook(url, "course"):

@@ -4,7 +4,9 @@ Fast tests: the learner a grader hands the tests (``LEARNER_ID``) and the kernel
 (``COURSE_LEARNER_ID``), the real hidden tests of 2.3.4, 2.3.5 and 3.5.11 run outside a kernel,
 and what the release and a learner's kernel hold (numbers, never a key). Slow tests:
 learners answering their own numbers, and another learner's, graded by stock ``nbgrader
-autograde``, by ``course grade`` and by ``course check``, with the feedback they get.
+autograde``, by ``course grade`` and by ``course check``, with the feedback they get
+(the graders get the notebooks that carry points, the lessons have no grade cell; the
+check's course copy holds the items' notebook alone).
 """
 
 from __future__ import annotations
@@ -318,11 +320,22 @@ def _expected(student: str, home: tuple[str, str]) -> dict[str, float]:
         variant(item, ANSWERS[student]).key)) for item in _items(home)}
 
 
+def _scored(assignment: str) -> list[str]:
+    """The assignment's notebooks (stems) that carry points: the variant items' homes and
+    the notebooks `course grade` fails a student without. The others (lessons) have no
+    grade cell: nbgrader grades a submission that lacks them."""
+    return sorted(path.stem for path in (ROOT / "source" / assignment).glob("*.ipynb")
+                  if any(cell.get("metadata", {}).get("nbgrader", {}).get("points")
+                         for cell in read_notebook(path).cells))
+
+
 def _submit(course: Path, student: str, assignment: str,
             notebooks: dict[str, NotebookNode]) -> None:
+    """The scored notebooks: ``notebooks``' own, the others as released (unanswered)."""
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True)
-    for name in sorted(p.stem for p in (course / "release" / assignment).glob("*.ipynb")):
+    assert set(notebooks) <= set(_scored(assignment))
+    for name in _scored(assignment):
         nb = notebooks.get(name) or read_notebook(course / "release" / assignment
                                                   / f"{name}.ipynb")
         nbformat.write(nb, folder / f"{name}.ipynb")
@@ -393,6 +406,10 @@ def test_course_check_on_a_hub_grades_the_hub_users_numbers(
     from course.grading.assignments import self_check, start_assignments
 
     assignment, notebook = home
+    for part in ("source", "release"):  # `course check` grades every notebook released:
+        for path in (course_copy / part / assignment).glob("*.ipynb"):  # keep the items'
+            if path.stem != notebook:  # home only (it needs no other notebook)
+                path.unlink()
     monkeypatch.delenv(LEARNER_ENV, raising=False)
     monkeypatch.setenv("JUPYTERHUB_USER", CARA)
     start_assignments(course_copy, [assignment])

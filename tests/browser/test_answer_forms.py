@@ -5,6 +5,8 @@ served with the prebuilt extension from ``course/labextension`` found through
 JUPYTER_PATH, as an installed package would place it, and the "Check my answers"
 endpoint). Screenshots of each kind of form go to test-output/browser/; axe-core checks
 the rendered forms, focused and answered; a kernel restart does not break answering.
+Each test opens a fresh learner copy: other tests answer and save the same notebooks in
+the shared lab, and a choice a cell already holds would change nothing (no check runs).
 """
 
 from __future__ import annotations
@@ -15,16 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Lab, axe_violations, open_notebook
+from .conftest import Lab, axe_violations, fresh_learner_copy, open_notebook
 
 pytestmark = pytest.mark.browser
 
-QUIZ = "assignments/01-principles/03-quiz.ipynb"
-CASES = "assignments/04-case-studies/01-cases.ipynb"
+QUIZ = "01-principles/03-quiz.ipynb"
+CASES = "04-case-studies/01-cases.ipynb"
 
 
 def _open(page, lab: Lab, notebook: str, run_all: bool = False) -> None:
-    open_notebook(page, lab.url, notebook)
+    """Open a fresh learner copy of ``notebook`` (assignment/name.ipynb)."""
+    open_notebook(page, lab.url, fresh_learner_copy(lab, notebook))
     page.wait_for_selector(".jp-NotebookPanel:visible .course-AnswerForm", timeout=60_000)
     if run_all:
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")

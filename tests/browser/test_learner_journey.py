@@ -7,11 +7,24 @@ a per-learner item's, 3.5.11's, is the lab's learner's, whose numbers the lab sh
 by mouse in one and by keyboard alone (focus, Space, arrow keys, typing, Enter) in the
 next; the cases by mouse and by keyboard in turn. Then Run All completes with no
 traceback, and "Check my answers" shows, in the notebook, exactly the expected score and
-each item's result. The saved notebook is then graded by stock `nbgrader autograde` and
-by `course grade`, each in a fresh course copy, as that learner: both give exactly the
-expected score per test cell, the score the notebook showed. Every wait is on a condition
-(a form's status settled, the source written, every cell run, the score shown), not on
-time. (Tab order through the cases notebook is tests/browser/test_keyboard.py.)
+each item's result. The saved notebook is then graded as an instructor grades it, as
+that learner, in a copy of one course template generated once for the module: the tool
+gives exactly the expected score per test cell, the score the notebook showed. Every wait
+is on a condition (a form's status settled, the source written, every cell run, the score
+shown), not on time. (Tab order through the cases notebook is tests/browser/test_keyboard.py.)
+
+The grading tool (GRADED_BY): stock `nbgrader autograde` is the reference; `course grade`
+grades a notebook where another test proves that it scores exactly as stock nbgrader does
+on that notebook:
+
+- the orientation: tests/test_cohort.py::test_scores_are_identical_to_nbgrader_autograde;
+- the 03-risk-assessment quiz: tests/test_variant_grading.py::
+  test_nbgrader_autograde_and_course_grade_score_each_learner_on_their_own_numbers;
+- the final (certainty-based marks): tests/test_cbm_roundtrip.py::
+  test_nbgrader_and_course_grade_agree_on_every_cbm_score.
+
+The cases notebook, whose key-feature cases no other test grades with both tools, is
+graded by both, and their rows must be equal.
 """
 
 from __future__ import annotations
@@ -28,6 +41,7 @@ from .journey_grading import (
     LEARNER,
     LEVELS,
     STUDENT,
+    TOOLS,
     Item,
     certainty_name,
     credit,
@@ -35,6 +49,7 @@ from .journey_grading import (
     expected_scores,
     grade_saved_notebooks,
     graded_items,
+    make_template,
     numbers_shown,
     shown,
     verdict,
@@ -48,6 +63,18 @@ JOURNEY = (("00-orientation/00-start-here.ipynb", "keyboard"),
            ("03-risk-assessment/05-quiz.ipynb", "mouse"),
            ("04-case-studies/01-cases.ipynb", "both"),
            ("05-final-assessment/01-final.ipynb", "keyboard"))
+STOCK, OURS = TOOLS
+GRADED_BY = {"00-orientation": (OURS,), "01-principles": (STOCK,), "02-substances": (STOCK,),
+             "03-risk-assessment": (OURS,), "04-case-studies": TOOLS,
+             "05-final-assessment": (OURS,)}
+"""Assignment -> the tools that grade its saved notebook (see the module's docstring)."""
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One course generated with every journey's assignment (copied for each grading)."""
+    return make_template(tmp_path_factory.mktemp("journey") / "template",
+                         [notebook.split("/")[0] for notebook, _ in JOURNEY])
 
 
 def _form(page, name: str):
@@ -223,8 +250,8 @@ def _answer_all(page, items: list[Item], right: dict[str, bool], way: str,
 
 @pytest.mark.parametrize("notebook, way", JOURNEY, ids=[nb.split("/")[0] for nb, _ in JOURNEY])
 def test_a_learner_answers_runs_all_checks_and_is_graded(lab: Lab, browser_page,
-                                                         tmp_path: Path, notebook: str,
-                                                         way: str) -> None:
+                                                         template: Path, tmp_path: Path,
+                                                         notebook: str, way: str) -> None:
     page, errors = browser_page
     items = graded_items(notebook)
     # other browser tests answer (and save) the same notebooks in the shared lab: an
@@ -271,10 +298,13 @@ def test_a_learner_answers_runs_all_checks_and_is_graded(lab: Lab, browser_page,
         assert variant(item, LEARNER).stem in numbers, (item, numbers)
 
     # The notebook as saved by "Check my answers", graded as an instructor grades it.
-    name = notebook.split("/")[1].removesuffix(".ipynb")
-    graded = grade_saved_notebooks(lab.root / "assignments", notebook, tmp_path)
+    assignment, name = notebook.removesuffix(".ipynb").split("/")
+    graded = grade_saved_notebooks(template, lab.root / "assignments", notebook, tmp_path,
+                                   GRADED_BY[assignment])
+    assert tuple(graded) == GRADED_BY[assignment]
     for tool, rows in graded.items():
         got = {grade_id: (row[0], row[2]) for (student, nb, grade_id), row in rows.items()
                if student == STUDENT and nb == name and grade_id in expected}
         assert got == expected, f"{tool} scored {got}, expected {expected}"
-    assert graded["course grade"] == graded["nbgrader autograde"]
+    if len(graded) == 2:
+        assert graded[OURS] == graded[STOCK]

@@ -192,21 +192,40 @@ def set_number(box: Locator, value: str) -> None:
     field.press("Enter")
 
 
+STILL_CHECKS = 3
+"""Checks, two animation frames apart, that must find an element at the same place."""
+
+SETTLE = """async (e, [block, checks, timeout]) => {
+    // Scroll e into view; then read its top every two animation frames (the page has
+    // been laid out and painted in between) until `checks` readings in a row agree.
+    const frame = () => new Promise(resolve => requestAnimationFrame(resolve));
+    const deadline = performance.now() + timeout;
+    let top = null, same = 0;
+    e.scrollIntoView({block});
+    while (performance.now() < deadline) {
+        await frame();
+        await frame();
+        const now = Math.round(e.getBoundingClientRect().top);
+        same = now === top ? same + 1 : 0;
+        if (same >= checks) return true;
+        if (now !== top) e.scrollIntoView({block});
+        top = now;
+    }
+    return false;
+}"""
+
+
 def settle(element: Locator, block: str = "center") -> None:
     """Scroll an element into view inside the notebook panel until it stays put.
 
     Cells coming into view take their real height (JupyterLab's content-visibility
     windowing), so the page moves for a moment after a scroll and a click right away
-    can miss its target (seen once in five runs); operating a widget starts here.
+    can miss its target (seen once in five runs); operating a widget starts here. The
+    element must keep its place over STILL_CHECKS readings two frames apart (a loaded
+    machine draws fewer frames, so the wait grows with the load), within WAIT_MS.
     """
-    top = None
-    for _ in range(50):  # until it stays put (a loaded machine lays out slowly)
-        element.evaluate("(e, block) => e.scrollIntoView({block})", block)
-        element.page.wait_for_timeout(200)
-        now = element.evaluate("e => Math.round(e.getBoundingClientRect().top)")
-        if now == top:
-            return
-        top = now
+    still = element.evaluate(SETTLE, [block, STILL_CHECKS, WAIT_MS])
+    assert still, f"{element} kept moving for {WAIT_MS / 1000:.0f} s after a scroll"
 
 
 def screenshot(page: Page, widget: Locator, path: Path, block: str = "start") -> None:
