@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -48,6 +49,20 @@ def unsandboxed_args() -> list[str]:
 ASSIGNMENTS = available_assignments(ROOT)
 UNGRADED_ASSIGNMENTS = ("00-review", "06-evaluation")  # spaced review, evaluation: no points
 GRADED_ASSIGNMENTS = [a for a in ASSIGNMENTS if a not in UNGRADED_ASSIGNMENTS]
+
+
+@functools.cache
+def scored_notebooks(assignment: str) -> tuple[str, ...]:
+    """The names (stems) of an assignment's source/ notebooks that carry points, sorted.
+
+    Only these have test cells, grades or hidden tests; nbgrader grades a submission that
+    lacks the others (lessons), so grading tests submit these alone.
+    """
+    from course.notebooks import read_notebook
+
+    return tuple(path.stem for path in sorted((ROOT / "source" / assignment).glob("*.ipynb"))
+                 if any(cell.get("metadata", {}).get("nbgrader", {}).get("points")
+                        for cell in read_notebook(path).cells))
 
 
 @pytest.fixture(autouse=True, scope="session")

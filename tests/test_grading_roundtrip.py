@@ -16,7 +16,6 @@ test, and nbgrader grades a submission that lacks them.
 from __future__ import annotations
 
 import copy
-import functools
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -28,7 +27,7 @@ from course.grading.assignments import GradeResult, autograde_notebooks, nbgrade
 from course.grading.nbgrader_plugins import is_test_cell
 from course.notebooks import HIDDEN_MARKERS, find_leaks, html_to_text, read_notebook, secret_lines
 
-from .conftest import ASSIGNMENTS, GRADED_ASSIGNMENTS, ROOT
+from .conftest import ASSIGNMENTS, GRADED_ASSIGNMENTS, ROOT, scored_notebooks
 
 pytestmark = pytest.mark.slow
 
@@ -37,18 +36,10 @@ def _notebooks(folder: Path) -> dict[str, NotebookNode]:
     return {p.stem: read_notebook(p) for p in sorted(folder.glob("*.ipynb"))}
 
 
-@functools.cache
-def _scored_names(assignment: str) -> frozenset[str]:
-    """The assignment's notebooks (stems) that carry points, read from source/."""
-    return frozenset(path.stem for path in (ROOT / "source" / assignment).glob("*.ipynb")
-                     if any(cell.get("metadata", {}).get("nbgrader", {}).get("points")
-                            for cell in read_notebook(path).cells))
-
-
 def _scored(assignment: str, folder: Path) -> dict[str, NotebookNode]:
     """The notebooks of ``folder`` that carry points (the only ones a student submits)."""
     notebooks = {name: nb for name, nb in _notebooks(folder).items()
-                 if name in _scored_names(assignment)}
+                 if name in scored_notebooks(assignment)}
     assert notebooks, f"{assignment} has no notebook with points"
     return notebooks
 

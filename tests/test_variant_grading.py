@@ -48,7 +48,7 @@ from course.notebooks import html_to_text, read_notebook, secret_lines
 from course.variants import ITEMS, LEARNER_ENV, SELF_STUDY_ID, variant
 from course.views.variants import your_numbers
 
-from .conftest import ROOT, unsandboxed_args
+from .conftest import ROOT, scored_notebooks, unsandboxed_args
 
 HOMES = {"q2_3_4": ("02-substances", "03-dose-and-volume"),
          "q2_3_5": ("02-substances", "03-dose-and-volume"),
@@ -320,22 +320,13 @@ def _expected(student: str, home: tuple[str, str]) -> dict[str, float]:
         variant(item, ANSWERS[student]).key)) for item in _items(home)}
 
 
-def _scored(assignment: str) -> list[str]:
-    """The assignment's notebooks (stems) that carry points: the variant items' homes and
-    the notebooks `course grade` fails a student without. The others (lessons) have no
-    grade cell: nbgrader grades a submission that lacks them."""
-    return sorted(path.stem for path in (ROOT / "source" / assignment).glob("*.ipynb")
-                  if any(cell.get("metadata", {}).get("nbgrader", {}).get("points")
-                         for cell in read_notebook(path).cells))
-
-
 def _submit(course: Path, student: str, assignment: str,
             notebooks: dict[str, NotebookNode]) -> None:
     """The scored notebooks: ``notebooks``' own, the others as released (unanswered)."""
     folder = course / "submitted" / student / assignment
     folder.mkdir(parents=True)
-    assert set(notebooks) <= set(_scored(assignment))
-    for name in _scored(assignment):
+    assert set(notebooks) <= set(scored_notebooks(assignment))
+    for name in scored_notebooks(assignment):
         nb = notebooks.get(name) or read_notebook(course / "release" / assignment
                                                   / f"{name}.ipynb")
         nbformat.write(nb, folder / f"{name}.ipynb")

@@ -36,7 +36,7 @@ from course.forms.feedback import item_titles
 from course.grading.trusted_tests import is_test_cell
 from course.variants import learner_id
 
-from ..conftest import ROOT, unsandboxed_args
+from ..conftest import ROOT, scored_notebooks, unsandboxed_args
 
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(\w+) = (.+)\n")
 LEVELS = ("low", "medium", "high")
@@ -169,13 +169,6 @@ def expected_headings(notebook: str, expected: Mapping[str, tuple[float, float]]
             for grade_id, (score, points) in expected.items()]
 
 
-def scored_notebooks(assignment: str) -> list[str]:
-    """The file names of an assignment's source/ notebooks that carry points."""
-    return [path.name for path in sorted((ROOT / "source" / assignment).glob("*.ipynb"))
-            if any(cell.metadata.get("nbgrader", {}).get("points")
-                   for cell in nbformat.read(path, as_version=4).cells)]
-
-
 def _start(command: Sequence[str], course: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(list(command), cwd=course, env=tool_env(**env), text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -226,7 +219,7 @@ def grade_saved_notebooks(template: Path, learner_root: Path, notebook: str, fol
     Notebooks worth no points are left out: they have no grade rows, and both tools
     grade a submission without them (as `course grade --skip-unscored` would).
     """
-    assignment, name = notebook.split("/")
+    assignment, name = notebook.removesuffix(".ipynb").split("/")
     assert (learner_root / notebook).is_file() and name in scored_notebooks(assignment), \
         f"{notebook} carries no points"
     courses = {tool: folder / tool.split()[0] for tool in tools}
@@ -236,7 +229,8 @@ def grade_saved_notebooks(template: Path, learner_root: Path, notebook: str, fol
         submitted = course / "submitted" / STUDENT / assignment
         submitted.mkdir(parents=True)
         for scored in scored_notebooks(assignment):
-            shutil.copy2(learner_root / assignment / scored, submitted / scored)
+            shutil.copy2(learner_root / assignment / f"{scored}.ipynb",
+                         submitted / f"{scored}.ipynb")
         env = {} if tool == "nbgrader autograde" else {"COURSE_ROOT": str(course)}
         running.append(_start(_command(tool, assignment), course, **env))
     failures = [failure for failure in map(_finish, running) if failure]
