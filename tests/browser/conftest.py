@@ -263,3 +263,64 @@ def fresh_learner_copy(lab: Lab, notebook: str) -> str:
     """
     shutil.copy2(lab.root / "release" / notebook, lab.root / "assignments" / notebook)
     return f"assignments/{notebook}"
+
+
+# ------------------------------------------------------------------ answer forms on the page
+
+def answer_form(page, name: str):
+    """The answer form of item ``name`` (e.g. ``answer_q0_1``) in the visible notebook."""
+    return page.locator(f'.jp-NotebookPanel:visible .course-AnswerForm[data-answer="{name}"]')
+
+
+def form_state(page, name: str) -> dict:
+    """What the answer cell of ``name`` holds, what its form's status line says, the
+    kernel's status, and the text of the cell after the answer cell (its check), for a
+    failure's message and for the tests that read them."""
+    return page.evaluate("""name => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        const cells = panel.content.widgets;
+        const at = cells.findIndex(
+            c => (c.model.getMetadata('course') || {}).answer?.name === name);
+        const status = panel.node.querySelector(
+            `.course-AnswerForm[data-answer="${name}"] .course-AnswerForm-status`);
+        const check = cells[at + 1]?.model.outputs;
+        const said = [];
+        for (let i = 0; check && i < check.length; i++) {
+            const output = check.get(i).toJSON();
+            said.push([].concat(output.text ?? output.evalue ?? '').join(''));
+        }
+        return {source: at < 0 ? null : cells[at].model.sharedModel.getSource(),
+                status: status?.textContent ?? null, check: said.join(''),
+                kernel: panel.sessionContext.session?.kernel?.status ?? null};
+    }""", name)
+
+
+def wait_form_says(page, name: str, text: str, seconds: float = 90) -> None:
+    """Wait until the status line of ``name``'s form (which repeats its check's result
+    once the answer cell and its check have run) contains ``text``; fail with what the
+    page shows otherwise."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        answer_form(page, name).locator(
+            ".course-AnswerForm-status", has_text=text).wait_for(timeout=wait_ms(seconds))
+    except PlaywrightTimeout:
+        pytest.fail(f"{name}: the form never said {text!r}; the page shows "
+                    f"{form_state(page, name)}")
+
+
+def rendered_check(page, name: str) -> str:
+    """The rendered output of the check cell after ``name``'s answer cell, as the learner
+    reads it (the cell is scrolled into view first: windowing may not render it)."""
+    return page.evaluate("""async name => {
+        const notebook = window.jupyterapp.shell.currentWidget.content;
+        const at = notebook.widgets.findIndex(
+            c => (c.model.getMetadata('course') || {}).answer?.name === name);
+        await notebook.scrollToItem(at + 1, 'center');
+        const check = notebook.widgets[at + 1];
+        await check.ready;
+        for (let frame = 0; frame < 600 && !check.outputArea.node.isConnected; frame++) {
+            await new Promise(resolve => requestAnimationFrame(resolve));
+        }
+        return check.outputArea.node.innerText;
+    }""", name)

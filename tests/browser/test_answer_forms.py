@@ -17,7 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Lab, axe_violations, fresh_learner_copy, open_notebook
+from .conftest import (
+    Lab,
+    answer_form,
+    axe_violations,
+    form_state,
+    fresh_learner_copy,
+    open_notebook,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -33,19 +40,6 @@ def _open(page, lab: Lab, notebook: str, run_all: bool = False) -> None:
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
-def _form(page, name: str):
-    return page.locator(f'.jp-NotebookPanel:visible .course-AnswerForm[data-answer="{name}"]')
-
-
-def _source(page, name: str) -> str:
-    return page.evaluate("""name => {
-        const panel = window.jupyterapp.shell.currentWidget;
-        const cell = panel.content.widgets.find(
-            c => (c.model.getMetadata('course') || {}).answer?.name === name);
-        return cell.model.sharedModel.getSource();
-    }""", name)
-
-
 def _wait_status(form, text: str) -> None:
     form.locator(f".course-AnswerForm-status:has-text('{text}')").wait_for(timeout=60_000)
 
@@ -54,18 +48,18 @@ def test_choice_and_number_by_mouse_then_run_all(lab: Lab, browser_page,
                                                  screenshots: Path) -> None:
     page, errors = browser_page
     _open(page, lab, QUIZ)
-    choice = _form(page, "answer_q1_3_1")
+    choice = answer_form(page, "answer_q1_3_1")
     choice.locator("label:has-text('(b) ')").click()
     _wait_status(choice, "Format OK")
-    assert _source(page, "answer_q1_3_1") == 'answer_q1_3_1 = "b"'
+    assert form_state(page, "answer_q1_3_1")["source"] == 'answer_q1_3_1 = "b"'
     choice.scroll_into_view_if_needed()
     choice.screenshot(path=str(screenshots / "answer-form-choice.png"))
 
-    number = _form(page, "answer_q1_3_10")
+    number = answer_form(page, "answer_q1_3_10")
     number.locator("input").fill("3,7")
     number.locator("button:has-text('Check format')").click()
     _wait_status(number, "Format OK")
-    assert _source(page, "answer_q1_3_10") == "answer_q1_3_10 = 3.7"
+    assert form_state(page, "answer_q1_3_10")["source"] == "answer_q1_3_10 = 3.7"
     number.screenshot(path=str(screenshots / "answer-form-number.png"))
 
     # "Show code" brings the editor back; what is typed there shows in the form.
@@ -93,7 +87,7 @@ def test_choice_and_number_by_mouse_then_run_all(lab: Lab, browser_page,
 def test_choice_and_number_by_keyboard(lab: Lab, browser_page) -> None:
     page, errors = browser_page
     _open(page, lab, QUIZ)
-    choice = _form(page, "answer_q1_3_2")
+    choice = answer_form(page, "answer_q1_3_2")
     first = choice.locator("input[type=radio]").first
     first.focus()
     page.keyboard.press("Space")
@@ -102,10 +96,10 @@ def test_choice_and_number_by_keyboard(lab: Lab, browser_page) -> None:
     page.wait_for_function("""() => document.querySelector(
         '.course-AnswerForm[data-answer="answer_q1_3_2"] input[value="b"]').checked""")
     _wait_status(choice, "Format OK")
-    assert _source(page, "answer_q1_3_2") == 'answer_q1_3_2 = "b"'
+    assert form_state(page, "answer_q1_3_2")["source"] == 'answer_q1_3_2 = "b"'
     focused = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert focused != "none"
-    number = _form(page, "answer_q1_3_11")
+    number = answer_form(page, "answer_q1_3_11")
     number.locator("input").focus()
     page.keyboard.type("24 points")
     page.keyboard.press("Enter")
@@ -123,7 +117,7 @@ def test_case_by_mouse_and_keyboard_with_its_limits(lab: Lab, browser_page,
                                                     screenshots: Path) -> None:
     page, errors = browser_page
     _open(page, lab, CASES)
-    form = _form(page, "answer_q4_1_1")
+    form = answer_form(page, "answer_q4_1_1")
     form.locator("label:has-text('Give the requested treatment')").click()
     boxes = form.locator("fieldset[data-group=reasons] input[type=checkbox]")
     for index in range(3):
@@ -137,7 +131,7 @@ def test_case_by_mouse_and_keyboard_with_its_limits(lab: Lab, browser_page,
     page.keyboard.press("Tab")
     page.keyboard.press("Space")
     _wait_status(form, "Format OK")
-    name, _, value = _source(page, "answer_q4_1_1").partition(" = ")
+    name, _, value = form_state(page, "answer_q4_1_1")["source"].partition(" = ")
     answer = ast.literal_eval(value)
     assert name == "answer_q4_1_1" and answer["decision"] == "proceed"
     assert len(answer["reasons"]) == 3 and len(answer["management"]) == 2
@@ -149,7 +143,7 @@ def test_check_my_answers_shows_score_and_rationales_in_the_notebook(
         lab: Lab, browser_page, screenshots: Path) -> None:
     page, errors = browser_page
     _open(page, lab, QUIZ)
-    form = _form(page, "answer_q1_3_1")
+    form = answer_form(page, "answer_q1_3_1")
     form.locator("label:has-text('(b) ')").click()
     _wait_status(form, "Format OK")
     panel = page.locator(".jp-NotebookPanel:visible")  # other notebooks may be restored
@@ -187,19 +181,19 @@ def test_answering_after_a_kernel_restart_runs_the_setup_cell_first(lab: Lab,
     page.wait_for_function("""() => window.jupyterapp.shell.currentWidget.content.widgets
         .filter(c => c.model.type === 'code').every(c => c.model.executionCount)""")
     _restart_kernel(page)
-    choice = _form(page, "answer_q1_3_3")
+    choice = answer_form(page, "answer_q1_3_3")
     choice.locator("label:has-text('(c) ')").click()
     _wait_status(choice, "Format OK")
     status = choice.locator(".course-AnswerForm-status").inner_text()
     assert "not defined" not in status and "Error" not in status
-    number = _form(page, "answer_q1_3_11")  # and again, by keyboard, after a second restart
+    number = answer_form(page, "answer_q1_3_11")  # and again, by keyboard, after a second restart
     _restart_kernel(page)
     number.locator("input").focus()
     page.keyboard.press("Control+A")
     page.keyboard.type("60")
     page.keyboard.press("Enter")
     _wait_status(number, "Format OK")
-    assert _source(page, "answer_q1_3_11") == "answer_q1_3_11 = 60"
+    assert form_state(page, "answer_q1_3_11")["source"] == "answer_q1_3_11 = 60"
     # JupyterLab's debugger logs that a restart cancelled its state request: not ours.
     assert [m for m in errors.messages if "restore the debugger state" not in m] == []
 
@@ -222,10 +216,10 @@ def test_the_forms_are_axe_clean_rendered_focused_and_answered(
     forms = ", ".join(f'.jp-NotebookPanel:not(.lm-mod-hidden) '
                       f'.course-AnswerForm[data-answer="{n}"]' for n in names)
     for name in names:
-        _form(page, name).scroll_into_view_if_needed()
+        answer_form(page, name).scroll_into_view_if_needed()
     _axe_clean(page, forms, "rendered")
     for name in names:  # focus on the first control, then an answer and its status line
-        form = _form(page, name)
+        form = answer_form(page, name)
         first = form.locator("input").first
         first.focus()
         _axe_clean(page, forms, f"{name} focused")

@@ -12,24 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Lab, fresh_learner_copy, open_notebook, save_notebook, wait_ms
+from .conftest import (
+    Lab,
+    answer_form,
+    form_state,
+    fresh_learner_copy,
+    open_notebook,
+    save_notebook,
+    wait_ms,
+)
 
 pytestmark = pytest.mark.browser
 
 FINAL = "05-final-assessment/01-final.ipynb"
-
-
-def _form(page, name: str):
-    return page.locator(f'.jp-NotebookPanel:visible .course-AnswerForm[data-answer="{name}"]')
-
-
-def _source(page, name: str) -> str:
-    return page.evaluate("""name => {
-        const panel = window.jupyterapp.shell.currentWidget;
-        const cell = panel.content.widgets.find(
-            c => (c.model.getMetadata('course') || {}).answer?.name === name);
-        return cell.model.sharedModel.getSource();
-    }""", name)
 
 
 def _wait_source(page, name: str, source: str) -> None:
@@ -46,7 +41,7 @@ def _wait_source(page, name: str, source: str) -> None:
 
 
 def _picker(page, name: str):
-    return _form(page, name).locator("fieldset.course-AnswerForm-certainty")
+    return answer_form(page, name).locator("fieldset.course-AnswerForm-certainty")
 
 
 def test_certainty_picker_by_mouse_and_keyboard(lab: Lab, browser_page,
@@ -54,7 +49,7 @@ def test_certainty_picker_by_mouse_and_keyboard(lab: Lab, browser_page,
     page, errors = browser_page
     path = fresh_learner_copy(lab, FINAL)
     open_notebook(page, lab.url, path)
-    _form(page, "answer_q5_1_1").wait_for(timeout=wait_ms(60))
+    answer_form(page, "answer_q5_1_1").wait_for(timeout=wait_ms(60))
     page.wait_for_function("""() => window.jupyterapp.shell.currentWidget.sessionContext
         .session?.kernel?.status === 'idle'""", timeout=wait_ms(180))
 
@@ -67,11 +62,11 @@ def test_certainty_picker_by_mouse_and_keyboard(lab: Lab, browser_page,
     for radio in picker.locator("input[type=radio]").all():
         assert page.locator(f'label[for="{radio.get_attribute("id")}"]').count() == 1
         assert not radio.is_checked()  # the released stub holds no certainty
-    assert _source(page, "answer_q5_1_1").startswith("answer_q5_1_1 = None")
+    assert form_state(page, "answer_q5_1_1")["source"].startswith("answer_q5_1_1 = None")
     assert _picker(page, "answer_q5_1_2").count() == 0  # a number item: no picker
 
     # Mouse: an answer, then a certainty; both lines in the cell.
-    form = _form(page, "answer_q5_1_1")
+    form = answer_form(page, "answer_q5_1_1")
     form.locator("label:has-text('(b) ')").click()
     _wait_source(page, "answer_q5_1_1", 'answer_q5_1_1 = "b"')
     picker.locator("label:has-text('Medium')").click()
@@ -86,7 +81,7 @@ def test_certainty_picker_by_mouse_and_keyboard(lab: Lab, browser_page,
 
     # Keyboard: Space and the arrows in the answer group, Tab into the picker, Space and
     # the arrows there; the focus stays visible.
-    keyboard = _form(page, "answer_q5_1_3")
+    keyboard = answer_form(page, "answer_q5_1_3")
     keyboard.scroll_into_view_if_needed()
     keyboard.locator("input[type=radio]").first.focus()
     page.keyboard.press("Space")

@@ -36,7 +36,7 @@ import pytest
 
 from course.variants import ITEMS, variant
 
-from .conftest import Lab, fresh_learner_copy, open_notebook, wait_ms
+from .conftest import Lab, answer_form, form_state, fresh_learner_copy, open_notebook, wait_ms
 from .journey_grading import (
     LEARNER,
     LEVELS,
@@ -77,23 +77,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
                          [notebook.split("/")[0] for notebook, _ in JOURNEY])
 
 
-def _form(page, name: str):
-    return page.locator(f'.jp-NotebookPanel:visible .course-AnswerForm[data-answer="{name}"]')
-
-
-def _state(page, name: str) -> dict:
-    """What the cell holds and what its form says (for a failure's message)."""
-    return page.evaluate("""name => {
-        const panel = window.jupyterapp.shell.currentWidget;
-        const cell = panel.content.widgets.find(
-            c => (c.model.getMetadata('course') || {}).answer?.name === name);
-        const status = panel.node.querySelector(
-            `.course-AnswerForm[data-answer="${name}"] .course-AnswerForm-status`);
-        return {source: cell?.model.sharedModel.getSource(), status: status?.textContent,
-                kernel: panel.sessionContext.session?.kernel?.status};
-    }""", name)
-
-
 def _wait_kernel_idle(page) -> None:
     """The notebook's kernel has started and is idle (a first answer runs the set-up cell)."""
     page.wait_for_function("""() => window.jupyterapp.shell.currentWidget.sessionContext
@@ -107,7 +90,7 @@ def _wait_answered(page, name: str, source: str) -> None:
     try:
         _wait_for_answer(page, name, source)
     except PlaywrightTimeout:
-        pytest.fail(f"{name}: expected {source!r}; the page shows {_state(page, name)}")
+        pytest.fail(f"{name}: expected {source!r}; the page shows {form_state(page, name)}")
 
 
 def _wait_for_answer(page, name: str, source: str) -> None:
@@ -148,7 +131,7 @@ def _wait_case_answered(page, name: str, answer: dict) -> None:
 
 
 def _by_mouse(page, item: Item, value: str) -> None:
-    form = _form(page, item.name)
+    form = answer_form(page, item.name)
     if item.kind == "choice":
         form.locator(f'input[value="{value}"] + label').click()
     else:
@@ -157,7 +140,7 @@ def _by_mouse(page, item: Item, value: str) -> None:
 
 
 def _by_keyboard(page, item: Item, value: str) -> None:
-    form = _form(page, item.name)
+    form = answer_form(page, item.name)
     if item.kind == "choice":
         form.locator("input[type=radio]").first.focus()
         page.keyboard.press("Space")
@@ -183,7 +166,7 @@ def _settled(page, name: str) -> None:
 def _answer_case(page, item: Item, answer: dict, mouse: bool) -> None:
     """The decision (a click on its label, or Space and ArrowDown from the first option),
     then each reason and step (a click, or focus and Space), each change checked."""
-    form = _form(page, item.name)
+    form = answer_form(page, item.name)
     if mouse:
         form.locator(f'input[type=radio][value="{answer["decision"]}"] + label').click()
     else:
@@ -219,7 +202,7 @@ def _run_all(page) -> None:
 def _choose_certainty(page, item: Item, level: str, way: str) -> None:
     """The certainty picker: a click on the level's label, or Space on the first level
     and ArrowDown to the chosen one."""
-    group = _form(page, item.name).locator("fieldset.course-AnswerForm-certainty")
+    group = answer_form(page, item.name).locator("fieldset.course-AnswerForm-certainty")
     if way == "mouse":
         group.locator(f'input[value="{level}"] + label').click()
         return
@@ -233,7 +216,7 @@ def _answer_all(page, items: list[Item], right: dict[str, bool], way: str,
                 sure: dict[str, str]) -> None:
     for index, item in enumerate(items):
         value = item.answer(right[item.name])
-        _form(page, item.name).scroll_into_view_if_needed()
+        answer_form(page, item.name).scroll_into_view_if_needed()
         if item.kind == "case":
             _answer_case(page, item, value, mouse=way == "mouse" or
                          (way == "both" and index % 2 == 0))
@@ -257,7 +240,7 @@ def test_a_learner_answers_runs_all_checks_and_is_graded(lab: Lab, browser_page,
     # other browser tests answer (and save) the same notebooks in the shared lab: an
     # answer already in a cell would not change it, and its form would never run
     open_notebook(page, lab.url, fresh_learner_copy(lab, notebook))
-    _form(page, items[0].name).wait_for()
+    answer_form(page, items[0].name).wait_for()
     _wait_kernel_idle(page)
     # Every third item wrong; with one item, the first (the orientation's) is wrong.
     right = {item.name: index % 3 != (2 if len(items) > 1 else 0)

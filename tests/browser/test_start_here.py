@@ -13,15 +13,20 @@ from .conftest import (
     CHROMIUM_ARGS,
     OUTPUT,
     _require_browser,
+    answer_form,
     configure_page,
+    form_state,
     fresh_learner_copy,
     open_notebook,
+    rendered_check,
+    wait_form_says,
     wait_ms,
 )
 
 pytestmark = pytest.mark.browser
 
 NOTEBOOK = "00-orientation/00-start-here.ipynb"
+PRACTICE = "answer_q0_1"
 
 
 def _open_and_run_all(page, lab) -> None:
@@ -36,21 +41,23 @@ def _open_and_run_all(page, lab) -> None:
         timeout=wait_ms(300))
 
 
+def _choose(page, letter: str, says: str) -> str:
+    """Click option ``letter`` of the practice question's form; once the form's status
+    line gives the check's result, the check cell's rendered output."""
+    answer_form(page, PRACTICE).locator(f"label:has-text('({letter}) ')").click()
+    wait_form_says(page, PRACTICE, says)
+    shown = rendered_check(page, PRACTICE)
+    assert shown.startswith(says), (shown, form_state(page, PRACTICE))
+    return shown
+
+
 def test_practice_form_gives_feedback_for_each_choice(lab, browser_page, screenshots) -> None:
     """The practice question (once, as a form): a wrong choice, then the right one."""
     page, errors = browser_page
     _open_and_run_all(page, lab)
-    form = page.locator(
-        '.jp-NotebookPanel:visible .course-AnswerForm[data-answer="answer_q0_1"]')
-    check = page.locator(".jp-NotebookPanel:visible "  # not a tab restored by an earlier test
-                         ".jp-CodeCell:has(.cm-content:has-text('check(\"q0_1\"'))")
-    form.locator("label:has-text('(a) ')").click()
-    check.locator(".jp-OutputArea-output:has-text('Not the best answer (a)')").wait_for(
-        timeout=wait_ms(90))
-    form.locator("label:has-text('(b) ')").click()
-    check.locator(".jp-OutputArea-output:has-text('Correct.')").wait_for(timeout=wait_ms(90))
-    text = check.locator(".jp-OutputArea-output").inner_text()
-    assert text.startswith("Correct.") and "supervised practice" in text.lower()
+    _choose(page, "a", "Not the best answer (a)")
+    text = _choose(page, "b", "Correct.")
+    assert "supervised practice" in text.lower()
     page.screenshot(path=str(screenshots / "00-start-here.png"), full_page=True)
     assert errors.messages == []
 
@@ -59,16 +66,9 @@ def test_learner_answers_in_the_form_and_reads_the_rationale(lab, browser_page) 
     """The practice question is answered by choosing in its form, not by typing code."""
     page, errors = browser_page
     _open_and_run_all(page, lab)
-    form = page.locator(
-        '.jp-NotebookPanel:visible .course-AnswerForm[data-answer="answer_q0_1"]')
-    form.locator("label:has-text('(d) ')").click()
-    check = page.locator(".jp-NotebookPanel:visible "  # not a tab restored by an earlier test
-                         ".jp-CodeCell:has(.cm-content:has-text('check(\"q0_1\"'))")
-    check.locator(".jp-OutputArea-output:has-text('Not the best answer (d)')").wait_for(
-        timeout=wait_ms(90))
-    text = check.locator(".jp-OutputArea-output").inner_text()
-    assert text.startswith("Not the best answer (d)")
+    text = _choose(page, "d", "Not the best answer (d)")
     assert "observed, supervised practice" in text
+    assert form_state(page, PRACTICE)["source"].startswith('answer_q0_1 = "d"')
     assert errors.messages == []
 
 
