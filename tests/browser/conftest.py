@@ -309,6 +309,16 @@ def wait_form_says(page, name: str, text: str, seconds: float = 90) -> None:
                     f"{form_state(page, name)}")
 
 
+def wait_check_says(page, name: str, text: str, seconds: float = 300) -> None:
+    """Wait until the check cell after ``name``'s answer cell holds ``text`` in its
+    outputs (read from the notebook's model: windowing may not render the cell)."""
+    deadline = time.monotonic() + seconds * TIMEOUT_SCALE
+    while text not in (state := form_state(page, name))["check"]:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name}: its check never said {text!r}; the page shows {state}")
+        page.wait_for_timeout(250)
+
+
 def rendered_check(page, name: str) -> str:
     """The rendered output of the check cell after ``name``'s answer cell, as the learner
     reads it (the cell is scrolled into view first: windowing may not render it)."""

@@ -19,6 +19,7 @@ from .conftest import (
     fresh_learner_copy,
     open_notebook,
     rendered_check,
+    wait_check_says,
     wait_form_says,
     wait_ms,
 )
@@ -36,9 +37,7 @@ def _open_and_run_all(page, lab) -> None:
     # --LabApp.expose_app_in_browser).
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     # Run All runs to the end: the unanswered graded item's check says so, without an error.
-    page.wait_for_selector(
-        ".jp-NotebookPanel:visible .jp-OutputArea-output:has-text('Not answered yet')",
-        timeout=wait_ms(300))
+    wait_check_says(page, "answer_q0_2", "Not answered yet")
 
 
 def _choose(page, letter: str, says: str) -> str:
