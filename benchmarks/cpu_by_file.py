@@ -1,20 +1,25 @@
-"""Benchmark: the CPU seconds each test file costs, with the suite's own workers.
+"""Benchmark: the CPU seconds each test file costs.
 
 The suite is CPU-bound on two cores (both busy ~95% of a ``make test`` run), so its wall
 time falls only with less CPU work: this shows where that work is. It runs pytest with
-the given arguments (``-n 2 --dist loadfile`` as ``make test`` does, unless you pass
-your own ``-n``) with a plugin in every worker that samples, around each test (set-up,
-call and tear-down), the CPU time of the worker's whole process tree: the worker, the
-processes it has reaped (a grading run, nbgrader, pip) and the ones still running (a
-JupyterLab server, Chromium, kernels; their CPU counts for the file during which it was
-spent). A process that is not reaped by one of these (a daemon re-parented to init) is
-missed; the machine's total busy CPU over the run is printed beside the sum to show how
-much was seen. A session fixture's set-up counts for the first file that needs it.
-Prints figures; it is not a test.
+the given arguments and a plugin that samples, around each test (set-up, call and
+tear-down), two measures and adds them to the test's file:
 
-Usage (on a quiet machine; the whole suite takes as long as ``make test``):
-    python benchmarks/cpu_by_file.py tests
-    python benchmarks/cpu_by_file.py tests/browser -n 1
+- ``machine``: the whole machine's busy CPU. Complete, but only meaningful when the
+  tests run one at a time on an otherwise quiet machine: the default here (``-n 0``,
+  about twice ``make test``'s wall time).
+- ``tree``: the CPU of the pytest process's tree: itself, the processes it has reaped and
+  the ones still running (their CPU counts for the file during which it was spent). It
+  can be split between xdist workers (pass ``-n 2 --dist loadfile``) but misses what is
+  not reaped through the tree: Chromium's renderers are not (a renderer's CPU vanishes
+  from the tree when the browser closes), so it undercounts the browser tests.
+
+A session fixture's set-up counts for the first file that needs it. Prints figures; it
+is not a test.
+
+Usage (on a quiet machine):
+    python benchmarks/cpu_by_file.py                       # the whole suite, one process
+    python benchmarks/cpu_by_file.py tests/browser -n 2 --dist loadfile
 """
 
 from __future__ import annotations
@@ -34,6 +39,12 @@ import pytest
 OUT_ENV = "COURSE_CPU_BY_FILE_DIR"
 
 
+def machine_busy_seconds() -> float:
+    """The machine's CPU seconds spent on anything but idling, since boot."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
 def tree_cpu_seconds(process: psutil.Process) -> float:
     """User + system CPU of ``process``, its reaped children and every live descendant
     (with the children each of those has reaped)."""
@@ -48,28 +59,32 @@ def tree_cpu_seconds(process: psutil.Process) -> float:
 
 
 class CpuByFile:
-    """A pytest plugin adding each test's CPU (whole process tree) and wall seconds to
-    its file; written as JSON at the end of the session when ``OUT_ENV`` names a folder."""
+    """A pytest plugin adding each test's machine and tree CPU and wall seconds to its
+    file; written as JSON at the end of the session when ``OUT_ENV`` names a folder."""
 
     def __init__(self) -> None:
         self.process = psutil.Process()
-        self.cpu: Counter[str] = Counter()
+        self.machine: Counter[str] = Counter()
+        self.tree: Counter[str] = Counter()
         self.wall: Counter[str] = Counter()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
         file = item.nodeid.split("::")[0]
-        cpu, wall = tree_cpu_seconds(self.process), time.monotonic()
+        machine, tree = machine_busy_seconds(), tree_cpu_seconds(self.process)
+        wall = time.monotonic()
         yield
-        self.cpu[file] += tree_cpu_seconds(self.process) - cpu
+        self.machine[file] += machine_busy_seconds() - machine
+        self.tree[file] += tree_cpu_seconds(self.process) - tree
         self.wall[file] += time.monotonic() - wall
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         folder = os.environ.get(OUT_ENV)
         if folder:
             worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-            Path(folder, f"{worker}.json").write_text(
-                json.dumps({"cpu": self.cpu, "wall": self.wall}), encoding="utf-8")
+            Path(folder, f"{worker}.json").write_text(json.dumps(
+                {"machine": self.machine, "tree": self.tree, "wall": self.wall}),
+                encoding="utf-8")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,38 +93,41 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(CpuByFile(), "cpu-by-file")
 
 
-def _table(folder: Path) -> list[tuple[str, float, float]]:
-    cpu: Counter[str] = Counter()
-    wall: Counter[str] = Counter()
-    for path in folder.glob("*.json"):
+def _table(folder: Path) -> tuple[list[tuple[str, float, float, float]], int]:
+    """(file, machine CPU, tree CPU, wall) rows, most machine CPU first; the worker count."""
+    totals: dict[str, Counter[str]] = {"machine": Counter(), "tree": Counter(),
+                                       "wall": Counter()}
+    workers = list(folder.glob("*.json"))
+    for path in workers:
         data = json.loads(path.read_text(encoding="utf-8"))
-        cpu.update(data["cpu"])
-        wall.update(data["wall"])
-    return sorted(((file, cpu[file], wall[file]) for file in cpu), key=lambda row: -row[1])
+        for measure, counter in totals.items():
+            counter.update(data[measure])
+    rows = [(file, totals["machine"][file], totals["tree"][file], totals["wall"][file])
+            for file in totals["wall"]]
+    return sorted(rows, key=lambda row: (-row[1], -row[2])), len(workers)
 
 
 def main(arguments: list[str]) -> int:
     if not any(a == "-n" or a.startswith("-n") or a.startswith("--numprocesses")
                for a in arguments):
-        arguments = ["-n", "2", "--dist", "loadfile", *arguments]
+        arguments = ["-n", "0", *arguments]
     root = Path(__file__).resolve().parent
     with tempfile.TemporaryDirectory(prefix="cpu-by-file-") as folder:
         env = {**os.environ, OUT_ENV: folder,
                "PYTHONPATH": os.pathsep.join(filter(None, [str(root),
                                                            os.environ.get("PYTHONPATH")]))}
-        machine, started = psutil.cpu_times(), time.monotonic()
+        busy, started = machine_busy_seconds(), time.monotonic()
         done = subprocess.run([sys.executable, "-m", "pytest", "-p", "cpu_by_file", "-q",
                                *arguments], env=env, check=False)
-        after, wall = psutil.cpu_times(), time.monotonic() - started
-        busy = (sum(after) - after.idle - after.iowait) - (
-            sum(machine) - machine.idle - machine.iowait)
-        rows = _table(Path(folder))
-    seen = sum(row[1] for row in rows)
-    print(f"\n{'CPU s':>8} {'wall s':>8}  test file")
-    for file, cpu, file_wall in rows:
-        print(f"{cpu:8.1f} {file_wall:8.1f}  {file}")
-    print(f"{seen:8.1f} {'':8}  all files (CPU seen in the workers' process trees)")
-    print(f"{busy:8.1f} {wall:8.1f}  the machine: busy CPU and wall seconds of the run "
+        busy, wall = machine_busy_seconds() - busy, time.monotonic() - started
+        rows, workers = _table(Path(folder))
+    alone = workers == 1
+    print(f"\n{'machine':>8} {'tree':>8} {'wall':>8}  CPU and wall seconds by test file"
+          + ("" if alone else f" (machine CPU: n/a with {workers} workers)"))
+    for file, machine, tree, file_wall in rows:
+        shown = f"{machine:8.1f}" if alone else f"{'n/a':>8}"
+        print(f"{shown} {tree:8.1f} {file_wall:8.1f}  {file}")
+    print(f"{busy:8.1f} {sum(row[2] for row in rows):8.1f} {wall:8.1f}  the whole run "
           f"({psutil.cpu_count()} CPUs)")
     return done.returncode
 
