@@ -152,13 +152,15 @@ class ExecutedNotebooks:
 
 def execute_notebook(path: Path) -> NotebookNode:
     """Run every cell of a notebook in a fresh kernel started in its folder (as nbval
-    does); errors become error outputs instead of stopping the run."""
+    does); errors become error outputs instead of stopping the run. A cell's printed lines
+    are one output per stream (a loaded kernel may send one line in two messages)."""
     from nbclient import NotebookClient
 
     from course.notebooks import read_notebook
 
     nb = read_notebook(path)
     NotebookClient(nb, timeout=EXECUTION_TIMEOUT_S, kernel_name="python3", allow_errors=True,
+                   coalesce_streams=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
 

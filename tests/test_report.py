@@ -398,7 +398,7 @@ def test_instructor_notebook_runs_against_the_cohort(cohort: Cohort,
 
     monkeypatch.setenv("COURSE_ROOT", str(cohort.course))
     nb = nbformat.read(INSTRUCTOR_NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3",
+    NotebookClient(nb, timeout=120, kernel_name="python3", coalesce_streams=True,
                    resources={"metadata": {"path": str(cohort.course)}}).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]

@@ -279,7 +279,7 @@ def test_a_learners_kernel_shows_their_numbers_and_holds_no_key(
     shutil.copytree(_release(home).parent, tmp_path / home[0])
     monkeypatch.delenv(LEARNER_ENV, raising=False)
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
-    NotebookClient(nb, timeout=120, kernel_name="python3",
+    NotebookClient(nb, timeout=120, kernel_name="python3", coalesce_streams=True,
                    resources={"metadata": {"path": str(tmp_path / home[0])}}).execute()
     text = "\n".join(_output_text(cell) for cell in nb.cells)
     assert nb.cells[-1].outputs[0].text == "[]\n"
