@@ -6,7 +6,13 @@ in a clone anywhere. Read by every nbgrader command and by the `course` command 
 
 from pathlib import Path
 
+from course.grading.alembic_head import use_in_process_alembic_head
+
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+# A new gradebook's schema revision is read in process, not by a 3 s `alembic heads`
+# subprocess (course/grading/alembic_head.py).
+use_in_process_alembic_head()
 
 c.CourseDirectory.course_id = "mesotherapy-practitioner"
 c.CourseDirectory.root = str(Path(__file__).resolve().parent)

@@ -20,6 +20,7 @@ is not a test.
 Usage (on a quiet machine):
     python benchmarks/cpu_by_file.py                       # the whole suite, one process
     python benchmarks/cpu_by_file.py tests/browser -n 2 --dist loadfile
+    python benchmarks/cpu_by_file.py tests/browser --by-test  # a row per test
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ import psutil
 import pytest
 
 OUT_ENV = "COURSE_CPU_BY_FILE_DIR"
+BY_TEST_ENV = "COURSE_CPU_BY_TEST"
+"""Set (by ``--by-test``): each test is its own row instead of adding to its file's."""
 
 
 def machine_busy_seconds() -> float:
@@ -70,7 +73,7 @@ class CpuByFile:
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None):
-        file = item.nodeid.split("::")[0]
+        file = item.nodeid if os.environ.get(BY_TEST_ENV) else item.nodeid.split("::")[0]
         machine, tree = machine_busy_seconds(), tree_cpu_seconds(self.process)
         wall = time.monotonic()
         yield
@@ -108,12 +111,14 @@ def _table(folder: Path) -> tuple[list[tuple[str, float, float, float]], int]:
 
 
 def main(arguments: list[str]) -> int:
+    by_test = "--by-test" in arguments
+    arguments = [a for a in arguments if a != "--by-test"]
     if not any(a == "-n" or a.startswith("-n") or a.startswith("--numprocesses")
                for a in arguments):
         arguments = ["-n", "0", *arguments]
     root = Path(__file__).resolve().parent
     with tempfile.TemporaryDirectory(prefix="cpu-by-file-") as folder:
-        env = {**os.environ, OUT_ENV: folder,
+        env = {**os.environ, OUT_ENV: folder, **({BY_TEST_ENV: "1"} if by_test else {}),
                "PYTHONPATH": os.pathsep.join(filter(None, [str(root),
                                                            os.environ.get("PYTHONPATH")]))}
         busy, started = machine_busy_seconds(), time.monotonic()
@@ -122,7 +127,8 @@ def main(arguments: list[str]) -> int:
         busy, wall = machine_busy_seconds() - busy, time.monotonic() - started
         rows, workers = _table(Path(folder))
     alone = workers == 1
-    print(f"\n{'machine':>8} {'tree':>8} {'wall':>8}  CPU and wall seconds by test file"
+    print(f"\n{'machine':>8} {'tree':>8} {'wall':>8}  CPU and wall seconds by test "
+          + ("" if by_test else "file")
           + ("" if alone else f" (machine CPU: n/a with {workers} workers)"))
     for file, machine, tree, file_wall in rows:
         shown = f"{machine:8.1f}" if alone else f"{'n/a':>8}"
