@@ -12,7 +12,8 @@ import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,6 +93,33 @@ def _learner_failure(root: Path, assignment: str, failure: ToolFailure) -> Gradi
     return GradingError(f"Checking {assignment} could not finish (the grading step "
                         f"\"{failure.what.split()[0]}\" failed). Your notebooks were not "
                         f"changed; try again, and if it happens again, ask for help.{kept}")
+
+
+@contextmanager
+def kernel_output_kept(root: Path, assignment: str) -> Iterator[None]:
+    """While ``course check`` grades: what its sandboxed kernels write to their own
+    output (a crash, a traceback) goes to a log under CHECK_LOGS for whoever looks after
+    the course (the file is made only if something is written), never to the learner."""
+    import logging
+    import time
+
+    from course.grading.bwrap import KERNEL_OUTPUT_LOGGER
+
+    log = root / CHECK_LOGS / f"check-{assignment}-{time.strftime('%Y%m%d-%H%M%S')}.kernel.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:  # nowhere to keep it: the output is dropped (bwrap.KERNEL_OUTPUT_LOGGER)
+        yield
+        return
+    handler = logging.FileHandler(log, encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s"))
+    logger = logging.getLogger(KERNEL_OUTPUT_LOGGER)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
 
 
 def available_assignments(root: Path | None = None) -> list[str]:
@@ -286,7 +314,8 @@ def self_check(root: Path, assignment: str) -> CheckReport:
         )
 
         check_duplicates(notebooks[path.stem], read_notebook(path), path.name)
-    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp, \
+            kernel_output_kept(root, assignment):
         try:
             api = prepare_course(Path(tmp), root, assignment)
             from course.grading.sandbox import autograde_sandbox

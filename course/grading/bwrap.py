@@ -31,6 +31,12 @@ NOBODY = 65534  # uid of nobody and gid of nogroup on Debian
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
 RELAYED_BYTES = 64 * KiB  # kernel output relayed to the grading log, per sandbox
 RELAYED_LINE = 500        # characters of one relayed line
+KERNEL_OUTPUT_LOGGER = "course.grading.sandbox.kernel"
+"""The logger of a sandbox's relayed kernel output. It goes wherever the process's logging
+is configured (a cohort's grading log); where nothing is configured (``course check`` in
+a learner's terminal, an nbgrader command) it goes nowhere, never to the terminal through
+Python's last-resort handler: a learner was once shown a kernel's traceback that way."""
+logging.getLogger(KERNEL_OUTPUT_LOGGER).addHandler(logging.NullHandler())
 HOME = "/tmp"
 MPLCONFIGDIR = "/tmp/.matplotlib"
 # Variables a kernel may inherit from the grader; everything else is dropped.
@@ -390,7 +396,7 @@ class OutputRelay:
     def __init__(self, label: str, logger: logging.Logger | None = None,
                  max_bytes: int = RELAYED_BYTES) -> None:
         self.label = label
-        self.log = logger or logging.getLogger("course.grading.sandbox.kernel")
+        self.log = logger or logging.getLogger(KERNEL_OUTPUT_LOGGER)
         self.max_bytes = max_bytes
         read_end, self.fd = os.pipe()  # both close-on-exec: Popen dup2s the write end
         self._thread = threading.Thread(target=self._pump, args=(read_end,), daemon=True,
