@@ -4,6 +4,7 @@ Read in this order:
 
 - :mod:`~course.grading.assignments`  release, learner copies, ``course check`` (self-study)
 - :mod:`~course.grading.config`       nbgrader's configuration, loaded in one place
+- :mod:`~course.grading.alembic_head` a new gradebook's schema revision, read in process
 - :mod:`~course.grading.cohort`       ``course grade``: the run from start to end
 - :mod:`~course.grading.intake`       submissions in: folders and LMS zips, names, limits
 - :mod:`~course.grading.roster`       ``--roster CSV``: students in, bad rows reported
