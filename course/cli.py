@@ -57,8 +57,13 @@ def cmd_start(args: argparse.Namespace, root: Path) -> int:
 
 
 def cmd_check(args: argparse.Namespace, root: Path) -> int:
-    from course.grading.assignments import released_assignments, self_check
+    from course.grading.assignments import (
+        keep_stray_log_records,
+        released_assignments,
+        self_check,
+    )
 
+    keep_stray_log_records(root)  # the learner sees the course's sentences, no log output
     _choose([args.assignment], released_assignments(root), "released assignment")
     print(f"Checking your copy of {args.assignment} (self-study; this takes a few seconds)…")
     from course.grading.run_control import GradingInterrupted, StopSignals, signal_name

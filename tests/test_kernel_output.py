@@ -55,3 +55,25 @@ def test_a_check_whose_kernels_say_nothing_leaves_no_log(tmp_path: Path) -> None
     with kernel_output_kept(tmp_path, "01-principles"):
         pass
     assert not list((tmp_path / CHECK_LOGS).glob("*.kernel.log"))
+
+
+KEEP_STRAY_RECORDS = """
+import logging, sys
+from pathlib import Path
+from course.grading.assignments import keep_stray_log_records
+keep_stray_log_records(Path(sys.argv[1]))
+keep_stray_log_records(Path(sys.argv[1]))
+logging.getLogger("asyncio").error("Task exception was never retrieved: DeadKernelError")
+print("logged")
+"""
+
+
+def test_a_check_process_keeps_stray_log_records_off_the_terminal(tmp_path: Path) -> None:
+    """What no handler takes (asyncio's leftover task error after a stopped check) goes to
+    the maintainer's log, as the process ends too."""
+    run = subprocess.run([sys.executable, "-c", KEEP_STRAY_RECORDS, str(tmp_path)],
+                         capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
+    assert run.stdout == "logged\n", run.stderr
+    assert run.stderr == ""
+    log = (tmp_path / CHECK_LOGS / "course-check.log").read_text(encoding="utf-8")
+    assert log.count("Task exception was never retrieved") == 1

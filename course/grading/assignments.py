@@ -122,6 +122,29 @@ def kernel_output_kept(root: Path, assignment: str) -> Iterator[None]:
         handler.close()
 
 
+def keep_stray_log_records(root: Path) -> None:
+    """For the rest of this process (the ``course check`` command): a log record that no
+    handler takes goes to CHECK_LOGS/course-check.log, not to the learner's terminal
+    through Python's last-resort handler. Stopped by a signal, a check once printed an
+    interrupted kernel's leftover asyncio error ("Task exception was never retrieved …
+    DeadKernelError") there as the process ended."""
+    import logging
+
+    if getattr(logging.lastResort, "course_check", False):
+        return
+    folder = root / CHECK_LOGS
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(folder / "course-check.log",
+                                                       encoding="utf-8", delay=True)
+    except OSError:  # nowhere to keep them: dropped, still never shown to the learner
+        handler = logging.NullHandler()
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("[%(asctime)s %(name)s] %(message)s"))
+    handler.course_check = True  # type: ignore[attr-defined]
+    logging.lastResort = handler
+
+
 def available_assignments(root: Path | None = None) -> list[str]:
     """Assignment ids that have a folder in source/."""
     folder = source_dir(root)
