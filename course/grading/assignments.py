@@ -7,6 +7,7 @@ exactly as they do for ``nbgrader autograde``.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -95,24 +96,31 @@ def _learner_failure(root: Path, assignment: str, failure: ToolFailure) -> Gradi
                         f"changed; try again, and if it happens again, ask for help.{kept}")
 
 
+def _check_log(root: Path, name: str, form: str) -> logging.Handler:
+    """A handler writing to ``CHECK_LOGS/name`` (the file made at its first record), or
+    one that drops records where that folder cannot be made: never the terminal."""
+    folder = root / CHECK_LOGS
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.FileHandler(folder / name, encoding="utf-8",
+                                                       delay=True)
+    except OSError:
+        handler = logging.NullHandler()
+    handler.setFormatter(logging.Formatter(form))
+    return handler
+
+
 @contextmanager
 def kernel_output_kept(root: Path, assignment: str) -> Iterator[None]:
     """While ``course check`` grades: what its sandboxed kernels write to their own
     output (a crash, a traceback) goes to a log under CHECK_LOGS for whoever looks after
     the course (the file is made only if something is written), never to the learner."""
-    import logging
     import time
 
     from course.grading.bwrap import KERNEL_OUTPUT_LOGGER
 
-    log = root / CHECK_LOGS / f"check-{assignment}-{time.strftime('%Y%m%d-%H%M%S')}.kernel.log"
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-    except OSError:  # nowhere to keep it: the output is dropped (bwrap.KERNEL_OUTPUT_LOGGER)
-        yield
-        return
-    handler = logging.FileHandler(log, encoding="utf-8", delay=True)
-    handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s"))
+    handler = _check_log(root, f"check-{assignment}-{time.strftime('%Y%m%d-%H%M%S')}"
+                         ".kernel.log", "[%(asctime)s] %(message)s")
     logger = logging.getLogger(KERNEL_OUTPUT_LOGGER)
     logger.addHandler(handler)
     try:
@@ -128,19 +136,10 @@ def keep_stray_log_records(root: Path) -> None:
     through Python's last-resort handler. Stopped by a signal, a check once printed an
     interrupted kernel's leftover asyncio error ("Task exception was never retrieved …
     DeadKernelError") there as the process ended."""
-    import logging
-
     if getattr(logging.lastResort, "course_check", False):
         return
-    folder = root / CHECK_LOGS
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(folder / "course-check.log",
-                                                       encoding="utf-8", delay=True)
-    except OSError:  # nowhere to keep them: dropped, still never shown to the learner
-        handler = logging.NullHandler()
+    handler = _check_log(root, "course-check.log", "[%(asctime)s %(name)s] %(message)s")
     handler.setLevel(logging.WARNING)
-    handler.setFormatter(logging.Formatter("[%(asctime)s %(name)s] %(message)s"))
     handler.course_check = True  # type: ignore[attr-defined]
     logging.lastResort = handler
 
