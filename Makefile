@@ -29,8 +29,10 @@ help:
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The start-up hook (course/startup.py) spares jupyter and nbgrader about 1.7 CPU-s a start.
 $(VENV)/.installed: $(VENV)/bin/python pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	$(BIN)/python -c "import course.startup as s; s.install_startup_hook()"
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

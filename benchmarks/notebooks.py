@@ -31,10 +31,20 @@ def time_notebook(path: Path) -> float:
 
 
 def time_import(module: str, runs: int = 5) -> float:
-    """Median extra seconds a fresh interpreter needs to import ``module``."""
+    """Median extra seconds a fresh interpreter needs to import ``module``.
+
+    The interpreter runs no ``.pth`` file (``-S``, the course and site-packages on
+    PYTHONPATH): the course's start-up hook would otherwise import the course first.
+    """
+    import os
+    import sysconfig
+
+    path = os.pathsep.join([str(ROOT), sysconfig.get_paths()["purelib"]])
+    env = {**os.environ, "PYTHONPATH": path}
+
     def run(code: str) -> float:
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
+        subprocess.run([sys.executable, "-S", "-c", code], check=True, env=env)
         return time.perf_counter() - started
 
     base = statistics.median(run("pass") for _ in range(runs))

@@ -23,6 +23,11 @@ print(json.dumps({"loaded_before_use": "rfc3987_syntax.syntax_helpers" in sys.mo
 """
 
 
+UNDEFERRED = 'import sys; sys.modules.pop("rfc3987_syntax", None)\n'
+"""Undoes the start-up hook (where ``make`` installed it) in a test's subprocess: the
+real module is imported again, as in an environment without the hook."""
+
+
 def _run(prelude: str, code: str = CHECK) -> dict:
     done = subprocess.run([sys.executable, "-c", prelude + code, json.dumps(IRIS)],
                           capture_output=True, text=True, check=True)
@@ -31,7 +36,7 @@ def _run(prelude: str, code: str = CHECK) -> dict:
 
 @pytest.mark.slow
 def test_importing_course_defers_the_grammar_and_checks_stay_the_same():
-    plain = _run("")
+    plain = _run(UNDEFERRED)
     deferred = _run("import course, nbformat\n")
     assert plain["loaded_before_use"] is True
     assert deferred["loaded_before_use"] is False
@@ -50,7 +55,7 @@ kind = rfc3987_syntax.RFC3987_SYNTAX_PARSER_TYPE
 names = sorted(n for n in dir(rfc3987_syntax) if not n.startswith("_"))
 print(json.dumps([kind, names, bool(parse("iri", "http://example.org/"))]))
 """
-    assert _run("import course\n", code) == _run("", code)
+    assert _run("import course\n", code) == _run(UNDEFERRED, code)
 
 
 @pytest.mark.slow
@@ -61,4 +66,46 @@ real = sys.modules["rfc3987_syntax"]
 from course.startup import defer_iri_grammar
 print(json.dumps([defer_iri_grammar(), sys.modules["rfc3987_syntax"] is real]))
 """
-    assert _run("import json\n", code) == [False, True]
+    assert _run(UNDEFERRED + "import json\n", code) == [False, True]
+
+
+HOOKED = """
+import json, site, sys
+sys.path[:0] = json.loads(sys.argv[1])  # the course and site-packages, no .pth run
+site.addsitedir(sys.argv[2])            # runs only the .pth files there
+import jsonschema
+print(json.dumps(["course" in sys.modules, "rfc3987_syntax.syntax_helpers" in sys.modules]))
+"""
+
+
+def _start_with(tmp_path, course_folder, hook: bool) -> tuple[list, str]:
+    """A Python started without site-packages' .pth files, then given ``tmp_path``'s."""
+    import sysconfig
+
+    from course.startup import install_startup_hook
+
+    if hook:
+        install_startup_hook(tmp_path)
+    paths = [str(course_folder), sysconfig.get_paths()["purelib"]]
+    done = subprocess.run([sys.executable, "-S", "-c", HOOKED, json.dumps(paths), str(tmp_path)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout), done.stderr
+
+
+@pytest.mark.slow
+def test_the_startup_hook_imports_the_course_before_jsonschema(tmp_path):
+    from .conftest import ROOT
+
+    assert _start_with(tmp_path, ROOT, hook=False) == ([False, True], "")
+    assert _start_with(tmp_path, ROOT, hook=True) == ([True, False], "")
+
+
+@pytest.mark.slow
+def test_a_course_that_cannot_be_imported_does_not_stop_python(tmp_path):
+    broken = tmp_path / "broken"
+    (broken / "course").mkdir(parents=True)
+    (broken / "course" / "__init__.py").write_text("raise ImportError('half-edited')\n")
+    hooks = tmp_path / "site"
+    hooks.mkdir()
+    result, stderr = _start_with(hooks, broken, hook=True)
+    assert result == [False, True] and stderr == ""
