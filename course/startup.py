@@ -23,9 +23,9 @@ IRI_GRAMMAR_MODULE = "rfc3987_syntax"
 STARTUP_HOOK = "mesotherapy_course_startup.pth"
 STARTUP_HOOK_LINE = ('import sys; exec("try:\\n    import course\\n'
                      'except Exception:\\n    pass")\n')
-"""The hook's one line. Python runs a ``.pth`` line that starts with ``import`` at start-up;
-a course that cannot be imported (a broken checkout) must not stop Python, so an error
-is ignored here and met again where the course is used."""
+"""The hook's one line. Python runs a ``.pth`` line only if it starts with ``import``
+(hence ``import sys``); a course that cannot be imported (a broken checkout) must not
+stop Python, so an error is ignored here and met again where the course is used."""
 
 
 def defer_iri_grammar() -> bool:
