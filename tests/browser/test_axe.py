@@ -1,44 +1,37 @@
 """axe-core over every learner notebook, rendered by JupyterLab after Run All.
 
-For each notebook of the learner's copies (``course start``), a copy is made whose graded
-answer cells hold the source's solutions, so that JupyterLab's Run All completes; the
-learner's own copies, which other browser tests operate, are left alone. The copy is
-opened in the session's JupyterLab, every cell runs, the widgets render, and axe-core
-(WCAG 2 A and AA rules and axe's best practices) checks the course's own content only:
-the rendered Markdown cells and the cell outputs (HTML, figures, widgets). JupyterLab's
-own chrome — menus, tool bars, side panels, cell editors, prompts — is not the course's
-and is left out of the run.
+For each notebook of the learner's copies (``course start``) but the lessons whose
+widgets test_module_widgets.py operates (it runs the same check on its own page: see
+notebook_axe.WIDGET_LESSONS), a copy is made whose graded answer cells hold the source's
+solutions, so that JupyterLab's Run All completes; the learner's own copies, which other
+browser tests operate, are left alone. The copy is opened in the session's JupyterLab,
+every cell runs, the widgets render, axe-core checks the course's own content and the
+notebook is photographed at two widths (tests/browser/notebook_axe.py says how).
 
-Each notebook is also photographed after Run All, whole, at 1400 px (the width axe runs
-at, so that layout serves both) and at 800 px wide
-(``test-output/browser/screens/<assignment>--<notebook>--<width>px.png``), and one test
-saves a run notebook, closes it and opens it again: no widget may then say "Error
-displaying widget" (course.saved_outputs saves a "Run this cell…" note instead).
-
-A violation of impact "serious" or "critical" fails the test, except the few in
-ALLOWED, each limited to one rule and one selector and explained there (markup that a
-third-party library or JupyterLab's theme produces and the course cannot change). The
-full results go to ``test-output/browser/axe/<assignment>--<notebook>.json``.
-
-axe-core comes from npm (``npm install --prefix .cache/axe axe-core@4.14.1``; ``make
-test`` runs it). Without it the tests skip, unless COURSE_REQUIRE_BROWSER=1.
+One test saves a run notebook, closes it and opens it again: no widget may then say
+"Error displaying widget" (course.saved_outputs saves a "Run this cell…" note instead).
 """
 
 from __future__ import annotations
 
-import json
-import re
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import nbformat
 import pytest
 
-from ..conftest import ROOT, skip_or_fail
-from .conftest import CHROMIUM, CHROMIUM_ARGS, OUTPUT, configure_page, wait_ms
+from ..conftest import ROOT
+from .conftest import CHROMIUM, CHROMIUM_ARGS, configure_page, require_axe
+from .notebook_axe import (
+    PAGE_ERRORS,
+    RENDER_MS,
+    WIDGET_LESSONS,
+    answer_code_cells,
+    check_axe,
+    lay_out_every_cell,
+    open_and_run_all,
+    shut_down_kernel,
+    wait_for_every_widget,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from playwright.sync_api import Page
@@ -49,111 +42,25 @@ pytest.importorskip("playwright.sync_api")
 
 pytestmark = pytest.mark.browser
 
-AXE_JS = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-AXE_INSTALL = "npm install --prefix .cache/axe axe-core@4.14.1"
 COPIES = "axe-copies"
 """Folder (in the lab's course copy) of the answered copies that this module opens."""
-# Every released notebook, quizzes included (each is photographed at two widths).
-NOTEBOOKS = sorted(p.relative_to(ROOT / "release").as_posix()
-                   for p in (ROOT / "release").glob("*/*.ipynb"))
-SCREEN_WIDTHS = (1400, 800)
-"""Widths of the screenshots: a desktop window and a narrow one (issue #18)."""
-MAX_SCREEN_HEIGHT = 16000
-"""Chromium draws at most 16384 px in one capture; a longer notebook is cut there."""
+RELEASED = sorted(p.relative_to(ROOT / "release").as_posix()
+                  for p in (ROOT / "release").glob("*/*.ipynb"))
+NOTEBOOKS = [notebook for notebook in RELEASED if notebook not in WIDGET_LESSONS]
+"""Every released notebook, quizzes included, but the lessons checked with their widgets."""
 REOPENED = "01-principles/01-what-is-mesotherapy.ipynb"
 """The notebook saved, closed and reopened: it has practice widgets and the skin explorer."""
-FAILING_IMPACTS = ("serious", "critical")
-RUN_ALL_MS = wait_ms(600)
-"""Longest Run All (the final assessment runs in seconds on a quiet machine)."""
-RENDER_MS = wait_ms(180)
-"""Longest wait for JupyterLab to open a notebook, lay out its cells or draw its widgets
-(the widgets of a long notebook come after the kernel's last reply, slowly under load)."""
-
-ALLOWED: dict[tuple[str, str], str] = {
-    ("aria-input-field-name", ".widget-slider .noUi-handle"):
-        "ipywidgets 8.1 draws FloatSlider with noUiSlider but passes it no handle "
-        "attributes, so the handle (role=slider) has no accessible name; Python cannot "
-        "reach it. The slider's visible <label> names the widget, its editable readout "
-        "takes typed values, and the text summary beside it states the value in words.",
-    ("link-in-text-block", ".jp-MarkdownOutput a"):
-        "JupyterLab's theme draws links in rendered Markdown without an underline "
-        "(jupyterlab/jupyterlab#9399); a Markdown cell cannot restyle them. Links in the "
-        "course's own HTML outputs are underlined and are checked.",
-}
-"""(axe rule, CSS selector of the offending element) → why it is not the course's to fix."""
-
-SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
-PAGE_ERRORS: list[str] = []
-"""JavaScript errors of the module's page, quoted when JupyterLab stops laying out cells."""
-
-# Test-only style for JupyterLab's chrome, so that axe sees the content as a reader does:
-# JupyterLab's <body> is 0 px high with overflow hidden (its shell is absolutely
-# positioned), which makes axe treat every element as clipped and skip the visual rules
-# (colour contrast among them); the floating cell tool bar covers the active cell; cells
-# off screen are not laid out (content-visibility), so the notebook's height is unknown.
-CHROME_STYLE = """html, body { height: 100%; }
-.jp-cell-toolbar { display: none !important; }
-.jp-WindowedPanel-viewport > .jp-Cell { content-visibility: visible !important; }"""
-
-RUN_AXE = """async (allowed) => {
-    const panel = window.jupyterapp.shell.currentWidget.node;
-    const content = [...panel.querySelectorAll('.jp-MarkdownOutput, .jp-OutputArea-output')];
-    const results = await axe.run({include: content},
-                                  {resultTypes: ['violations', 'incomplete']});
-    for (const violation of results.violations) {
-        for (const node of violation.nodes) {
-            const el = document.querySelector(node.target[node.target.length - 1]);
-            const cell = el?.closest('[data-windowed-list-index]');
-            const reason = allowed.find(([rule, selector]) =>
-                rule === violation.id && el?.matches(selector));
-            node.course = {cell: cell ? Number(cell.dataset.windowedListIndex) + 1 : null,
-                           region: el?.closest('.jp-MarkdownOutput') ? 'Markdown' : 'output',
-                           allowed: reason ? reason[2] : null};
-        }
-    }
-    results.errors = results.incomplete.flatMap(rule => rule.nodes.flatMap(node =>
-        [...node.any, ...node.all, ...node.none].filter(c => c.id === 'error-occurred')
-            .map(c => `${rule.id}: ${c.data?.message ?? c.message}`)));
-    results.disabled_textareas = panel.querySelectorAll(
-        '.jp-OutputArea-output textarea:disabled').length;
-    results.checked_contrast = results.violations.some(v => v.id === 'color-contrast')
-        || !results.inapplicable.some(r => r.id === 'color-contrast');
-    return results;
-}"""
 
 
-def _require_axe() -> None:
-    if AXE_JS.is_file():
-        return
-    reason = f"{AXE_JS.relative_to(ROOT)} is missing (install it: {AXE_INSTALL})"
-    skip_or_fail("the axe tests", reason, "COURSE_REQUIRE_BROWSER")
-
-
-def answer_code_cells(learner: Path, source: Path, target: Path) -> None:
-    """Write the learner's copy to target with each graded code cell holding its solution.
-
-    Written answers (Markdown cells) stay as released: they do not stop Run All.
-    """
-    solutions = {}
-    for cell in nbformat.read(source, as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("solution"):
-            found = SOLUTION.search(cell.source)
-            assert found, f"{source}: {meta.get('grade_id')} has no solution region"
-            solutions[meta["grade_id"]] = found.group(1)
-    notebook = nbformat.read(learner, as_version=4)
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.cell_type == "code" and grade_id in solutions:
-            cell.source = solutions[grade_id]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(notebook, target)
+def test_every_released_notebook_is_checked_here_or_with_its_widgets() -> None:
+    assert set(WIDGET_LESSONS) <= set(RELEASED), set(WIDGET_LESSONS) - set(RELEASED)
+    assert sorted(NOTEBOOKS + WIDGET_LESSONS) == RELEASED
 
 
 @pytest.fixture(scope="module")
 def copies(lab: Lab) -> Lab:
     """The lab, with answered copies of every learner notebook under COPIES/."""
-    _require_axe()
+    require_axe()
     for notebook in NOTEBOOKS:
         answer_code_cells(lab.root / "assignments" / notebook, lab.root / "source" / notebook,
                           lab.root / COPIES / notebook)
@@ -187,219 +94,16 @@ def page(browser) -> Iterator[Page]:
     page.close()
 
 
-def open_and_run_all(page: Page, lab: Lab, path: str) -> None:
-    """Open a notebook alone in the page's JupyterLab, run every cell, wait for the widgets.
-
-    JupyterLab is loaded once per page (in its own workspace, reset); a notebook left open
-    in it is disposed first.
-    """
-    page.set_viewport_size({"width": 1280, "height": 900})
-    if not page.url.startswith(lab.url):
-        page.goto(f"{lab.url}/lab/workspaces/axe?reset")
-        page.wait_for_function("() => window.jupyterapp?.shell !== undefined",
-                               timeout=RENDER_MS)
-    page.evaluate("""async (path) => {
-        const app = window.jupyterapp;
-        await app.restored;
-        // dispose(), not close(): a notebook changed by Run All would ask to be saved.
-        for (const widget of [...app.shell.widgets('main')]) widget.dispose();
-        await app.commands.execute('docmanager:open', {path});
-    }""", path)
-    # The opened notebook becomes the current widget once activated (focused); a page that
-    # never got the focus left it open but not current (seen once under load), so it is
-    # activated again until it is current.
-    page.wait_for_function(
-        """p => { const shell = window.jupyterapp.shell;
-                  const w = [...shell.widgets('main')].find(w => w.context?.path === p);
-                  if (w && shell.currentWidget !== w) shell.activateById(w.id);
-                  return !!w && shell.currentWidget === w
-                      && w.sessionContext !== undefined; }""",
-        arg=path, timeout=RENDER_MS)
-    ok = page.evaluate("""async (timeout) => {
-        const app = window.jupyterapp, panel = app.shell.currentWidget;
-        await panel.context.ready;
-        await panel.sessionContext.ready;
-        const late = new Promise(resolve => setTimeout(() => resolve('timeout'), timeout));
-        return await Promise.race([app.commands.execute('notebook:run-all-cells'), late]);
-    }""", RUN_ALL_MS)
-    # Run All settles on the last cell's reply; outputs still on their way (the kernel's
-    # other channel) are in once the kernel is idle.
-    if ok is True:
-        page.wait_for_function("""() => window.jupyterapp.shell.currentWidget.sessionContext
-                                      .session?.kernel?.status === 'idle'""", timeout=RENDER_MS)
-    report = page.evaluate("""(ok) => {
-        const panel = window.jupyterapp.shell.currentWidget;
-        const code = panel.content.widgets.filter(cell => cell.model.type === 'code');
-        const errors = code.flatMap(cell => cell.model.outputs.toJSON())
-            .filter(output => output.output_type === 'error')
-            .map(output => `${output.ename}: ${output.evalue}`);
-        return {ok, errors, unrun: code.filter(cell => !cell.model.executionCount).length};
-    }""", ok)
-    assert report["ok"] is True and report["errors"] == [] and report["unrun"] == 0, report
-    # Every cell is laid out first: a widget in a cell not yet added to the page (a long
-    # notebook's cells come as its list updates) is never drawn, however long one waits.
-    lay_out_every_cell(page)
-    page.wait_for_function("""() => {
-        const panel = window.jupyterapp.shell.currentWidget;
-        const views = panel.content.widgets.filter(cell => cell.model.type === 'code')
-            .flatMap(cell => cell.model.outputs.toJSON())
-            .filter(output => output.data?.['application/vnd.jupyter.widget-view+json']).length;
-        return panel.node.querySelectorAll('.jp-OutputArea-output > .jupyter-widgets').length
-            >= views; }""", polling=250, timeout=RENDER_MS)
-
-
-def lay_out_every_cell(page: Page) -> None:
-    """Put every cell of the notebook on the page (JupyterLab adds cells to the page as
-    its cell list updates, on scroll or resize; setting the list's ``windowingActive`` to
-    false, its value in the default "contentVisibility" mode, updates it with every cell).
-    """
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        page.wait_for_function("""() => {
-            const notebook = window.jupyterapp.shell.currentWidget.content;
-            notebook.viewModel.windowingActive = false;
-            return notebook.node.querySelectorAll('.jp-WindowedPanel-viewport > .jp-Cell')
-                .length === notebook.widgets.length; }""", polling=250, timeout=RENDER_MS)
-    except PlaywrightTimeout:
-        missing = page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.widgets
-            .map((cell, i) => [i + 1, cell.model.type, cell.node.isConnected])
-            .filter(([, , connected]) => !connected).map(([i, type]) => `${i} (${type})`)""")
-        pytest.fail(f"{len(missing)} cells never laid out in {RENDER_MS / 1000:.0f} s, from "
-                    f"cell {missing[0] if missing else '?'}: {', '.join(missing[:10])}; "
-                    f"page errors: {PAGE_ERRORS[-5:]}")
-
-
-def show_whole_notebook(page: Page, width: int = 1280) -> None:
-    """Lay out every cell and make the window as tall as the notebook, scrolled to its top.
-
-    axe checks colour contrast only for what is on screen (every cell is laid out:
-    lay_out_every_cell). Figures may still change the height for a moment, so it is
-    measured until it holds. Injects axe-core and CHROME_STYLE the first time.
-    """
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.add_style_tag(content=CHROME_STYLE)
-        page.add_script_tag(path=str(AXE_JS))
-    lay_out_every_cell(page)
-    measure = """() => { const outer = window.jupyterapp.shell.currentWidget.node
-                             .querySelector('.jp-WindowedPanel-outer');
-                         outer.scrollTop = 0;
-                         return {content: outer.querySelector('.jp-WindowedPanel-viewport')
-                                     .scrollHeight,
-                                 chrome: window.innerHeight - outer.clientHeight}; }"""
-    heights = [0]
-    deadline = time.monotonic() + RENDER_MS / 1000
-    while time.monotonic() < deadline:  # polled until two measures agree
-        size = page.evaluate(measure)
-        if abs(size["content"] - heights[-1]) < 2:
-            break
-        heights.append(size["content"])
-        # never below one screen: while a narrowed window re-lays out, the measure can
-        # briefly be negative (Chromium refuses a viewport that is not positive)
-        height = max(900, min(size["content"] + size["chrome"] + 40, MAX_SCREEN_HEIGHT))
-        page.set_viewport_size({"width": width, "height": height})
-        if height == MAX_SCREEN_HEIGHT:
-            break
-        page.wait_for_timeout(250)
-    else:
-        pytest.fail(f"the notebook's height did not settle: {heights[1:]} px")
-    page.evaluate("""async () => { await Promise.all([...document.images].map(
-                         image => image.decode().catch(() => null))); }""")
-
-
-def take_screenshots(page: Page, notebook: str) -> list[Path]:
-    """Photograph the whole run notebook at each of SCREEN_WIDTHS (after axe: it resizes).
-
-    The page already shows the whole notebook at the first width (axe ran there: see
-    the test), so only the other widths are laid out again.
-    """
-    folder = OUTPUT / "screens"
-    folder.mkdir(parents=True, exist_ok=True)
-    taken = []
-    for index, width in enumerate(SCREEN_WIDTHS):
-        if index:
-            if width < 1000:  # a narrow window: the file browser folded away, as a reader would
-                page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
-            page.set_viewport_size({"width": width, "height": 900})
-            page.wait_for_function("w => window.innerWidth === w", arg=width)
-            show_whole_notebook(page, width)
-        assert page.evaluate("() => window.innerWidth") == width
-        shot = folder / f"{notebook.removesuffix('.ipynb').replace('/', '--')}--{width}px.png"
-        page.screenshot(path=str(shot))
-        taken.append(shot)
-    return taken
-
-
-def run_axe(page: Page) -> dict:
-    """axe over the notebook's rendered Markdown and outputs; one retry if axe errs.
-
-    Each violation's node gets ``course``: its cell number, its region (Markdown or
-    output) and, where ALLOWED covers it, why it is allowed.
-    """
-    allowed = [[rule, selector, why] for (rule, selector), why in ALLOWED.items()]
-    for _ in range(2):
-        results = page.evaluate(RUN_AXE, allowed)
-        if not results["errors"]:
-            break
-        page.wait_for_timeout(1000)
-    return results
-
-
-def failures(results: dict) -> list[str]:
-    """Readable lines for each serious or critical violation that is not allowed."""
-    lines = []
-    for violation in results["violations"]:
-        if violation["impact"] not in FAILING_IMPACTS:
-            continue
-        nodes = [n for n in violation["nodes"] if not n["course"]["allowed"]]
-        if not nodes:
-            continue
-        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} "
-                     f"<{violation['helpUrl']}>")
-        for node in nodes:
-            where = f"cell {node['course']['cell']} ({node['course']['region']})"
-            lines.append(f"    {where}: {' '.join(node['target'])}\n"
-                         f"      {node['html'][:160]}\n"
-                         f"      {node['failureSummary'].splitlines()[-1].strip()}")
-    return lines
-
-
-def shut_down_kernel(lab: Lab, path: str) -> None:
-    """Stop the notebook's kernel (one JupyterLab serves every test of the session)."""
-    with urllib.request.urlopen(f"{lab.url}/api/sessions", timeout=60) as reply:
-        sessions = json.load(reply)
-    for session in sessions:
-        if session["path"] == path:
-            request = urllib.request.Request(f"{lab.url}/api/sessions/{session['id']}",
-                                             method="DELETE")
-            urllib.request.urlopen(request, timeout=60).close()
-
-
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.removesuffix(".ipynb") for n in NOTEBOOKS])
 def test_course_content_has_no_serious_axe_violation(copies: Lab, page: Page,
                                                     notebook: str) -> None:
     path = f"{COPIES}/{notebook}"
     try:
         open_and_run_all(page, copies, path)
-        show_whole_notebook(page, SCREEN_WIDTHS[0])  # axe at the first screenshot's width
-        results = run_axe(page)
-        shots = take_screenshots(page, notebook)
+        wait_for_every_widget(page)
+        check_axe(page, notebook)
     finally:
         shut_down_kernel(copies, path)
-    assert all(shot.stat().st_size > 10_000 for shot in shots), shots
-    folder = OUTPUT / "axe"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{notebook.removesuffix('.ipynb').replace('/', '--')}.json").write_text(
-        json.dumps(results, indent=1, ensure_ascii=False))
-
-    assert results["errors"] == [], f"axe could not finish its checks: {results['errors']}"
-    assert results["checked_contrast"], "axe saw no text on screen: colour contrast unchecked"
-    assert results["disabled_textareas"] == 0, (
-        "a text twin is a disabled Textarea (greyed out, not focusable): use "
-        "course.views.widgets.text_twin")
-    found = failures(results)
-    assert not found, (f"{notebook}: serious or critical axe violations in the course's "
-                       "content:\n" + "\n".join(found))
 
 
 WIDGET_ERROR = "Error displaying widget"
@@ -416,6 +120,7 @@ def test_a_reopened_saved_notebook_shows_no_widget_error(copies: Lab, page: Page
                       copies.root / path)
     try:
         open_and_run_all(page, copies, path)
+        wait_for_every_widget(page)
         views = page.evaluate("""() => window.jupyterapp.shell.currentWidget.content.widgets
             .filter(cell => cell.model.type === 'code')
             .flatMap(cell => cell.model.outputs.toJSON())

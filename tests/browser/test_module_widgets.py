@@ -1,18 +1,21 @@
 """Every course widget of modules 01–03 in a real browser: operate it, read what it shows.
 
-One JupyterLab (the session ``lab`` fixture) and one page per notebook. The learner's
-copies of the notebooks tested here are first "answered" (each graded answer cell gets
-the source notebook's solution), so that JupyterLab's Run All completes. Each test
-runs every cell, operates the widgets by their visible labels, checks that the page
-shows the expected change, fails on any JavaScript error and saves one screenshot.
+One JupyterLab (the session ``lab`` fixture), one Chromium for the module and one page
+per notebook. The learner's copies of the notebooks tested here are first "answered"
+(each graded answer cell gets the source notebook's solution), so that JupyterLab's Run
+All completes. Each notebook is opened and run once (the module fixture ``lesson``), for
+its widget tests and then its axe check (tests/browser/notebook_axe.py): each widget test
+operates the widgets by their visible labels, checks that the page shows the expected
+change, fails on any JavaScript error and saves one screenshot; the axe check then runs
+over the notebook as the widgets left it.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +25,23 @@ import pytest
 from course.questions import check_answer
 from course.questions import question as find_question
 
-from .conftest import PAGE_TIMEOUT_S, open_notebook, wait_ms
+from .conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PAGE_TIMEOUT_S,
+    configure_page,
+    open_notebook,
+    require_axe,
+    wait_ms,
+)
+from .notebook_axe import (
+    PAGE_ERRORS,
+    WIDGET_LESSONS,
+    answer_code_cells,
+    check_axe,
+    shut_down_kernel,
+    wait_for_every_widget,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from playwright.sync_api import Locator, Page
@@ -53,38 +72,10 @@ PRACTICE_ONLY = [
 TESTED = [PRINCIPLES_1, PRINCIPLES_2, SUBSTANCES, DOSE, SCREENING, *PRACTICE_ONLY]
 TEACHING_AID = "Teaching aid — not a validated clinical tool"
 
-SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
 PRACTICE_CALL = re.compile(r'^practice\("(q[0-9_]+)"\)', re.MULTILINE)
 
 
 # ---------------------------------------------------------------- preparing the copies
-
-
-def _grade_id(cell) -> str | None:
-    meta = cell.metadata.get("nbgrader", {})
-    return meta.get("grade_id") if meta.get("solution") else None
-
-
-def answer_learner_copy(learner: Path, source: Path) -> int:
-    """Put the source's solution into each graded answer cell of the learner's copy.
-
-    Cells are matched by nbgrader grade_id; returns how many cells were answered.
-    """
-    solutions = {}
-    for cell in nbformat.read(source, as_version=4).cells:
-        if _grade_id(cell):
-            found = SOLUTION.search(cell.source)
-            assert found, f"{source.name}: {_grade_id(cell)} has no solution region"
-            solutions[_grade_id(cell)] = found.group(1)
-    notebook = nbformat.read(learner, as_version=4)
-    answered = 0
-    for cell in notebook.cells:
-        grade_id = _grade_id(cell)
-        if grade_id:
-            cell.source = solutions[grade_id]
-            answered += 1
-    nbformat.write(notebook, learner)
-    return answered
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -98,8 +89,8 @@ def expect_timeout():
 @pytest.fixture(scope="module")
 def answered(lab: Lab) -> Lab:
     """The lab, with the learner's copies of the tested notebooks answered."""
-    count = sum(answer_learner_copy(lab.root / "assignments" / nb, lab.root / "source" / nb)
-                for nb in TESTED)
+    count = sum(answer_code_cells(lab.root / "assignments" / nb, lab.root / "source" / nb,
+                                  lab.root / "assignments" / nb) for nb in TESTED)
     assert count > 0, "no graded answer cell found: the copies were not prepared"
     return lab
 
@@ -234,30 +225,51 @@ def screenshot(page: Page, widget: Locator, path: Path, block: str = "start") ->
     page.screenshot(path=str(path))
 
 
-def shut_down_kernel(lab: Lab, notebook: str) -> None:
-    """Stop the notebook's kernel (one JupyterLab serves every test of the session)."""
-    with urllib.request.urlopen(f"{lab.url}/api/sessions", timeout=60) as reply:
-        sessions = json.load(reply)
-    for session in sessions:
-        if session["path"] == f"assignments/{notebook}":
-            request = urllib.request.Request(f"{lab.url}/api/sessions/{session['id']}",
-                                             method="DELETE")
-            urllib.request.urlopen(request, timeout=60).close()
+@dataclass
+class Lesson:
+    """A lesson open in its own page, every cell run."""
+
+    name: str
+    page: Page
+    notebook: Locator
+    errors: list[str] = field(default_factory=list)  # JavaScript errors, console errors
 
 
-@pytest.fixture
-def notebook_page(answered: Lab, browser_page):
-    """(page, errors, open) for one notebook; its kernel is stopped afterwards."""
-    page, errors = browser_page
-    opened: list[str] = []
+@pytest.fixture(scope="module")
+def browser(answered: Lab) -> Iterator:
+    """One Chromium for the module (a fresh page per lesson)."""
+    from playwright.sync_api import sync_playwright
 
-    def open_notebook(notebook: str):
-        opened.append(notebook)
-        return open_and_run_all(page, answered, notebook)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
-    yield page, errors, open_notebook
-    for notebook in opened:
-        shut_down_kernel(answered, notebook)
+
+@pytest.fixture(scope="module")
+def lesson(request: pytest.FixtureRequest, answered: Lab, browser) -> Iterator[Lesson]:
+    """The lesson ``request.param`` opened in a fresh page and run once, for all of its
+    tests (its widget tests, then its axe check); its kernel is stopped afterwards."""
+    name = request.param
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    configure_page(page)
+    errors: list[str] = []
+    PAGE_ERRORS.clear()  # quoted by notebook_axe when cells are not laid out
+    page.on("pageerror", lambda error: (errors.append(f"page error: {error}"),
+                                        PAGE_ERRORS.append(str(error))))
+    page.on("console", lambda message: errors.append(f"console: {message.text}")
+            if message.type == "error" else None)
+    try:
+        yield Lesson(name, page, open_and_run_all(page, answered, name), errors)
+    finally:
+        page.close()
+        shut_down_kernel(answered, f"assignments/{name}")
+
+
+def on_lesson(*notebooks: str) -> pytest.MarkDecorator:
+    """The test runs on each of these lessons (``lesson``: opened and run once for all)."""
+    return pytest.mark.parametrize("lesson", notebooks, indirect=True,
+                                   ids=[Path(notebook).stem for notebook in notebooks])
 
 
 # ---------------------------------------------------------------- practice widgets
@@ -617,57 +629,59 @@ def run_practice_widgets(lab: Lab, notebook_locator: Locator, notebook: str) -> 
     return ids + asked
 
 
-def test_what_is_mesotherapy_skin_explorer_and_practice(answered, notebook_page,
-                                                        screenshots) -> None:
-    page, errors, open_notebook = notebook_page
-    notebook = open_notebook(PRINCIPLES_1)
+@on_lesson(PRINCIPLES_1)
+def test_what_is_mesotherapy_skin_explorer_and_practice(answered, lesson: Lesson,
+        screenshots) -> None:
+    page, notebook = lesson.page, lesson.notebook
     cell = operate_skin_explorer(notebook)
     run_practice_widgets(answered, notebook, PRINCIPLES_1)
     screenshot(page, labelled(cell, "dropdown", "Body area"),
                screenshots / "01-what-is-mesotherapy.png")
-    assert errors.messages == []
+    assert lesson.errors == []
 
 
-def test_techniques_skin_explorer_session_planner_and_practice(answered, notebook_page,
-                                                               screenshots) -> None:
-    page, errors, open_notebook = notebook_page
-    notebook = open_notebook(PRINCIPLES_2)
+@on_lesson(PRINCIPLES_2)
+def test_techniques_skin_explorer_session_planner_and_practice(answered, lesson: Lesson,
+        screenshots) -> None:
+    page, notebook = lesson.page, lesson.notebook
     operate_skin_explorer(notebook)
     cell = operate_session_planner(notebook)
     run_practice_widgets(answered, notebook, PRINCIPLES_2)
     screenshot(page, labelled(cell, "select-multiple", "Schedules"),
                screenshots / "02-techniques-and-sessions.png")
-    assert errors.messages == []
+    assert lesson.errors == []
 
 
-def test_substance_explorer_and_practice(answered, notebook_page, screenshots) -> None:
-    page, errors, open_notebook = notebook_page
-    notebook = open_notebook(SUBSTANCES)
+@on_lesson(SUBSTANCES)
+def test_substance_explorer_and_practice(answered, lesson: Lesson,
+        screenshots) -> None:
+    page, notebook = lesson.page, lesson.notebook
     run_practice_widgets(answered, notebook, SUBSTANCES)
     cell = operate_substance_explorer(notebook)
     screenshot(page, labelled(cell, "dropdown", "Class"),
                screenshots / "01-substance-classes.png")
-    assert errors.messages == []
+    assert lesson.errors == []
 
 
-def test_dose_calculator_refuses_an_impossible_weight(answered, notebook_page,
-                                                      screenshots) -> None:
-    page, errors, open_notebook = notebook_page
-    notebook = open_notebook(DOSE)
+@on_lesson(DOSE)
+def test_dose_calculator_refuses_an_impossible_weight(answered, lesson: Lesson,
+        screenshots) -> None:
+    page, notebook = lesson.page, lesson.notebook
     run_practice_widgets(answered, notebook, DOSE)
     cell = operate_dose_calculator(notebook)
     screenshot(page, cell.locator(".widget-html").first, screenshots / "03-dose-and-volume.png")
-    assert errors.messages == []
+    assert lesson.errors == []
 
 
-def test_screening_form_decisions_and_refusal(answered, notebook_page, screenshots) -> None:
-    page, errors, open_notebook = notebook_page
-    notebook = open_notebook(SCREENING)
+@on_lesson(SCREENING)
+def test_screening_form_decisions_and_refusal(answered, lesson: Lesson,
+        screenshots) -> None:
+    page, notebook = lesson.page, lesson.notebook
     run_practice_widgets(answered, notebook, SCREENING)
     cell = operate_screening_form(notebook)
     screenshot(page, cell.locator(".course-screening-result"),
                screenshots / "01-screening-and-contraindications.png", block="end")
-    assert errors.messages == []
+    assert lesson.errors == []
 
 
 RESULTS = {
@@ -683,11 +697,10 @@ RESULTS = {
 """Per notebook: a result the course shows as HTML (selector, text it holds, its role)."""
 
 
-@pytest.mark.parametrize("notebook", PRACTICE_ONLY, ids=[Path(n).stem for n in PRACTICE_ONLY])
-def test_results_are_html_and_practice_widgets_give_feedback(answered, notebook_page,
-                                                             screenshots, notebook: str) -> None:
-    page, errors, open_notebook = notebook_page
-    notebook_locator = open_notebook(notebook)
+@on_lesson(*PRACTICE_ONLY)
+def test_results_are_html_and_practice_widgets_give_feedback(answered, lesson: Lesson,
+                                                             screenshots) -> None:
+    page, notebook_locator, notebook = lesson.page, lesson.notebook, lesson.name
     run_practice_widgets(answered, notebook_locator, notebook)
     selector, text, role = RESULTS[notebook]
     result = notebook_locator.locator(selector).filter(has_text=text).first
@@ -698,4 +711,16 @@ def test_results_are_html_and_practice_widgets_give_feedback(answered, notebook_
         expect(result).to_have_attribute("role", role)
         expect(result).to_have_attribute("aria-label", re.compile(r"\w"))
     screenshot(page, result, screenshots / f"{Path(notebook).stem}.png")
-    assert errors.messages == []
+    assert lesson.errors == []
+
+
+def test_the_lessons_here_are_the_ones_test_axe_leaves_out() -> None:
+    assert sorted(TESTED) == sorted(WIDGET_LESSONS)
+
+
+@on_lesson(*TESTED)
+def test_the_lesson_has_no_serious_axe_violation(lesson: Lesson) -> None:
+    """After its widget tests (the same page, run once): axe and the two screenshots."""
+    require_axe()
+    wait_for_every_widget(lesson.page)
+    check_axe(lesson.page, lesson.name)
