@@ -1,12 +1,13 @@
-"""A course notebook run in JupyterLab and checked with axe-core (tests/browser/test_axe.py
-and tests/browser/test_module_widgets.py, which checks the lessons whose widgets it
-operates on the same page).
+"""A course notebook run in JupyterLab and checked with axe-core: by test_axe.py, and on
+the page they already opened and ran, by test_module_widgets.py (after operating a
+lesson's widgets) and by test_learner_journey.py (after answering and checking).
 
-A copy whose graded answer cells hold the source's solutions is opened (so that Run All
-completes), every cell runs, the widgets render, and axe-core (WCAG 2 A and AA rules and
-axe's best practices) checks the course's own content only: the rendered Markdown cells
-and the cell outputs (HTML, figures, widgets). JupyterLab's own chrome -- menus, tool
-bars, side panels, cell editors, prompts -- is not the course's and is left out.
+The notebook is answered (test_axe.py and the widget tests: a copy whose graded answer
+cells hold the source's solutions; the journey: through the answer forms), every cell
+runs, the widgets render, and axe-core (WCAG 2 A and AA rules and axe's best practices)
+checks the course's own content only: the rendered Markdown cells and the cell outputs
+(HTML, figures, widgets). JupyterLab's own chrome -- menus, tool bars, side panels, cell
+editors, prompts -- is not the course's and is left out.
 
 Each notebook is photographed whole after axe, at 1400 px (the width axe runs at) and at
 800 px wide (``test-output/browser/screens/<assignment>--<notebook>--<width>px.png``).
@@ -49,7 +50,20 @@ WIDGET_LESSONS = [
     "03-risk-assessment/04-consent-and-records.ipynb",
 ]
 """The lessons whose widgets test_module_widgets.py operates: their axe check runs there,
-on the page that Run All ran once for both (test_axe.py checks every other notebook)."""
+on the page that Run All ran once for both."""
+JOURNEY_NOTEBOOKS = [
+    "00-orientation/00-start-here.ipynb",
+    "01-principles/03-quiz.ipynb",
+    "02-substances/04-quiz.ipynb",
+    "03-risk-assessment/05-quiz.ipynb",
+    "04-case-studies/01-cases.ipynb",
+    "05-final-assessment/01-final.ipynb",
+]
+"""The assessed notebooks that test_learner_journey.py answers through the forms, runs
+and checks: their axe check runs there, at the end, over the answered notebook with its
+"Check my answers" results. test_axe.py checks every other notebook."""
+
+
 SCREEN_WIDTHS = (1400, 800)
 """Widths of the screenshots: a desktop window and a narrow one (issue #18)."""
 MAX_SCREEN_HEIGHT = 16000

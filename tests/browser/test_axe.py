@@ -1,12 +1,13 @@
 """axe-core over every learner notebook, rendered by JupyterLab after Run All.
 
-For each notebook of the learner's copies (``course start``) but the lessons whose
-widgets test_module_widgets.py operates (it runs the same check on its own page: see
-notebook_axe.WIDGET_LESSONS), a copy is made whose graded answer cells hold the source's
-solutions, so that JupyterLab's Run All completes; the learner's own copies, which other
-browser tests operate, are left alone. The copy is opened in the session's JupyterLab,
-every cell runs, the widgets render, axe-core checks the course's own content and the
-notebook is photographed at two widths (tests/browser/notebook_axe.py says how).
+For each notebook of the learner's copies (``course start``) that no other browser test
+opens and runs (test_module_widgets.py and test_learner_journey.py check theirs on their
+own pages: notebook_axe.WIDGET_LESSONS and JOURNEY_NOTEBOOKS), a copy is made whose
+graded answer cells hold the source's solutions, so that JupyterLab's Run All completes;
+the learner's own copies, which other browser tests operate, are left alone. The copy is
+opened in the session's JupyterLab, every cell runs, the widgets render, axe-core checks
+the course's own content and the notebook is photographed at two widths
+(tests/browser/notebook_axe.py says how).
 
 One test saves a run notebook, closes it and opens it again: no widget may then say
 "Error displaying widget" (course.saved_outputs saves a "Run this cell…" note instead).
@@ -22,6 +23,7 @@ import pytest
 from ..conftest import ROOT
 from .conftest import CHROMIUM, CHROMIUM_ARGS, configure_page, require_axe
 from .notebook_axe import (
+    JOURNEY_NOTEBOOKS,
     PAGE_ERRORS,
     RENDER_MS,
     WIDGET_LESSONS,
@@ -46,15 +48,15 @@ COPIES = "axe-copies"
 """Folder (in the lab's course copy) of the answered copies that this module opens."""
 RELEASED = sorted(p.relative_to(ROOT / "release").as_posix()
                   for p in (ROOT / "release").glob("*/*.ipynb"))
-NOTEBOOKS = [notebook for notebook in RELEASED if notebook not in WIDGET_LESSONS]
-"""Every released notebook, quizzes included, but the lessons checked with their widgets."""
+CHECKED_ELSEWHERE = WIDGET_LESSONS + JOURNEY_NOTEBOOKS
+NOTEBOOKS = [notebook for notebook in RELEASED if notebook not in CHECKED_ELSEWHERE]
+"""Every released notebook that no other browser test checks with axe."""
 REOPENED = "01-principles/01-what-is-mesotherapy.ipynb"
 """The notebook saved, closed and reopened: it has practice widgets and the skin explorer."""
 
 
-def test_every_released_notebook_is_checked_here_or_with_its_widgets() -> None:
-    assert set(WIDGET_LESSONS) <= set(RELEASED), set(WIDGET_LESSONS) - set(RELEASED)
-    assert sorted(NOTEBOOKS + WIDGET_LESSONS) == RELEASED
+def test_every_released_notebook_is_checked_once() -> None:
+    assert sorted(NOTEBOOKS + CHECKED_ELSEWHERE) == RELEASED
 
 
 @pytest.fixture(scope="module")

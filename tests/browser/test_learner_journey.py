@@ -12,6 +12,8 @@ that learner, in a copy of one course template generated once for the module: th
 gives exactly the expected score per test cell, the score the notebook showed. Every wait
 is on a condition (a form's status settled, the source written, every cell run, the score
 shown), not on time. (Tab order through the cases notebook is tests/browser/test_keyboard.py.)
+Last, on the same page, axe-core checks the answered notebook with its results, and the
+notebook is photographed (tests/browser/notebook_axe.py): test_axe.py leaves these out.
 
 The grading tool (GRADED_BY): stock `nbgrader autograde` is the reference; `course grade`
 grades a notebook where another test proves that it scores exactly as stock nbgrader does
@@ -36,7 +38,15 @@ import pytest
 
 from course.variants import ITEMS, variant
 
-from .conftest import Lab, answer_form, form_state, fresh_learner_copy, open_notebook, wait_ms
+from .conftest import (
+    Lab,
+    answer_form,
+    form_state,
+    fresh_learner_copy,
+    open_notebook,
+    require_axe,
+    wait_ms,
+)
 from .journey_grading import (
     LEARNER,
     LEVELS,
@@ -54,6 +64,7 @@ from .journey_grading import (
     shown,
     verdict,
 )
+from .notebook_axe import JOURNEY_NOTEBOOKS, check_axe, wait_for_every_widget
 
 pytestmark = pytest.mark.browser
 
@@ -291,3 +302,12 @@ def test_a_learner_answers_runs_all_checks_and_is_graded(lab: Lab, browser_page,
         assert got == expected, f"{tool} scored {got}, expected {expected}"
     if len(graded) == 2:
         assert graded[OURS] == graded[STOCK]
+
+    # axe over the answered, run and checked notebook (tests/browser/notebook_axe.py)
+    require_axe()
+    wait_for_every_widget(page)
+    check_axe(page, notebook)
+
+
+def test_the_journey_is_where_its_notebooks_are_checked_with_axe() -> None:
+    assert [notebook for notebook, _ in JOURNEY] == JOURNEY_NOTEBOOKS
