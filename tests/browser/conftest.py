@@ -179,6 +179,17 @@ def browser_page(lab: Lab) -> Iterator[tuple]:
         browser.close()
 
 
+@pytest.fixture(scope="module")
+def module_browser(lab: Lab) -> Iterator:
+    """One Chromium for a test module, whose tests open fresh pages in it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     OUTPUT.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ..conftest import ROOT
-from .conftest import CHROMIUM, CHROMIUM_ARGS, configure_page, require_axe
+from .conftest import configure_page, require_axe
 from .notebook_axe import (
     JOURNEY_NOTEBOOKS,
     PAGE_ERRORS,
@@ -69,26 +69,15 @@ def copies(lab: Lab) -> Lab:
     return lab
 
 
-@pytest.fixture(scope="module")
-def browser(copies: Lab) -> Iterator:
-    """One Chromium for the module."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def page(browser) -> Iterator[Page]:
+def page(copies: Lab, module_browser) -> Iterator[Page]:
     """A fresh page (a fresh JupyterLab) for each notebook.
 
     One page reused for every notebook made the last one (the final assessment) stall
     when it ran after the others in the same JupyterLab (its cells were never all laid
     out, even in 180 s), while it passed alone.
     """
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = module_browser.new_page(viewport={"width": 1280, "height": 900})
     configure_page(page)
     PAGE_ERRORS.clear()
     page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))

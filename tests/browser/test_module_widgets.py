@@ -26,8 +26,6 @@ from course.questions import check_answer
 from course.questions import question as find_question
 
 from .conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PAGE_TIMEOUT_S,
     configure_page,
     open_notebook,
@@ -236,22 +234,11 @@ class Lesson:
 
 
 @pytest.fixture(scope="module")
-def browser(answered: Lab) -> Iterator:
-    """One Chromium for the module (a fresh page per lesson)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def lesson(request: pytest.FixtureRequest, answered: Lab, browser) -> Iterator[Lesson]:
+def lesson(request: pytest.FixtureRequest, answered: Lab, module_browser) -> Iterator[Lesson]:
     """The lesson ``request.param`` opened in a fresh page and run once, for all of its
     tests (its widget tests, then its axe check); its kernel is stopped afterwards."""
     name = request.param
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = module_browser.new_page(viewport={"width": 1280, "height": 900})
     configure_page(page)
     errors: list[str] = []
     PAGE_ERRORS.clear()  # quoted by notebook_axe when cells are not laid out
