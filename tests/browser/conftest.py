@@ -265,13 +265,26 @@ def save_notebook(page, file: Path, expected: str, seconds: float = 60) -> str:
         time.sleep(0.5)
 
 
+def shut_down_kernel(lab: Lab, path: str) -> None:
+    """Stop the notebook's kernel (one JupyterLab serves every test of the session)."""
+    with urllib.request.urlopen(f"{lab.url}/api/sessions", timeout=60) as reply:
+        sessions = json.load(reply)
+    for session in sessions:
+        if session["path"] == path:
+            request = urllib.request.Request(f"{lab.url}/api/sessions/{session['id']}",
+                                             method="DELETE")
+            urllib.request.urlopen(request, timeout=60).close()
+
+
 def fresh_learner_copy(lab: Lab, notebook: str) -> str:
     """Replace the learner's copy of ``notebook`` (assignment/name.ipynb) with the released
-    one, as `course start` made it; return its path in the lab.
+    one, as `course start` made it; return its path in the lab. A kernel that an earlier
+    test left running for it is shut down first: the copy opens with a new kernel.
 
     One lab serves every browser test, and tests answer and save the same notebooks: a test
     that needs an unanswered notebook (or whose answers must change the cells) starts here.
     """
+    shut_down_kernel(lab, f"assignments/{notebook}")
     shutil.copy2(lab.root / "release" / notebook, lab.root / "assignments" / notebook)
     return f"assignments/{notebook}"
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import re
 import time
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -361,14 +360,3 @@ def check_axe(page: Page, notebook: str) -> None:
     found = failures(results)
     assert not found, (f"{notebook}: serious or critical axe violations in the course's "
                        "content:\n" + "\n".join(found))
-
-
-def shut_down_kernel(lab: Lab, path: str) -> None:
-    """Stop the notebook's kernel (one JupyterLab serves every test of the session)."""
-    with urllib.request.urlopen(f"{lab.url}/api/sessions", timeout=60) as reply:
-        sessions = json.load(reply)
-    for session in sessions:
-        if session["path"] == path:
-            request = urllib.request.Request(f"{lab.url}/api/sessions/{session['id']}",
-                                             method="DELETE")
-            urllib.request.urlopen(request, timeout=60).close()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ..conftest import ROOT
-from .conftest import configure_page, require_axe
+from .conftest import configure_page, require_axe, shut_down_kernel
 from .notebook_axe import (
     JOURNEY_NOTEBOOKS,
     PAGE_ERRORS,
@@ -31,7 +31,6 @@ from .notebook_axe import (
     check_axe,
     lay_out_every_cell,
     open_and_run_all,
-    shut_down_kernel,
     wait_for_every_widget,
 )
 

@@ -30,6 +30,7 @@ from .conftest import (
     configure_page,
     open_notebook,
     require_axe,
+    shut_down_kernel,
     wait_ms,
 )
 from .notebook_axe import (
@@ -37,7 +38,6 @@ from .notebook_axe import (
     WIDGET_LESSONS,
     answer_code_cells,
     check_axe,
-    shut_down_kernel,
     wait_for_every_widget,
 )
 
