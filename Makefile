@@ -29,7 +29,7 @@ help:
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 
-# pip installs uv (pinned in constraints.txt), and uv the pinned tree: about 25 s from a
+# pip installs uv (pinned in constraints.txt), and uv the pinned tree: about 30 s from a
 # fresh clone, where pip alone took about 85 s. --compile-bytecode, as pip does: where
 # PYTHONDONTWRITEBYTECODE is set, modules without it are compiled again by every process
 # (a full run took 30% more CPU). The start-up hook (course/startup.py) spares jupyter and

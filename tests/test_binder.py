@@ -12,7 +12,7 @@ opening the start-here notebook that the Binder badge links to.
 
 repo2docker installs the file with pip; this test installs the same pinned releases with
 uv (``uv pip install -r``, from uv's cache: about 3 s against pip's 50 s, measured
-2026-12-03), which resolves them with its own, stricter resolver. What the test checks
+2026-12-03), which resolves them with its own resolver. What the test checks
 -- the pinned versions installed and consistent (``pip check``), postBuild, the learner's
 view -- does not depend on the installer. uv, like ``pip --no-compile``, does not compile
 the installed modules to bytecode (Python compiles what it imports).

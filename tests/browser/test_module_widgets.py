@@ -618,7 +618,7 @@ def run_practice_widgets(lab: Lab, notebook_locator: Locator, notebook: str) -> 
 
 @on_lesson(PRINCIPLES_1)
 def test_what_is_mesotherapy_skin_explorer_and_practice(answered, lesson: Lesson,
-        screenshots) -> None:
+                                                        screenshots) -> None:
     page, notebook = lesson.page, lesson.notebook
     cell = operate_skin_explorer(notebook)
     run_practice_widgets(answered, notebook, PRINCIPLES_1)
@@ -629,7 +629,7 @@ def test_what_is_mesotherapy_skin_explorer_and_practice(answered, lesson: Lesson
 
 @on_lesson(PRINCIPLES_2)
 def test_techniques_skin_explorer_session_planner_and_practice(answered, lesson: Lesson,
-        screenshots) -> None:
+                                                               screenshots) -> None:
     page, notebook = lesson.page, lesson.notebook
     operate_skin_explorer(notebook)
     cell = operate_session_planner(notebook)
@@ -640,8 +640,7 @@ def test_techniques_skin_explorer_session_planner_and_practice(answered, lesson:
 
 
 @on_lesson(SUBSTANCES)
-def test_substance_explorer_and_practice(answered, lesson: Lesson,
-        screenshots) -> None:
+def test_substance_explorer_and_practice(answered, lesson: Lesson, screenshots) -> None:
     page, notebook = lesson.page, lesson.notebook
     run_practice_widgets(answered, notebook, SUBSTANCES)
     cell = operate_substance_explorer(notebook)
@@ -652,7 +651,7 @@ def test_substance_explorer_and_practice(answered, lesson: Lesson,
 
 @on_lesson(DOSE)
 def test_dose_calculator_refuses_an_impossible_weight(answered, lesson: Lesson,
-        screenshots) -> None:
+                                                      screenshots) -> None:
     page, notebook = lesson.page, lesson.notebook
     run_practice_widgets(answered, notebook, DOSE)
     cell = operate_dose_calculator(notebook)
@@ -661,8 +660,7 @@ def test_dose_calculator_refuses_an_impossible_weight(answered, lesson: Lesson,
 
 
 @on_lesson(SCREENING)
-def test_screening_form_decisions_and_refusal(answered, lesson: Lesson,
-        screenshots) -> None:
+def test_screening_form_decisions_and_refusal(answered, lesson: Lesson, screenshots) -> None:
     page, notebook = lesson.page, lesson.notebook
     run_practice_widgets(answered, notebook, SCREENING)
     cell = operate_screening_form(notebook)
