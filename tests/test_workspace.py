@@ -227,7 +227,10 @@ def test_the_learner_server_has_no_formgrader_or_course_list(learner_server: Ser
         assert status == 404, path
     status, page = _get(f"{learner_server.url}/lab/tree/00-orientation/00-start-here.ipynb")
     assert status == 200
-    assert _on(_served_page_config(page)["disabledExtensions"]) >= LEARNER_OFF_LAB
+    served = _served_page_config(page)
+    assert _on(served["disabledExtensions"]) >= LEARNER_OFF_LAB
+    # no build check on each page load (JupyterLab would run `yarn config` for it)
+    assert served["buildCheck"] is False and served["buildAvailable"] is False
 
 
 @pytest.mark.slow

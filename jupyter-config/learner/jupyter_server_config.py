@@ -6,7 +6,9 @@ JUPYTER_CONFIG_PATH. `make instructor` does not, and opens everything.
 - nbgrader's instructor tools are off: the formgrader, the course list and, as a
   self-study learner has no nbgrader exchange, the assignment list. Validate stays.
   labconfig/page_config.json hides and locks the matching JupyterLab plugins, and
-  turns off JupyterLab's "Jupyter news" prompt, which is noise to a learner.
+  turns off JupyterLab's "Jupyter news" prompt, which is noise to a learner, and its
+  build check (the course's extension is prebuilt: the check only ran `yarn config` in
+  a node process at every page load).
 - "Check my answers", COURSE_ROOT and the terminal are set by ../jupyter_server_config.py
   (the next folder on the path), as for the instructor.
 

@@ -133,6 +133,11 @@ def lab_environment(root: Path) -> dict[str, str]:
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # No build check on each page load (as in the learner's lab: JupyterLab would run
+    # `yarn config` in a node process every time; the extension is prebuilt)
+    (config.parent / "labconfig").mkdir(exist_ok=True)
+    (config.parent / "labconfig" / "page_config.json").write_text(
+        json.dumps({"buildCheck": False, "buildAvailable": False}))
     return {**os.environ, "COURSE_ROOT": str(root), "JUPYTER_PATH": str(jupyter_path),
             "JUPYTER_CONFIG_PATH": str(config.parent),
             "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings"),
@@ -142,16 +147,19 @@ def lab_environment(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A course copy with released notebooks and learner copies, served by JupyterLab
-    with the answer forms and "Check my answers" (one lab for every browser test)."""
+    with the answer forms and "Check my answers" (one lab for every browser test).
+
+    release/ is the committed one, which tests/test_release.py holds equal to what
+    `course release` generates from source/; `course start` makes the learner copies.
+    """
     _require_browser()
     root = tmp_path_factory.mktemp("lab-course")
     for name in ("source", "release"):
         shutil.copytree(ROOT / name, root / name)
     shutil.copy2(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
     env = lab_environment(root)
-    course = [sys.executable, "-m", "course.cli"]
-    subprocess.run([*course, "release"], env=env, cwd=root, check=True, capture_output=True)
-    subprocess.run([*course, "start"], env=env, cwd=root, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "course.cli", "start"], env=env, cwd=root,
+                   check=True, capture_output=True)
     served = serve_lab(root, env)
     yield served
     stop_lab(served)
@@ -163,27 +171,31 @@ class PageErrors:
 
 
 @pytest.fixture
-def browser_page(lab: Lab) -> Iterator[tuple]:
-    """A fresh Chromium page that records every JavaScript error."""
-    from playwright.sync_api import sync_playwright
-
+def browser_page(module_browser) -> Iterator[tuple]:
+    """A fresh page, in a browser context of its own (no cookie, storage or cache shared
+    with another test), that records every JavaScript error."""
     errors = PageErrors()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        configure_page(page)
-        page.on("pageerror", lambda error: errors.messages.append(f"page error: {error}"))
-        page.on("console", lambda message: errors.messages.append(f"console: {message.text}")
-                if message.type == "error" else None)
-        yield page, errors
-        browser.close()
+    page = module_browser.new_page(viewport={"width": 1280, "height": 900})
+    configure_page(page)
+    page.on("pageerror", lambda error: errors.messages.append(f"page error: {error}"))
+    page.on("console", lambda message: errors.messages.append(f"console: {message.text}")
+            if message.type == "error" else None)
+    yield page, errors
+    page.close()  # and its context: Browser.new_page() makes one for the page alone
 
 
 @pytest.fixture(scope="module")
-def module_browser(lab: Lab) -> Iterator:
-    """One Chromium for a test module, whose tests open fresh pages in it."""
+def module_browser() -> Iterator:
+    """One Chromium for a test module, in which each test opens fresh pages.
+
+    Starting Playwright's driver and Chromium costs about 3 CPU-s: once per module, not
+    once per test. Not for the whole session: while Playwright's sync API runs, its event
+    loop is the thread's, and the in-process nbgrader and nbclient calls of other modules
+    (``asyncio.run``) would fail.
+    """
     from playwright.sync_api import sync_playwright
 
+    _require_browser()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser

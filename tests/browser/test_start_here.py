@@ -9,8 +9,6 @@ from collections.abc import Iterator
 import pytest
 
 from .conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     OUTPUT,
     _require_browser,
     answer_form,
@@ -87,14 +85,14 @@ def learner_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
     yield from _serve(tmp_path_factory.mktemp("learner-browser"), "lab")
 
 
-def test_the_learner_lab_shows_no_instructor_tools_and_no_source(learner_lab) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_the_learner_lab_shows_no_instructor_tools_and_no_source(learner_lab,
+                                                                 module_browser) -> None:
+    from playwright.sync_api import expect
 
     from ..test_workspace import LEARNER_OFF_LAB, LEARNER_ON_LAB
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = module_browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
         configure_page(page)
         page.goto(learner_lab.url)  # make lab's address opens the start-here notebook
         heading = page.locator(".jp-NotebookPanel .jp-RenderedMarkdown h1").first
@@ -118,4 +116,5 @@ def test_the_learner_lab_shows_no_instructor_tools_and_no_source(learner_lab) ->
         assert "source" not in names and "release" not in names, names
         OUTPUT.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(OUTPUT / "learner-lab.png"))
-        browser.close()
+    finally:
+        page.close()
