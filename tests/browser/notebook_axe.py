@@ -153,12 +153,11 @@ def answer_code_cells(learner: Path, source: Path, target: Path) -> int:
     return answered
 
 
-def open_and_run_all(page: Page, lab: Lab, path: str) -> None:
-    """Open a notebook alone in the page's JupyterLab and run every cell (no error, none
-    left unrun; the kernel idle, so that every output is in).
+def open_alone(page: Page, lab: Lab, path: str) -> None:
+    """Open a notebook alone in the page's JupyterLab and wait until it is current.
 
     JupyterLab is loaded once per page (in its own workspace, reset); a notebook left open
-    in it is disposed first.
+    in it is disposed first. Its kernel keeps running (see ``fresh_learner_copy``).
     """
     page.set_viewport_size({"width": 1280, "height": 900})
     if not page.url.startswith(lab.url):
@@ -182,6 +181,12 @@ def open_and_run_all(page: Page, lab: Lab, path: str) -> None:
                   return !!w && shell.currentWidget === w
                       && w.sessionContext !== undefined; }""",
         arg=path, timeout=RENDER_MS)
+
+
+def open_and_run_all(page: Page, lab: Lab, path: str) -> None:
+    """Open a notebook alone in the page's JupyterLab (:func:`open_alone`) and run every
+    cell (no error, none left unrun; the kernel idle, so that every output is in)."""
+    open_alone(page, lab, path)
     ok = page.evaluate("""async (timeout) => {
         const app = window.jupyterapp, panel = app.shell.currentWidget;
         await panel.context.ready;

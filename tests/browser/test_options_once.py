@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import Lab, fresh_learner_copy, open_notebook, save_notebook, wait_ms
+from .notebook_axe import open_alone
 
 pytestmark = pytest.mark.browser
 
@@ -153,8 +154,7 @@ def test_every_form_shows_its_options_once(lab: Lab, browser_page, windowing: st
     page, errors = browser_page
     for notebook, count in ((QUIZ, 16), (FINAL, 28), (CASES, 8),
                              (EVALUATION, 4)):
-        path = fresh_learner_copy(lab, notebook)
-        open_notebook(page, lab.url, path)
+        open_alone(page, lab, fresh_learner_copy(lab, notebook))  # one JupyterLab load
         assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content"
                              ".notebookConfig.windowingMode") == windowing
         page.locator(".jp-NotebookPanel:visible .jp-Cell").first.wait_for(
