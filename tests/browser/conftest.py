@@ -172,34 +172,41 @@ class PageErrors:
 
 @pytest.fixture
 def browser_page(module_browser) -> Iterator[tuple]:
-    """A fresh page, in a browser context of its own (no cookie, storage or cache shared
-    with another test), that records every JavaScript error."""
+    """A fresh page in the module's Chromium that records every JavaScript error."""
     errors = PageErrors()
-    page = module_browser.new_page(viewport={"width": 1280, "height": 900})
+    page = module_browser.new_page()
     configure_page(page)
     page.on("pageerror", lambda error: errors.messages.append(f"page error: {error}"))
     page.on("console", lambda message: errors.messages.append(f"console: {message.text}")
             if message.type == "error" else None)
     yield page, errors
-    page.close()  # and its context: Browser.new_page() makes one for the page alone
+    page.close()
 
 
 @pytest.fixture(scope="module")
-def module_browser() -> Iterator:
-    """One Chromium for a test module, in which each test opens fresh pages.
+def module_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator:
+    """One Chromium for a test module, with one profile, in which each test opens fresh
+    pages (1280 x 900 px).
 
     Starting Playwright's driver and Chromium costs about 3 CPU-s: once per module, not
-    once per test. Not for the whole session: while Playwright's sync API runs, its event
-    loop is the thread's, and the in-process nbgrader and nbclient calls of other modules
+    once per test. The module's pages share the profile's HTTP and code caches, which makes
+    each JupyterLab load after the first cheaper. They also share cookies and local storage,
+    where JupyterLab keeps only its window names and the user's initials and colour: a
+    test's state is the lab's files, kernels and workspaces, which the tests reset.
+
+    Not for the whole session: while Playwright's sync API runs, its event loop is the
+    thread's, and the in-process nbgrader and nbclient calls of other modules
     (``asyncio.run``) would fail.
     """
     from playwright.sync_api import sync_playwright
 
     _require_browser()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path_factory.mktemp("chromium-profile"), executable_path=str(CHROMIUM),
+            args=CHROMIUM_ARGS, viewport={"width": 1280, "height": 900})
+        yield context
+        context.close()
 
 
 @pytest.fixture(scope="session")

@@ -76,7 +76,7 @@ def page(copies: Lab, module_browser) -> Iterator[Page]:
     when it ran after the others in the same JupyterLab (its cells were never all laid
     out, even in 180 s), while it passed alone.
     """
-    page = module_browser.new_page(viewport={"width": 1280, "height": 900})
+    page = module_browser.new_page()
     configure_page(page)
     PAGE_ERRORS.clear()
     page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))

@@ -238,7 +238,7 @@ def lesson(request: pytest.FixtureRequest, answered: Lab, module_browser) -> Ite
     """The lesson ``request.param`` opened in a fresh page and run once, for all of its
     tests (its widget tests, then its axe check); its kernel is stopped afterwards."""
     name = request.param
-    page = module_browser.new_page(viewport={"width": 1280, "height": 900})
+    page = module_browser.new_page()
     configure_page(page)
     errors: list[str] = []
     PAGE_ERRORS.clear()  # quoted by notebook_axe when cells are not laid out

@@ -91,7 +91,7 @@ def test_the_learner_lab_shows_no_instructor_tools_and_no_source(learner_lab,
 
     from ..test_workspace import LEARNER_OFF_LAB, LEARNER_ON_LAB
 
-    page = module_browser.new_page(viewport={"width": 1280, "height": 900})
+    page = module_browser.new_page()
     try:
         configure_page(page)
         page.goto(learner_lab.url)  # make lab's address opens the start-here notebook
