@@ -154,7 +154,8 @@ def answer_code_cells(learner: Path, source: Path, target: Path) -> int:
 
 
 def open_alone(page: Page, lab: Lab, path: str) -> None:
-    """Open a notebook alone in the page's JupyterLab and wait until it is current.
+    """Open a notebook alone in the page's JupyterLab and wait until it is current and
+    its file is loaded (its cells are in the model).
 
     JupyterLab is loaded once per page (in its own workspace, reset); a notebook left open
     in it is disposed first. Its kernel keeps running (see ``fresh_learner_copy``).
@@ -179,7 +180,7 @@ def open_alone(page: Page, lab: Lab, path: str) -> None:
                   const w = [...shell.widgets('main')].find(w => w.context?.path === p);
                   if (w && shell.currentWidget !== w) shell.activateById(w.id);
                   return !!w && shell.currentWidget === w
-                      && w.sessionContext !== undefined; }""",
+                      && w.sessionContext !== undefined && w.context.isReady; }""",
         arg=path, timeout=RENDER_MS)
 
 

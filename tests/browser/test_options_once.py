@@ -192,7 +192,7 @@ def test_a_list_that_differs_stays_and_comes_back_with_its_form(lab: Lab,
     # A stem whose list no longer matches every option (one option left out, then one
     # reworded) is shown in full; put back, it is hidden again. Edit, then run: the
     # Markdown cell renders anew.
-    open_notebook(page, lab.url, _private_copy(lab, QUIZ))
+    open_alone(page, lab, _private_copy(lab, QUIZ))  # in the JupyterLab already loaded
     page.locator(".jp-NotebookPanel:visible .course-AnswerForm").first.wait_for(
         timeout=wait_ms(60))
     assert _shown_once(page, "answer_q1_3_2")["problems"] == []
