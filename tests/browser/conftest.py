@@ -133,11 +133,13 @@ def lab_environment(root: Path) -> dict[str, str]:
     settings.mkdir(parents=True, exist_ok=True)
     (settings / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    # No build check on each page load (as in the learner's lab: JupyterLab would run
-    # `yarn config` in a node process every time; the extension is prebuilt)
+    # The learner's lab's build settings: no build check on each page load (JupyterLab
+    # would run `yarn config` in a node process every time; the extension is prebuilt)
+    learner = json.loads((ROOT / "jupyter-config" / "learner" / "labconfig"
+                          / "page_config.json").read_text(encoding="utf-8"))
     (config.parent / "labconfig").mkdir(exist_ok=True)
-    (config.parent / "labconfig" / "page_config.json").write_text(
-        json.dumps({"buildCheck": False, "buildAvailable": False}))
+    (config.parent / "labconfig" / "page_config.json").write_text(json.dumps(
+        {key: learner[key] for key in ("buildCheck", "buildAvailable")}))
     return {**os.environ, "COURSE_ROOT": str(root), "JUPYTER_PATH": str(jupyter_path),
             "JUPYTER_CONFIG_PATH": str(config.parent),
             "JUPYTERLAB_SETTINGS_DIR": str(root / ".lab-settings"),

@@ -158,7 +158,8 @@ def open_alone(page: Page, lab: Lab, path: str) -> None:
     its file is loaded (its cells are in the model).
 
     JupyterLab is loaded once per page (in its own workspace, reset); a notebook left open
-    in it is disposed first. Its kernel keeps running (see ``fresh_learner_copy``).
+    in it is disposed first; that notebook's kernel keeps running (``fresh_learner_copy``
+    stops it before a test copies the notebook again).
     """
     page.set_viewport_size({"width": 1280, "height": 900})
     if not page.url.startswith(lab.url):

@@ -154,7 +154,7 @@ def test_every_form_shows_its_options_once(lab: Lab, browser_page, windowing: st
     page, errors = browser_page
     for notebook, count in ((QUIZ, 16), (FINAL, 28), (CASES, 8),
                              (EVALUATION, 4)):
-        open_alone(page, lab, fresh_learner_copy(lab, notebook))  # one JupyterLab load
+        open_alone(page, lab, fresh_learner_copy(lab, notebook))  # one load for the four
         assert page.evaluate("() => window.jupyterapp.shell.currentWidget.content"
                              ".notebookConfig.windowingMode") == windowing
         page.locator(".jp-NotebookPanel:visible .jp-Cell").first.wait_for(
