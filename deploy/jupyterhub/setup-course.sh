@@ -33,7 +33,9 @@ install -D -m 0644 "$here/nbgrader_config.py" "$env_prefix/etc/jupyter/nbgrader_
 #    These two files do what "jupyter server extension disable --sys-prefix" and
 #    "jupyter labextension disable/lock --level=sys_prefix" do. Unlike the first command,
 #    which edits nbgrader's own nbgrader.json, they survive an nbgrader upgrade. The
-#    "zz-" name sorts after nbgrader.json, so these settings win.
+#    "zz-" name sorts after nbgrader.json, so these settings win. The course's lab
+#    extension is prebuilt: no build check, which would run `yarn` in node (about
+#    0.5 CPU-s) at every page load of every student.
 install -d -m 0755 "$env_prefix/etc/jupyter/jupyter_server_config.d" \
     "$env_prefix/etc/jupyter/labconfig/page_config.d"
 cat > "$env_prefix/etc/jupyter/jupyter_server_config.d/zz-mesotherapy-students.json" <<'EOF'
@@ -42,7 +44,8 @@ cat > "$env_prefix/etc/jupyter/jupyter_server_config.d/zz-mesotherapy-students.j
   "nbgrader.server_extensions.course_list": false}}}
 EOF
 cat > "$env_prefix/etc/jupyter/labconfig/page_config.d/zz-mesotherapy-students.json" <<'EOF'
-{"disabledExtensions": {"@jupyter/nbgrader:formgrader": true,
+{"buildCheck": false, "buildAvailable": false,
+ "disabledExtensions": {"@jupyter/nbgrader:formgrader": true,
                         "@jupyter/nbgrader:course-list": true,
                         "@jupyter/nbgrader:create-assignment": true},
  "lockedExtensions": {"@jupyter/nbgrader:formgrader": true,

@@ -164,6 +164,8 @@ def test_students_get_only_the_student_side_extensions(round_trip: RoundTrip) ->
     disabled = set(config["disabledExtensions"])
     assert instructor_plugins <= disabled
     assert "@jupyter/nbgrader:assignment-list" not in disabled
+    # The course's extension is prebuilt: no build check (a node process) per page load.
+    assert config["buildCheck"] is False and config["buildAvailable"] is False
     # Locked: the student cannot switch them back on in the plugin manager.
     status, locks = hub.api("GET", f"/user/{RIGHT}/lab/api/plugins", RIGHT)
     assert status == 200 and instructor_plugins <= set(locks["lockRules"]), locks
