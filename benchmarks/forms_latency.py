@@ -6,7 +6,8 @@ Debian's Chromium, and clicks the options of one single-best-answer form in turn
 time is measured in the page, from the mouse press (a capturing listener) to the moment
 the form's status line shows "Format OK" (a MutationObserver): writing the cell, running
 it and its check cell in the kernel, rendering the result. The first click also runs the
-set-up cell and is reported apart. Prints median and 90th percentile; it is not a test.
+set-up cell and is reported apart. Prints median and 90th percentile, and the machine's
+busy CPU per click (browser, server and kernel together; /proc/stat); it is not a test.
 Target: median at most 300 ms.
 
 Usage:
@@ -87,7 +88,14 @@ def _serve(root: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"JupyterLab did not start:\n{(root / 'lab.log').read_text()[-2000:]}")
 
 
-def measure(url: str, clicks: int) -> tuple[float, list[float]]:
+def busy_cpu_seconds() -> float:
+    """The machine's busy CPU time so far (every core, from /proc/stat), in seconds."""
+    user, nice, system, _idle, _iowait, irq, softirq = (
+        int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(url: str, clicks: int) -> tuple[float, list[float], float]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -102,15 +110,18 @@ def measure(url: str, clicks: int) -> tuple[float, list[float]]:
         form.scroll_into_view_if_needed()
         page.evaluate(WATCH, FORM)
         letters = form.locator("input[type=radio]").evaluate_all("els => els.map(e => e.id)")
-        times = []
+        cpu = 0.0
         for n in range(clicks + 1):
+            if n == 1:  # the first click (set-up cell) is left out of the CPU too
+                cpu = busy_cpu_seconds()
             page.locator(f"label[for='{letters[n % len(letters)]}']").click()
             page.wait_for_function("n => window.courseLatency.length > n", arg=n)
             page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext"
                                    ".session.kernel.status === 'idle'")
+        cpu = busy_cpu_seconds() - cpu
         times = page.evaluate("() => window.courseLatency")
         browser.close()
-    return times[0], times[1:]
+    return times[0], times[1:], cpu / max(1, clicks)
 
 
 def main(clicks: int) -> None:
@@ -126,7 +137,7 @@ def main(clicks: int) -> None:
         start_assignments(root, ["01-principles"])
         process, url = _serve(root)
         try:
-            first, times = measure(url, clicks)
+            first, times, cpu_per_click = measure(url, clicks)
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -135,6 +146,7 @@ def main(clicks: int) -> None:
     print(f"  first click (runs the set-up cell too): {first:.0f} ms")
     print(f"  median {statistics.median(times):.0f} ms, p90 {_percentile(times, 0.9):.0f} ms, "
           f"min {min(times):.0f} ms, max {max(times):.0f} ms")
+    print(f"  busy CPU per click (the whole machine): {cpu_per_click:.2f} s")
 
 
 if __name__ == "__main__":
