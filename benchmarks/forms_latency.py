@@ -28,6 +28,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+# A sibling module: run as a script, this file's folder (benchmarks/) is on sys.path.
+from grade_throughput import machine_busy_seconds
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -88,14 +91,7 @@ def _serve(root: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"JupyterLab did not start:\n{(root / 'lab.log').read_text()[-2000:]}")
 
 
-def busy_cpu_seconds() -> float:
-    """The machine's busy CPU time so far (every core, from /proc/stat), in seconds."""
-    user, nice, system, _idle, _iowait, irq, softirq = (
-        int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:8])
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
-
-
-def measure(url: str, clicks: int) -> tuple[float, list[float], float]:
+def measure(url: str, clicks: int) -> tuple[float, list[float], float | None]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -110,18 +106,19 @@ def measure(url: str, clicks: int) -> tuple[float, list[float], float]:
         form.scroll_into_view_if_needed()
         page.evaluate(WATCH, FORM)
         letters = form.locator("input[type=radio]").evaluate_all("els => els.map(e => e.id)")
-        cpu = 0.0
+        before = None
         for n in range(clicks + 1):
             if n == 1:  # the first click (set-up cell) is left out of the CPU too
-                cpu = busy_cpu_seconds()
+                before = machine_busy_seconds()
             page.locator(f"label[for='{letters[n % len(letters)]}']").click()
             page.wait_for_function("n => window.courseLatency.length > n", arg=n)
             page.wait_for_function("() => window.jupyterapp.shell.currentWidget.sessionContext"
                                    ".session.kernel.status === 'idle'")
-        cpu = busy_cpu_seconds() - cpu
+        after = machine_busy_seconds()
         times = page.evaluate("() => window.courseLatency")
         browser.close()
-    return times[0], times[1:], cpu / max(1, clicks)
+    cpu = None if before is None or after is None else (after - before) / max(1, clicks)
+    return times[0], times[1:], cpu
 
 
 def main(clicks: int) -> None:
@@ -146,7 +143,8 @@ def main(clicks: int) -> None:
     print(f"  first click (runs the set-up cell too): {first:.0f} ms")
     print(f"  median {statistics.median(times):.0f} ms, p90 {_percentile(times, 0.9):.0f} ms, "
           f"min {min(times):.0f} ms, max {max(times):.0f} ms")
-    print(f"  busy CPU per click (the whole machine): {cpu_per_click:.2f} s")
+    if cpu_per_click is not None:  # Linux only
+        print(f"  busy CPU per click (the whole machine): {cpu_per_click:.2f} s")
 
 
 if __name__ == "__main__":
